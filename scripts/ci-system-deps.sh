@@ -1,0 +1,8 @@
+# Debian packages the tests need (sourced by .ci/run). Installed only when missing.
+need=()
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "== installing ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
