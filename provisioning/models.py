@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from connections.models import Application
 
@@ -61,8 +63,389 @@ class ProvisioningJob(models.Model):
     mapping_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Quarantine (Graph synchronizationQuarantine): set by the engine, cleared by a good cycle or Restart.
+    quarantine_reason = models.CharField(max_length=60, blank=True)
+    quarantine_began = models.DateTimeField(null=True, blank=True)
+    quarantine_series_began = models.DateTimeField(null=True, blank=True)
+    quarantine_series_count = models.PositiveIntegerField(default=0)
+    quarantine_next_attempt = models.DateTimeField(null=True, blank=True)
+    quarantine_error = models.TextField(blank=True)
+    quarantine_request = models.CharField(max_length=500, blank=True)
+
+    # The running-cycle claim (provisioning/engine/lock.py): at most one cycle per job, on any database.
+    lock_owner = models.CharField(max_length=200, blank=True)
+    lock_expires_at = models.DateTimeField(null=True, blank=True)
+    running_cycle = models.ForeignKey(
+        "ProvisioningCycle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     def __str__(self) -> str:
         return self.job_id
 
     def notification_recipients(self) -> list[str]:
         return [part.strip() for part in self.notification_email.replace(";", ",").split(",") if part.strip()]
+
+    @property
+    def is_quarantined(self) -> bool:
+        return bool(self.quarantine_reason)
+
+    def clear_quarantine(self) -> None:
+        self.quarantine_reason = ""
+        self.quarantine_began = self.quarantine_series_began = self.quarantine_next_attempt = None
+        self.quarantine_series_count = 0
+        self.quarantine_error = self.quarantine_request = ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cycles
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class CycleKind(models.TextChoices):
+    INITIAL = "initial", "Initial"
+    INCREMENTAL = "incremental", "Incremental"
+    ON_DEMAND = "on_demand", "On demand"
+    DRY_RUN = "dry_run", "Dry run"
+
+
+class CycleTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    SYNC_NOW = "sync_now", "Sync now"
+    RESTART = "restart", "Restart provisioning"
+    COMMAND = "command", "Management command"
+    ON_DEMAND = "on_demand", "Provision on demand"
+
+
+class CycleStatus(models.TextChoices):
+    PENDING = "pending", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
+    PAUSED = "paused", "Paused"  # Provisioning Status switched Off: stopped after the current page
+    FAILED = "failed", "Failed"  # stopped by a stop-class error (credentials, permissions, API limit)
+    CRASHED = "crashed", "Crashed"  # the worker died or an unexpected error escaped
+
+    @property
+    def colour(self) -> str:
+        return CYCLE_STATUS_COLOURS[self.value]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.value in TERMINAL_CYCLE_STATUSES
+
+    @classmethod
+    def colours(cls) -> dict[str, str]:
+        return dict(CYCLE_STATUS_COLOURS)
+
+
+CYCLE_STATUS_COLOURS = {
+    "pending": "grey",
+    "running": "blue",
+    "succeeded": "green",
+    "completed_with_errors": "amber",
+    "paused": "grey",
+    "failed": "red",
+    "crashed": "red",
+}
+TERMINAL_CYCLE_STATUSES = frozenset({"succeeded", "completed_with_errors", "paused", "failed", "crashed"})
+
+COUNTER_FIELDS = ("created", "updated", "disabled", "enabled", "skipped", "failed", "unchanged", "staged")
+
+
+def new_guid() -> str:
+    return str(uuid.uuid4())
+
+
+class ProvisioningCycle(models.Model):
+    """One iteration of a job (Graph's cycleId): its type, lifecycle, counters and progress."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="cycles")
+    cycle_id = models.CharField(max_length=36, unique=True, default=new_guid, editable=False)
+    kind = models.CharField(max_length=20, choices=CycleKind.choices)
+    trigger = models.CharField(max_length=20, choices=CycleTrigger.choices, default=CycleTrigger.SCHEDULE)
+    status = models.CharField(max_length=30, choices=CycleStatus.choices, default=CycleStatus.PENDING)
+    dry_run = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running the cycle.")
+    mapping_version = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    # Counters: every object evaluated lands in exactly one of them.
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    disabled = models.PositiveIntegerField(default=0)
+    enabled = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    staged = models.PositiveIntegerField(default=0, help_text="Deactivations held by Prevent accidental deletions.")
+
+    # Progress: pages and objects done; totals are estimates (Graph gives no count up front) or null.
+    pages_done = models.PositiveIntegerField(default=0)
+    pages_total = models.PositiveIntegerField(null=True, blank=True)
+    objects_done = models.PositiveIntegerField(default=0)
+    objects_total = models.PositiveIntegerField(null=True, blank=True)
+
+    salesforce_calls = models.PositiveIntegerField(default=0)
+    graph_calls = models.PositiveIntegerField(default=0)
+
+    # Why a cycle failed or crashed (shown on the overview, used by quarantine).
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    error_request = models.CharField(max_length=500, blank=True, help_text="The failing request, without secrets.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["job", "-created_at"], name="cycle_job_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} cycle {self.cycle_id}"
+
+    # Lifecycle -----------------------------------------------------------------
+    def start(self, worker: str = "") -> None:
+        if self.status != CycleStatus.PENDING:
+            raise ValueError(f"Cycle {self.cycle_id} cannot start from status {self.status}")
+        now = timezone.now()
+        self.status = CycleStatus.RUNNING
+        self.started_at = self.heartbeat_at = now
+        self.worker = worker
+        self.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
+
+    def finish(self, status: str, *, error_code: str = "", error_message: str = "", error_request: str = "") -> None:
+        """End the cycle in a terminal state; counters and progress are saved with it."""
+        status = CycleStatus(status)
+        if not status.is_terminal:
+            raise ValueError(f"{status.label} is not a terminal cycle status")
+        if self.status in TERMINAL_CYCLE_STATUSES:
+            raise ValueError(f"Cycle {self.cycle_id} already finished ({self.status})")
+        self.status = status
+        self.finished_at = timezone.now()
+        self.error_code, self.error_message, self.error_request = error_code, error_message, error_request
+        self.save()
+
+    def save_progress(self) -> None:
+        """Counters, progress and heartbeat, written after every page."""
+        self.heartbeat_at = timezone.now()
+        self.save(
+            update_fields=[
+                *COUNTER_FIELDS,
+                "pages_done",
+                "pages_total",
+                "objects_done",
+                "objects_total",
+                "salesforce_calls",
+                "graph_calls",
+                "heartbeat_at",
+            ]
+        )
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL_CYCLE_STATUSES
+
+    @property
+    def status_colour(self) -> str:
+        return CycleStatus(self.status).colour
+
+    @property
+    def duration(self):
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.objects_total:
+            return None
+        return min(100, round(100 * self.objects_done / self.objects_total))
+
+    def counters(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTER_FIELDS}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Links and escrows
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class ProvisionedLink(models.Model):
+    """Entra user <-> Salesforce user, with what was last exported so unchanged users cost no write."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="links")
+    source_id = models.CharField("Entra object id", max_length=64)
+    target_id = models.CharField("Salesforce user id", max_length=18, blank=True)
+    display_name = models.CharField(max_length=256, blank=True)
+    user_principal_name = models.CharField(max_length=256, blank=True)
+    # Target attribute -> value as last exported (or as read from Salesforce when matched).
+    exported = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True, help_text="IsActive in Salesforce as last exported.")
+    in_scope = models.BooleanField(default=True)
+    # Sorted role values the user had when last evaluated: an assignment change re-reads the user.
+    roles_key = models.CharField(max_length=1000, blank=True)
+    last_seen_cycle = models.BigIntegerField(null=True, blank=True, help_text="pk of the last cycle that read it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "source_id"], name="one_link_per_source")]
+        indexes = [
+            models.Index(fields=["job", "target_id"], name="link_job_target"),
+            models.Index(fields=["job", "user_principal_name"], name="link_job_upn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_principal_name or self.source_id} -> {self.target_id or '(none)'}"
+
+
+ESCROW_DELAYS = (timedelta(0), timedelta(hours=6), timedelta(hours=12), timedelta(hours=24))
+
+
+def escrow_delay(attempts: int) -> timedelta:
+    """When a failed object is retried: the next cycle, then +6 h, +12 h, +24 h, then daily."""
+    return ESCROW_DELAYS[min(max(attempts, 1), len(ESCROW_DELAYS)) - 1]
+
+
+class Escrow(models.Model):
+    """A source object whose last change failed: retried in later cycles until it succeeds or Restart."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="escrows")
+    source_id = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=256, blank=True)
+    user_principal_name = models.CharField(max_length=256, blank=True)
+    action = models.CharField(max_length=20, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField(default=timezone.now)
+    last_failed_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    last_cycle = models.ForeignKey(ProvisioningCycle, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "source_id"], name="one_escrow_per_source")]
+        indexes = [models.Index(fields=["job", "next_attempt_at"], name="escrow_job_due")]
+
+    def __str__(self) -> str:
+        return f"Escrow {self.user_principal_name or self.source_id} ({self.attempts} attempts)"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The provisioning log
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class LogAction(models.TextChoices):
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    DISABLE = "disable", "Disable"
+    DELETE = "delete", "Delete"
+    STAGED_DELETE = "stageddelete", "StagedDelete"
+    OTHER = "other", "Other"
+
+    @property
+    def colour(self) -> str:
+        return LOG_ACTION_COLOURS[self.value]
+
+    @classmethod
+    def colours(cls) -> dict[str, str]:
+        return dict(LOG_ACTION_COLOURS)
+
+
+LOG_ACTION_COLOURS = {
+    "create": "green",
+    "update": "blue",
+    "disable": "amber",
+    "delete": "red",
+    "stageddelete": "amber",
+    "other": "grey",
+}
+
+
+class LogStatus(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+    SKIPPED = "skipped", "Skipped"
+    WARNING = "warning", "Warning"
+
+    @property
+    def colour(self) -> str:
+        return LOG_STATUS_COLOURS[self.value]
+
+    @classmethod
+    def colours(cls) -> dict[str, str]:
+        return dict(LOG_STATUS_COLOURS)
+
+
+LOG_STATUS_COLOURS = {"success": "green", "failure": "red", "skipped": "grey", "warning": "amber"}
+
+
+class ProvisioningLogEntry(models.Model):
+    """One object in one cycle (Graph provisioningObjectSummary). Written in bulk by the engine, never edited.
+
+    Steps and modified properties are JSON lists on the row: one INSERT per entry keeps bulk writes cheap,
+    and no filter of the logs pages reads inside them.
+      steps:               [{"name", "type", "status", "description", "details": {..}}]
+      modified_properties: [{"displayName", "oldValue", "newValue"}]   (Redact()-ed values are "[Redact]")
+    """
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="log_entries")
+    cycle = models.ForeignKey(ProvisioningCycle, on_delete=models.CASCADE, related_name="log_entries")
+    change_id = models.CharField(max_length=36, unique=True, default=new_guid, editable=False)
+    activity_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=20, choices=LogAction.choices)
+    status = models.CharField(max_length=20, choices=LogStatus.choices)
+    dry_run = models.BooleanField(default=False)
+
+    source_id = models.CharField(max_length=64, blank=True)
+    source_display_name = models.CharField(max_length=256, blank=True)
+    source_upn = models.CharField(max_length=256, blank=True)
+    target_id = models.CharField(max_length=18, blank=True)
+    target_display_name = models.CharField(max_length=256, blank=True, help_text="Salesforce Username.")
+
+    modified_properties = models.JSONField(default=list, blank=True)
+    steps = models.JSONField(default=list, blank=True)
+
+    error_code = models.CharField(max_length=100, blank=True)
+    error_reason = models.TextField(blank=True)
+    error_recommendation = models.TextField(blank=True)
+    error_category = models.CharField(max_length=30, blank=True)  # failure / nonServiceFailure / success
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    # Escrow retries (issue of operations): which attempt this was and when the next one is due.
+    escrow_attempt = models.PositiveIntegerField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-activity_at", "-id"]
+        verbose_name_plural = "provisioning log entries"
+        indexes = [
+            # Keyset pagination (activity_at, id) per job, alone and under each equality filter.
+            models.Index(fields=["job", "-activity_at", "-id"], name="log_job_recent"),
+            models.Index(fields=["job", "status", "-activity_at", "-id"], name="log_job_status_recent"),
+            models.Index(fields=["job", "action", "-activity_at", "-id"], name="log_job_action_recent"),
+            models.Index(fields=["cycle", "-activity_at", "-id"], name="log_cycle_recent"),
+            models.Index(fields=["job", "source_id"], name="log_job_source"),
+            models.Index(fields=["job", "target_id"], name="log_job_target"),
+            models.Index(fields=["job", "source_upn"], name="log_job_upn"),
+            models.Index(fields=["job", "source_display_name"], name="log_job_name"),
+            models.Index(fields=["activity_at"], name="log_activity"),  # retention purge
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.source_upn or self.source_id}: {self.get_status_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Provisioning log entries are never edited")
+        super().save(*args, **kwargs)
+
+    @property
+    def status_colour(self) -> str:
+        return LogStatus(self.status).colour
+
+    @property
+    def action_colour(self) -> str:
+        return LogAction(self.action).colour
