@@ -1,0 +1,307 @@
+"""The Microsoft Graph client: an msal client-credentials token, then paged reads of users and assignments.
+
+One ConfidentialClientApplication per credential set lives at module level (keyed by a hash of the
+secret, never the secret itself) so the token cache and the tenant discovery survive across cycles.
+It uses the connection's own HTTP session (CA bundle honoured even with REQUESTS_CA_BUNDLE set) and
+instance_discovery=False, which skips the call to login.microsoftonline.com that a single-tenant
+authority does not need (and that national clouds and the emulator cannot answer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import msal
+import requests
+from msal.exceptions import MsalServiceError
+
+from connections.clients.errors import NotFound, RemoteError, StopError, TransientError
+from connections.clients.graph_errors import graph_error, tenant_unknown, token_error
+from connections.clients.http import backoff_delay, build_session, describe_request, transport_error
+from connections.models import EntraConnection
+
+PAGE_SIZE = 999  # Graph's maximum $top
+BATCH_LIMIT = 20
+# Token audiences of the national clouds; any other Graph address (an emulator) uses the public one.
+GRAPH_AUDIENCES = {
+    "graph.microsoft.com",
+    "graph.microsoft.us",
+    "dod-graph.microsoft.us",
+    "microsoftgraph.chinacloudapi.cn",
+}
+
+_APPLICATIONS: dict[tuple[str, ...], tuple[msal.ConfidentialClientApplication, requests.Session]] = {}
+_APPLICATIONS_LOCK = threading.Lock()
+
+
+def secret_fingerprint(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def forget_applications() -> None:
+    """Drop every cached msal application (tests; credential changes take effect without it anyway)."""
+    with _APPLICATIONS_LOCK:
+        _APPLICATIONS.clear()
+
+
+class GraphClient:
+    """One Entra tenant read through Graph with an app registration's client secret."""
+
+    def __init__(self, connection: EntraConnection, *, max_retries: int = 4) -> None:
+        self.connection = connection
+        self.max_retries = max_retries
+        self.calls = 0
+        self.last_delta_link: str | None = None
+        self.graph_url = connection.graph_url.rstrip("/")
+        self.authority = f"{connection.authority_host.rstrip('/')}/{connection.tenant_id}"
+        host = urlsplit(self.graph_url).hostname or ""
+        audience = f"https://{host}" if host in GRAPH_AUDIENCES else "https://graph.microsoft.com"
+        self.scopes = [f"{audience}/.default"]
+        self.session: requests.Session | None = None
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._sleep: Callable[[float], None] = time.sleep
+
+    # -- token -------------------------------------------------------------------------------
+
+    def _application(self) -> msal.ConfidentialClientApplication:
+        if self._app is not None:
+            return self._app
+        conn = self.connection
+        missing = [
+            label for label, value in (("Tenant ID", conn.tenant_id), ("Client ID", conn.client_id)) if not value
+        ]
+        if not conn.has_secret("client_secret"):
+            missing.append("Client secret")
+        if missing:
+            raise StopError(f"The Entra connection is incomplete: fill in {', '.join(missing)}.", code="NOT_CONFIGURED")
+        secret = conn.secret("client_secret")
+        key = (self.authority, conn.client_id, secret_fingerprint(secret), conn.ca_bundle)
+        request = describe_request("GET", f"{self.authority}/v2.0/.well-known/openid-configuration")
+        with _APPLICATIONS_LOCK:
+            entry = _APPLICATIONS.get(key)
+            if entry is None:
+                session = build_session(conn.ca_bundle)
+                self.calls += 1
+                try:
+                    app = msal.ConfidentialClientApplication(
+                        conn.client_id,
+                        client_credential=secret,
+                        authority=self.authority,
+                        instance_discovery=False,
+                        http_client=session,
+                    )
+                except ValueError as exc:
+                    if "authority configuration" in str(exc):
+                        raise tenant_unknown(conn.tenant_id, conn.authority_host, request) from None
+                    raise StopError(
+                        "The authority host is not usable: it must be an https address such as "
+                        "https://login.microsoftonline.com.",
+                        code="BAD_AUTHORITY",
+                        request=request,
+                    ) from None
+                except KeyError:
+                    raise StopError(
+                        "The authority host did not answer like Entra (no token endpoint in its configuration).",
+                        code="BAD_AUTHORITY",
+                        recommendation="Check the authority host setting.",
+                        request=request,
+                    ) from None
+                except MsalServiceError:
+                    raise TransientError(
+                        "Entra's sign-in service is unavailable.", code="HTTP_5XX", request=request
+                    ) from None
+                except requests.RequestException as exc:
+                    raise transport_error(exc, request, conn.ca_bundle) from None
+                entry = _APPLICATIONS[key] = (app, session)
+        self._app, self.session = entry
+        return self._app
+
+    def token(self) -> str:
+        """An access token for Graph, from msal's cache when still valid for 5 minutes."""
+        app = self._application()
+        request = describe_request("POST", f"{self.authority}/oauth2/v2.0/token")
+        attempt = 0
+        while True:
+            try:
+                result = app.acquire_token_for_client(scopes=self.scopes)
+            except MsalServiceError:
+                error: RemoteError = TransientError(
+                    "Entra's token endpoint is unavailable.", code="HTTP_5XX", request=request
+                )
+            except requests.RequestException as exc:
+                error = transport_error(exc, request, self.connection.ca_bundle)
+            else:
+                if result.get("token_source") != "cache":
+                    self.calls += 1
+                if "access_token" in result:
+                    return result["access_token"]
+                error = token_error(result, request)
+            if not isinstance(error, TransientError) or attempt >= self.max_retries:
+                raise error
+            self._sleep(backoff_delay(attempt, error.retry_after))
+            attempt += 1
+
+    # -- the one way out ---------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("https://", "http://")):
+            own, other = urlsplit(self.graph_url), urlsplit(path)
+            if (own.scheme, own.netloc) != (other.scheme, other.netloc):
+                # Never hand the bearer token to a host other than the configured Graph endpoint.
+                raise StopError(
+                    f"Graph pointed to another host ({other.netloc}); refusing to follow.",
+                    code="FOREIGN_LINK",
+                    request=describe_request("GET", path),
+                )
+            return path
+        return f"{self.graph_url}/{path.lstrip('/')}"
+
+    def _request(
+        self, method: str, path: str, *, params: dict | None = None, json: Any = None, headers: dict | None = None
+    ) -> dict:
+        """One Graph call with throttling retries (Retry-After honoured) and one token refresh on 401."""
+        url = self._url(path)
+        request = describe_request(method, url)
+        attempt = 0
+        refreshed = False
+        while True:
+            token = self.token()
+            assert self.session is not None
+            self.calls += 1
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                )
+            except requests.RequestException as exc:
+                error = transport_error(exc, request, self.connection.ca_bundle)
+            else:
+                if response.status_code < 300:
+                    return response.json() if response.content else {}
+                if response.status_code == 401 and not refreshed:
+                    refreshed = True
+                    self._app.remove_tokens_for_client()  # type: ignore[union-attr]
+                    continue
+                error = graph_error(response, request)
+            if not isinstance(error, TransientError) or attempt >= self.max_retries:
+                raise error
+            self._sleep(backoff_delay(attempt, error.retry_after))
+            attempt += 1
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, path: str, params: dict | None = None) -> dict:
+        return self._request("GET", path, params=params)
+
+    def iter_pages(self, path: str, params: dict | None = None) -> Iterator[dict]:
+        """Each page (a dict with "value"), following @odata.nextLink, which carries the parameters."""
+        page = self.get(path, params)
+        while True:
+            yield page
+            next_link = page.get("@odata.nextLink")
+            if not next_link:
+                return
+            page = self.get(next_link)
+
+    def service_principal(self, select: str = "id,appId,displayName,appRoles") -> dict:
+        sp_id = self.connection.service_principal_id
+        try:
+            return self.get(f"servicePrincipals/{quote(sp_id, safe='')}", {"$select": select})
+        except NotFound as exc:
+            raise NotFound(
+                f"No service principal with object ID {sp_id} in tenant {self.connection.tenant_id}.",
+                code=exc.code,
+                recommendation="Copy the Object ID from Enterprise applications > (the Salesforce Sandbox app) > "
+                "Overview; the app registration's object ID is a different one.",
+                request=exc.request,
+            ) from None
+
+    def iter_app_role_assignments(self) -> Iterator[dict]:
+        """Every user and group assigned to the enterprise application."""
+        path = f"servicePrincipals/{quote(self.connection.service_principal_id, safe='')}/appRoleAssignedTo"
+        for page in self.iter_pages(path, {"$top": PAGE_SIZE}):
+            yield from page.get("value") or []
+
+    def iter_users(self, select: Sequence[str], filter: str | None = None) -> Iterator[list[dict]]:
+        params: dict[str, Any] = {"$select": ",".join(select), "$top": PAGE_SIZE}
+        if filter:
+            params["$filter"] = filter
+        for page in self.iter_pages("users", params):
+            yield page.get("value") or []
+
+    def get_user(self, id_or_upn: str, select: Sequence[str]) -> dict:
+        return self.get(f"users/{quote(id_or_upn, safe='@')}", {"$select": ",".join(select)})
+
+    def iter_group_user_members(
+        self, group_id: str, select: Sequence[str], transitive: bool = True
+    ) -> Iterator[list[dict]]:
+        """Users among a group's members (nested groups expanded when `transitive`)."""
+        relation = "transitiveMembers" if transitive else "members"
+        path = f"groups/{quote(group_id, safe='')}/{relation}/microsoft.graph.user"
+        for page in self.iter_pages(path, {"$select": ",".join(select), "$top": PAGE_SIZE}):
+            yield page.get("value") or []
+
+    def delta(self, select: Sequence[str], delta_link: str | None) -> Iterator[list[dict]]:
+        """Pages of changed users; afterwards `last_delta_link` holds the link for the next round.
+
+        Raises DeltaExpired when the stored link is no longer valid (start a full synchronisation).
+        """
+        self.last_delta_link = None
+        pages = (
+            self.iter_pages(delta_link) if delta_link else self.iter_pages("users/delta", {"$select": ",".join(select)})
+        )
+        for page in pages:
+            if page.get("@odata.deltaLink"):
+                self.last_delta_link = page["@odata.deltaLink"]
+            yield page.get("value") or []
+
+    def batch(self, requests: list[dict]) -> dict[str, dict]:
+        """A JSON batch of at most 20 requests; answers keyed by id. Throttled inner requests are resent."""
+        if len(requests) > BATCH_LIMIT:
+            raise ValueError(f"a Graph batch holds at most {BATCH_LIMIT} requests")
+        pending = {str(r["id"]): r for r in requests}
+        answers: dict[str, dict] = {}
+        for attempt in range(self.max_retries + 1):
+            body = self._request("POST", "$batch", json={"requests": list(pending.values())})
+            throttled: list[float] = []
+            for answer in body.get("responses") or []:
+                answer_id = str(answer.get("id"))
+                answers[answer_id] = answer
+                if answer.get("status") == 429 and answer_id in pending and attempt < self.max_retries:
+                    headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+                    throttled.append(float(headers.get("retry-after") or 0) or backoff_delay(attempt, None))
+                else:
+                    pending.pop(answer_id, None)
+            if not pending or not throttled:
+                break
+            self._sleep(min(max(throttled), 60.0))
+        return answers
+
+    # -- writes (role import, tests against the emulator) ------------------------------------
+
+    def set_app_roles(self, roles: list[dict]) -> None:
+        self._request(
+            "PATCH",
+            f"servicePrincipals/{quote(self.connection.service_principal_id, safe='')}",
+            json={"appRoles": roles},
+        )
+
+    def add_assignment(self, principal_id: str, app_role_id: str) -> dict:
+        sp_id = self.connection.service_principal_id
+        return self._request(
+            "POST",
+            f"servicePrincipals/{quote(sp_id, safe='')}/appRoleAssignedTo",
+            json={"principalId": principal_id, "resourceId": sp_id, "appRoleId": app_role_id},
+        )
+
+    def remove_assignment(self, assignment_id: str) -> None:
+        sp_id = quote(self.connection.service_principal_id, safe="")
+        self._request("DELETE", f"servicePrincipals/{sp_id}/appRoleAssignedTo/{quote(assignment_id, safe='')}")

@@ -1,0 +1,167 @@
+"""The HTTP session both clients (and msal) share, and the mapping of transport failures.
+
+requests merges REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment over `session.verify`
+(psf/requests#3829), so a connection's own CA bundle would be silently ignored in containers that
+export them. The session therefore runs with trust_env=False and puts back only what corporate
+networks need from the environment: HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+from typing import Any
+from urllib.parse import urlsplit
+
+import certifi
+import requests
+from requests.utils import get_environ_proxies
+
+from connections.clients.errors import RemoteError, StopError, TransientError
+
+
+class ConnectionSession(requests.Session):
+    """A Session that ignores the environment's CA settings but honours its proxy settings."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.trust_env = False
+        self.default_timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().request(method, url, *args, **kwargs)
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[override]
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        merged = dict(settings["proxies"] or {})
+        # get_environ_proxies applies NO_PROXY itself (returns {} for bypassed hosts).
+        for scheme, proxy in get_environ_proxies(url, no_proxy=merged.get("no_proxy")).items():
+            merged.setdefault(scheme, proxy)
+        settings["proxies"] = merged
+        return settings
+
+
+def build_session(ca_bundle: str = "", timeout: float = 30) -> requests.Session:
+    """One session per connection: verify against `ca_bundle` (or certifi), proxies from the environment."""
+    session = ConnectionSession(timeout)
+    session.verify = ca_bundle or certifi.where()
+    return session
+
+
+def describe_request(method: str, url: str) -> str:
+    """'METHOD https://host/path' without query string or credentials: safe for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{method.upper()} {parts.scheme}://{host}{parts.path}"
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost reason requests/urllib3 wrapped (SSLCertVerificationError, ConnectionRefusedError...)."""
+    seen = set()
+    current: BaseException = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        nxt = getattr(current, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = next((a for a in getattr(current, "args", ()) if isinstance(a, BaseException)), None)
+        if nxt is None:
+            nxt = current.__cause__ or current.__context__
+        if nxt is None:
+            break
+        current = nxt
+    return current
+
+
+def transport_error(exc: requests.RequestException, request: str, ca_bundle: str = "") -> RemoteError:
+    """Map a requests exception (no HTTP answer at all) to the closed error set."""
+    host = request.split("://", 1)[-1].split("/", 1)[0]
+    cause = _root_cause(exc)
+    trust = f"the CA bundle {ca_bundle}" if ca_bundle else "the system trust store (certifi)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            why = cause.verify_message or "certificate verify failed"
+            return StopError(
+                f"TLS failure talking to {host}: the server certificate is not trusted ({why}).",
+                code="TLS_CERTIFICATE",
+                recommendation=f"The certificate was checked against {trust}. Behind a TLS-inspecting proxy, "
+                "set the connection's CA bundle path to a PEM file holding the proxy's CA.",
+                request=request,
+            )
+        return StopError(
+            f"TLS failure talking to {host}: {type(cause).__name__}.",
+            code="TLS_FAILURE",
+            recommendation="Check that the address uses https on the right port and that no proxy alters TLS.",
+            request=request,
+        )
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return StopError(
+            f"The proxy refused or failed the connection to {host}.",
+            code="PROXY_ERROR",
+            recommendation="Check HTTPS_PROXY / NO_PROXY in the console's environment.",
+            request=request,
+        )
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return TransientError(
+            f"Timed out connecting to {host}.",
+            code="CONNECT_TIMEOUT",
+            recommendation="Check the address, firewall rules and proxy settings; the call will be retried.",
+            request=request,
+        )
+    if isinstance(exc, requests.exceptions.Timeout):
+        return TransientError(
+            f"{host} did not answer in time.",
+            code="READ_TIMEOUT",
+            recommendation="The call will be retried.",
+            request=request,
+        )
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if isinstance(cause, ConnectionRefusedError) or "refused" in str(cause).lower():
+            return StopError(
+                f"Cannot reach {host}: connection refused.",
+                code="HOST_UNREACHABLE",
+                recommendation="Check the address and port, and that nothing blocks outgoing HTTPS "
+                "(firewall, HTTPS_PROXY / NO_PROXY).",
+                request=request,
+            )
+        text = str(cause).lower()
+        if "name or service not known" in text or "resolution" in text or "nodename" in text or "getaddrinfo" in text:
+            return StopError(
+                f"Cannot reach {host}: the host name does not resolve.",
+                code="HOST_UNREACHABLE",
+                recommendation="Check the spelling of the address and the DNS / proxy settings.",
+                request=request,
+            )
+        return TransientError(
+            f"The connection to {host} was interrupted ({type(cause).__name__}).",
+            code="CONNECTION_RESET",
+            recommendation="The call will be retried.",
+            request=request,
+        )
+    return TransientError(f"Request to {host} failed ({type(exc).__name__}).", code="HTTP_ERROR", request=request)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds (Graph sends integers); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def backoff_delay(attempt: int, retry_after: float | None, *, base: float = 1.0, cap: float = 60.0) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): the server's Retry-After when given,
+    else capped exponential back-off with jitter so parallel workers do not retry in step."""
+    if retry_after is not None:
+        return min(retry_after, cap)
+    return min(cap, base * (2**attempt)) * random.uniform(0.5, 1.0)

@@ -1,0 +1,384 @@
+"""The Salesforce client: sign-in, SOQL, and User writes in sObject Collections.
+
+Sign-in is explicit (SalesforceLogin against the configured login URL, or an OAuth client-credentials
+token request), then `Salesforce(instance=..., session_id=...)`. That "direct" mode never signs in
+again by itself, so `_with_retries` does it: one new sign-in after 401 INVALID_SESSION_ID, then retry.
+Every call goes through `_request`, which is also where dry run stops writes.
+
+The login URL is used as SalesforceLogin's `scratch_url`: the SOAP endpoint becomes
+`{login_url}/services/Soap/u/{version}` for any https address (https://test.salesforce.com, a My Domain
+such as https://acme--uat.sandbox.my.salesforce.com, or https://127.0.0.1:8443). The `domain` argument
+would only ever build https://{domain}.salesforce.com.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from simple_salesforce import Salesforce, SalesforceLogin
+from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
+
+from connections.clients.errors import RemoteError, SessionExpired, StopError, TransientError
+from connections.clients.http import backoff_delay, build_session, describe_request, transport_error
+from connections.clients.salesforce_errors import login_error, oauth_failure, rest_error
+from connections.models import SalesforceAuthMethod, SalesforceConnection
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+COLLECTION_SIZE = 200  # records per sObject Collections request
+COLLECTIONS_PER_COMPOSITE = 5  # collections one /composite call may carry
+IN_CLAUSE_SIZE = 200
+IN_CLAUSE_CHARS = 8000  # keeps the GET query URL well under Salesforce's 16 KB limit
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+T = TypeVar("T")
+
+
+@dataclass
+class RecordResult:
+    """The outcome of one record in a collection write, in the order the records were given."""
+
+    ok: bool
+    id: str | None
+    code: str = ""
+    message: str = ""
+    fields: list[str] = field(default_factory=list)
+
+
+def soql_quote(value: str) -> str:
+    """A SOQL string literal: backslash and quotes escaped, control characters as escapes."""
+    escaped = (
+        str(value)
+        .replace("\\", "\\\\")
+        .replace("'", "\\'")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+        .replace("\b", "\\b")
+        .replace("\f", "\\f")
+    )
+    return f"'{escaped}'"
+
+
+def _field_name(name: str) -> str:
+    if not FIELD_NAME.match(name):
+        raise ValueError(f"{name!r} is not a Salesforce field name")
+    return name
+
+
+def _strip_attributes(record: Any) -> Any:
+    if isinstance(record, dict):
+        return {k: _strip_attributes(v) for k, v in record.items() if k != "attributes"}
+    return record
+
+
+def record_result(item: Any) -> RecordResult:
+    if not isinstance(item, dict):
+        return RecordResult(False, None, "UNKNOWN", "Salesforce returned no result for this record.")
+    if item.get("success"):
+        return RecordResult(True, item.get("id"))
+    errors = item.get("errors") or [{}]
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    return RecordResult(
+        False,
+        item.get("id"),
+        str(first.get("statusCode") or first.get("errorCode") or "UNKNOWN"),
+        str(first.get("message") or ""),
+        list(first.get("fields") or []),
+    )
+
+
+class SalesforceClient:
+    """One Salesforce org, reached through one connection's credentials and HTTP session."""
+
+    def __init__(self, connection: SalesforceConnection, *, dry_run: bool = False, max_retries: int = 4) -> None:
+        self.connection = connection
+        self.dry_run = dry_run
+        self.max_retries = max_retries
+        self.calls = 0
+        self.api_usage: tuple[int, int] | None = None
+        self.recorded_writes: list[dict] = []
+        self.session = build_session(connection.ca_bundle)
+        self.instance = ""  # host[:port] of the org after sign-in
+        self._sf: Salesforce | None = None
+        self._sleep: Callable[[float], None] = time.sleep
+
+    # -- sign-in -------------------------------------------------------------------------------
+
+    @property
+    def login_url(self) -> str:
+        return self.connection.login_url.rstrip("/")
+
+    @property
+    def version(self) -> str:
+        return self.connection.api_version
+
+    def login(self) -> None:
+        """Sign in (SOAP username + password + token, or OAuth client credentials); no retry on refusal."""
+        if self.connection.auth_method == SalesforceAuthMethod.CLIENT_CREDENTIALS:
+            session_id, instance = self._oauth_login()
+        else:
+            session_id, instance = self._soap_login()
+        self.instance = instance
+        self._sf = Salesforce(instance=instance, session_id=session_id, session=self.session, version=self.version)
+
+    def _soap_login(self) -> tuple[str, str]:
+        url = f"{self.login_url}/services/Soap/u/{self.version}"
+        conn = self.connection
+
+        def send() -> tuple[str, str]:
+            # The library escapes username and password but not the token, so escape it here.
+            return SalesforceLogin(
+                username=conn.admin_username,
+                password=conn.secret("admin_password"),
+                security_token=escape(conn.secret("security_token")),
+                sf_version=self.version,
+                session=self.session,
+                scratch_url=self.login_url,
+            )
+
+        return self._with_retries(describe_request("POST", url), send, relogin=False)
+
+    def _oauth_login(self) -> tuple[str, str]:
+        url = f"{self.login_url}/services/oauth2/token"
+        request = describe_request("POST", url)
+        conn = self.connection
+
+        def send() -> tuple[str, str]:
+            response = self.session.post(
+                url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": conn.consumer_key,
+                    "client_secret": conn.secret("consumer_secret"),
+                },
+                headers={"Accept": "application/json"},
+            )
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
+                raise oauth_failure(response.status_code, body, request)
+            instance = urlsplit(str(body.get("instance_url") or "")).netloc
+            if not instance:
+                raise StopError("The token answer carried no instance_url.", code="NO_INSTANCE_URL", request=request)
+            return body["access_token"], instance
+
+        return self._with_retries(request, send, relogin=False)
+
+    # -- the one way out ---------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> Any:
+        """One REST call (path relative to /services/data/vXX.X/, or an absolute /services/... path).
+
+        In dry run, writes stop here: they are recorded and answered as if they had succeeded.
+        """
+        method = method.upper()
+        prefix = f"/services/data/v{self.version}/"
+        if path.startswith(prefix):
+            path = path[len(prefix) :]
+        if self.dry_run and method not in SAFE_METHODS:
+            return self._record_write(method, path, json)
+        if self._sf is None:
+            self.login()
+
+        def send() -> Any:
+            assert self._sf is not None
+            return self._sf.restful(path, params=params, method=method, json=json)
+
+        return self._with_retries(describe_request(method, f"https://{self.instance}{prefix}{path}"), send)
+
+    def _with_retries(self, request: str, send: Callable[[], T], *, relogin: bool = True) -> T:
+        attempt = 0
+        signed_in_again = False
+        while True:
+            try:
+                self.calls += 1
+                return self._mapped(request, send)
+            except SessionExpired:
+                if not relogin or signed_in_again:
+                    raise
+                signed_in_again = True
+                self.login()
+            except TransientError as exc:
+                if attempt >= self.max_retries:
+                    raise
+                self._sleep(backoff_delay(attempt, exc.retry_after))
+                attempt += 1
+
+    def _mapped(self, request: str, send: Callable[[], T]) -> T:
+        try:
+            return send()
+        except RemoteError:
+            raise
+        except SalesforceAuthenticationFailed as exc:
+            raise login_error(exc, request) from None
+        except SalesforceError as exc:
+            raise rest_error(exc, request) from None
+        except requests.RequestException as exc:
+            raise transport_error(exc, request, self.connection.ca_bundle) from None
+        except ValueError as exc:  # a 2xx answer that is not JSON
+            raise TransientError(
+                f"Salesforce answered with something that is not JSON ({type(exc).__name__}).",
+                code="BAD_RESPONSE",
+                request=request,
+            ) from None
+        finally:
+            usage = self._sf.api_usage.get("api-usage") if self._sf is not None else None
+            if usage is not None:
+                self.api_usage = (usage.used, usage.total)
+
+    def _record_write(self, method: str, path: str, body: Any) -> Any:
+        ok = {"id": None, "success": True, "errors": []}
+        if path == "composite":
+            answers = []
+            for sub in body["compositeRequest"]:
+                records = sub["body"]["records"]
+                sub_path = sub["url"].split(f"/v{self.version}/", 1)[-1]
+                self.recorded_writes.append({"method": sub["method"], "path": sub_path, "records": records})
+                answers.append(
+                    {
+                        "referenceId": sub["referenceId"],
+                        "httpStatusCode": 200,
+                        "httpHeaders": {},
+                        "body": [ok] * len(records),
+                    }
+                )
+            return {"compositeResponse": answers}
+        records = body.get("records") if isinstance(body, dict) else None
+        self.recorded_writes.append(
+            {"method": method, "path": path, "records": records if records is not None else body}
+        )
+        return [dict(ok) for _ in records] if records is not None else None
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def query(self, soql: str) -> Iterator[dict]:
+        """Every record of a SOQL query, following nextRecordsUrl; "attributes" removed."""
+        body = self._request("GET", "query/", params={"q": soql}) or {}
+        while True:
+            for record in body.get("records") or []:
+                yield _strip_attributes(record)
+            next_url = body.get("nextRecordsUrl")
+            if body.get("done", True) or not next_url:
+                return
+            body = self._request("GET", next_url) or {}
+
+    def find_users(self, field: str, values: Sequence[str], fields: Sequence[str]) -> list[dict]:
+        """Users whose `field` is one of `values`: one SOQL per chunk of at most 200 values."""
+        where_field = _field_name(field)
+        select = ", ".join(dict.fromkeys(_field_name(f) for f in fields)) or "Id"
+        found: list[dict] = []
+        for chunk in self._in_chunks(list(dict.fromkeys(str(v) for v in values if v not in (None, "")))):
+            # Field names are checked against FIELD_NAME and every value is quoted by soql_quote.
+            soql = f"SELECT {select} FROM User WHERE {where_field} IN ({', '.join(chunk)})"  # noqa: S608
+            found.extend(self.query(soql))
+        return found
+
+    @staticmethod
+    def _in_chunks(values: list[str]) -> Iterator[list[str]]:
+        chunk: list[str] = []
+        size = 0
+        for value in values:
+            quoted = soql_quote(value)
+            if chunk and (len(chunk) >= IN_CLAUSE_SIZE or size + len(quoted) > IN_CLAUSE_CHARS):
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(quoted)
+            size += len(quoted) + 2
+        if chunk:
+            yield chunk
+
+    def describe_user(self) -> dict:
+        return self._request("GET", "sobjects/User/describe") or {}
+
+    def profiles(self) -> list[dict]:
+        """[{"Id", "Name"}] of every profile, for role import and ProfileId lookups."""
+        return [
+            {"Id": p.get("Id"), "Name": p.get("Name")} for p in self.query("SELECT Id, Name FROM Profile ORDER BY Name")
+        ]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def create_users(self, records: Sequence[dict]) -> list[RecordResult]:
+        """Create Users in sObject Collections; one result per record, in input order."""
+        payload = [
+            {"attributes": {"type": "User"}, **{k: v for k, v in r.items() if k.lower() != "id"}} for r in records
+        ]
+        return self._write("POST", payload)
+
+    def update_users(self, records: Sequence[dict]) -> list[RecordResult]:
+        """Update Users (each record carries "Id") in sObject Collections; results in input order."""
+        payload = []
+        for record in records:
+            record_id = record.get("Id") or record.get("id")
+            if not record_id:
+                raise ValueError("update_users needs an Id in every record")
+            rest = {k: v for k, v in record.items() if k.lower() != "id"}
+            payload.append({"attributes": {"type": "User"}, "id": record_id, **rest})
+        return self._write("PATCH", payload)
+
+    def _write(self, method: str, payload: list[dict]) -> list[RecordResult]:
+        results = self._write_once(method, payload)
+        # A row lock is momentary: send the locked records again after a pause.
+        for attempt in range(self.max_retries):
+            locked = [i for i, r in enumerate(results) if r.code == "UNABLE_TO_LOCK_ROW"]
+            if not locked:
+                break
+            self._sleep(backoff_delay(attempt, None))
+            for index, result in zip(locked, self._write_once(method, [payload[i] for i in locked]), strict=True):
+                results[index] = result
+        return results
+
+    def _write_once(self, method: str, payload: list[dict]) -> list[RecordResult]:
+        chunks = [payload[i : i + COLLECTION_SIZE] for i in range(0, len(payload), COLLECTION_SIZE)]
+        results: list[RecordResult] = []
+        for start in range(0, len(chunks), COLLECTIONS_PER_COMPOSITE):
+            group = chunks[start : start + COLLECTIONS_PER_COMPOSITE]
+            if len(group) == 1:
+                body = self._request(method, "composite/sobjects", json={"allOrNone": False, "records": group[0]})
+                results.extend(self._chunk_results(body, len(group[0])))
+            else:
+                results.extend(self._composite(method, group))
+        return results
+
+    def _composite(self, method: str, group: list[list[dict]]) -> list[RecordResult]:
+        url = f"/services/data/v{self.version}/composite/sobjects"
+        subrequests = [
+            {"method": method, "url": url, "referenceId": f"users{i}", "body": {"allOrNone": False, "records": chunk}}
+            for i, chunk in enumerate(group)
+        ]
+        body = self._request("POST", "composite", json={"allOrNone": False, "compositeRequest": subrequests}) or {}
+        answers = {a.get("referenceId"): a for a in body.get("compositeResponse") or [] if isinstance(a, dict)}
+        results: list[RecordResult] = []
+        for sub, chunk in zip(subrequests, group, strict=True):
+            answer = answers.get(sub["referenceId"]) or {}
+            status = int(answer.get("httpStatusCode") or 0)
+            if 200 <= status < 300:
+                results.extend(self._chunk_results(answer.get("body"), len(chunk)))
+                continue
+            error = (answer.get("body") or [{}])[0] if isinstance(answer.get("body"), list) else {}
+            code = str(error.get("errorCode") or f"HTTP_{status}")
+            if code == "REQUEST_LIMIT_EXCEEDED":
+                raise StopError(
+                    f"Salesforce API request limit reached: {error.get('message', '')} [{code}]",
+                    code=code,
+                    recommendation="Provisioning stops until the org's rolling 24-hour API allowance frees up.",
+                    request=describe_request("POST", f"https://{self.instance}{url}"),
+                )
+            results.extend(RecordResult(False, None, code, str(error.get("message") or "")) for _ in chunk)
+        return results
+
+    @staticmethod
+    def _chunk_results(body: Any, expected: int) -> list[RecordResult]:
+        items = body if isinstance(body, list) else []
+        results = [record_result(item) for item in items[:expected]]
+        results.extend(record_result(None) for _ in range(expected - len(results)))
+        return results
