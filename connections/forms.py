@@ -1,0 +1,168 @@
+"""Admin Credentials forms of both connections, with write-only secret fields.
+
+A secret field never shows its value: the page says only whether it is set and when secrets last
+changed. Leaving it blank keeps the stored value; the "clear" box next to it removes it. The same
+forms validate `apps create --file` input, so the browser and the command agree on what is valid.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.db import transaction
+
+from connections.crypto import UnreadableSecret
+from connections.models import ConnectionBase, EntraConnection, SalesforceAuthMethod, SalesforceConnection
+
+SECRET_MAX_LENGTH = 1000
+# Salesforce usernames have the form of an email address, but a sandbox suffix may end the domain in
+# anything (".uat", ".dev2"), which a strict email validator would refuse.
+SALESFORCE_USERNAME_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$",
+    "Enter the Salesforce username, which looks like an email address (admin@acme.com.uat).",
+)
+SECRET_LABELS = {
+    "admin_password": "Admin Password",
+    "security_token": "Secret Token",
+    "consumer_secret": "Consumer secret",
+    "client_secret": "Client secret",
+}
+SECRET_HELP = {
+    "admin_password": "Password of the admin user. Leave blank to keep the stored password.",
+    "security_token": "Salesforce: Settings > My Personal Information > Reset My Security Token. "
+    "A password reset issues a new token. Leave blank to keep the stored token.",
+    "consumer_secret": "Connected app consumer secret (client credentials only). Leave blank to keep it.",
+    "client_secret": "Client secret value (not its ID) of the app registration. Leave blank to keep it.",
+}
+
+
+def secret_state(connection: ConnectionBase, field: str) -> str:
+    """ "set", "not_set" or "unreadable" (stored, but no configured key can decrypt it)."""
+    if not connection.has_secret(field):
+        return "not_set"
+    try:
+        connection.secret(field)
+    except UnreadableSecret:
+        return "unreadable"
+    return "set"
+
+
+class CredentialsForm(forms.ModelForm):
+    """Common handling of write-only secrets and of the CA bundle path."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.secret_fields:
+            self.fields[name] = forms.CharField(
+                label=SECRET_LABELS[name],
+                required=False,
+                strip=False,
+                max_length=SECRET_MAX_LENGTH,
+                help_text=SECRET_HELP[name],
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+            )
+            self.fields[f"clear_{name}"] = forms.BooleanField(
+                label=f"Clear the stored {SECRET_LABELS[name].lower()}", required=False
+            )
+
+    def clean_ca_bundle(self) -> str:
+        path = self.cleaned_data.get("ca_bundle", "").strip()
+        if path and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+            raise forms.ValidationError("No readable file at this path on the console server.")
+        return path
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for name in self.secret_fields:
+            if cleaned.get(name) and cleaned.get(f"clear_{name}"):
+                self.add_error(f"clear_{name}", "Either enter a new value or clear it, not both.")
+        return cleaned
+
+    def changed_field_names(self) -> list[str]:
+        """Names (never values) of what this save changes: plain fields that differ, secrets set or cleared."""
+        names = [n for n in self.changed_data if n not in self.secret_fields and not n.startswith("clear_")]
+        for name in self.secret_fields:
+            if self.cleaned_data.get(name) or (
+                self.cleaned_data.get(f"clear_{name}") and self.instance.has_secret(name)
+            ):
+                names.append(name)
+        return names
+
+    @transaction.atomic
+    def save(self, commit: bool = True) -> ConnectionBase:
+        connection = super().save(commit=False)
+        for name in self.secret_fields:
+            if self.cleaned_data.get(f"clear_{name}"):
+                connection.set_secret(name, "")
+            elif self.cleaned_data.get(name):
+                connection.set_secret(name, self.cleaned_data[name])
+        if commit:
+            connection.save()
+        return connection
+
+    def secret_rows(self) -> list[dict]:
+        """What the page shows for each secret: the input, the clear box and set / not set."""
+        return [
+            {
+                "field": self[name],
+                "clear": self[f"clear_{name}"],
+                "state": secret_state(self.instance, name),
+            }
+            for name in self.secret_fields
+        ]
+
+    def plain_fields(self) -> list[forms.BoundField]:
+        return [self[n] for n in self.Meta.fields]
+
+
+class SalesforceCredentialsForm(CredentialsForm):
+    secret_fields = ("admin_password", "security_token", "consumer_secret")
+
+    class Meta:
+        model = SalesforceConnection
+        fields = ["auth_method", "login_url", "api_version", "admin_username", "consumer_key", "ca_bundle"]
+
+    def clean_login_url(self) -> str:
+        return self.cleaned_data["login_url"].strip().rstrip("/")
+
+    def clean_admin_username(self) -> str:
+        username = self.cleaned_data.get("admin_username", "").strip()
+        if username:
+            SALESFORCE_USERNAME_VALIDATOR(username)
+        return username
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("auth_method") == SalesforceAuthMethod.CLIENT_CREDENTIALS and not cleaned.get("consumer_key"):
+            self.add_error("consumer_key", "The client credentials method needs the connected app's consumer key.")
+        return cleaned
+
+
+class EntraCredentialsForm(CredentialsForm):
+    secret_fields = ("client_secret",)
+
+    class Meta:
+        model = EntraConnection
+        fields = ["tenant_id", "client_id", "service_principal_id", "authority_host", "graph_url", "ca_bundle"]
+
+    def _guid(self, name: str) -> str:
+        return self.cleaned_data.get(name, "").strip().lower()
+
+    def clean_tenant_id(self) -> str:
+        return self._guid("tenant_id")
+
+    def clean_client_id(self) -> str:
+        return self._guid("client_id")
+
+    def clean_service_principal_id(self) -> str:
+        return self._guid("service_principal_id")
+
+    def clean_authority_host(self) -> str:
+        return self.cleaned_data["authority_host"].strip().rstrip("/")
+
+    def clean_graph_url(self) -> str:
+        return self.cleaned_data["graph_url"].strip().rstrip("/")

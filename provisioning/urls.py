@@ -1,0 +1,32 @@
+"""URLs of the Applications list and of each application's blade (pages take the application's slug)."""
+
+from django.urls import path
+
+from provisioning.views import applications, configuration, connection_tests, logs
+
+urlpatterns = [
+    path("apps/", applications.application_list, name="applications"),
+    path("apps/new/", applications.application_create, name="application_create"),
+    path("apps/<slug:slug>/", applications.application_overview, name="application_overview"),
+    path("apps/<slug:slug>/delete/", applications.application_delete, name="application_delete"),
+    path("apps/<slug:slug>/provisioning/", configuration.provisioning_page, name="provisioning"),
+    path("apps/<slug:slug>/provisioning/mode/", configuration.save_mode, name="save_mode"),
+    path(
+        "apps/<slug:slug>/provisioning/salesforce/",
+        configuration.save_salesforce_credentials,
+        name="save_salesforce_credentials",
+    ),
+    path("apps/<slug:slug>/provisioning/entra/", configuration.save_entra_credentials, name="save_entra_credentials"),
+    path("apps/<slug:slug>/provisioning/settings/", configuration.save_settings, name="save_settings"),
+    path("apps/<slug:slug>/provisioning/status/", configuration.save_status, name="save_status"),
+    path("apps/<slug:slug>/provisioning/test/<str:system>/", connection_tests.test_connection, name="test_connection"),
+    path(
+        "apps/<slug:slug>/provisioning/test-email/",
+        connection_tests.send_test_notification,
+        name="send_test_email",
+    ),
+    path("apps/<slug:slug>/users-and-groups/", logs.users_and_groups, name="users_and_groups"),
+    path("apps/<slug:slug>/provision-on-demand/", logs.provision_on_demand, name="provision_on_demand"),
+    path("apps/<slug:slug>/provisioning-logs/", logs.provisioning_logs, name="provisioning_logs"),
+    path("apps/<slug:slug>/audit-logs/", logs.audit_logs, name="audit_logs"),
+]
