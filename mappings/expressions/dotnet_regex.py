@@ -1,0 +1,111 @@
+"""Entra writes .NET regular expressions; this turns the syntax that differs into Python's.
+
+Covered: named groups `(?<name>...)` / `(?'name'...)`, back-references `\\k<name>`, and in replacements
+`$1`, `${name}`, `$&`, `$$`. The rest of the common syntax is the same in both engines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+_GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def translate_pattern(pattern: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and pattern.startswith("\\k<", i):
+            end = pattern.find(">", i)
+            if end > 0:
+                out.append(f"(?P={pattern[i + 3 : end]})")
+                i = end + 1
+                continue
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if pattern.startswith("(?<", i) and i + 3 < n and pattern[i + 3] not in "=!":
+            out.append("(?P<")
+            i += 3
+            continue
+        if pattern.startswith("(?'", i):
+            end = pattern.find("'", i + 3)
+            if end > 0:
+                out.append(f"(?P<{pattern[i + 3 : end]}>")
+                i = end + 1
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=512)
+def compile_regex(pattern: str) -> re.Pattern:
+    """The compiled Python pattern for a .NET `pattern`; raises ValueError with the reason when invalid."""
+    try:
+        return re.compile(translate_pattern(pattern))
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+
+
+@lru_cache(maxsize=512)
+def replacement(template: str) -> Callable[[re.Match], str]:
+    """A function giving the .NET replacement text for one match."""
+    pieces: list[str | tuple[str | int]] = []  # str: literal text; (number or name,): a group
+    literal: list[str] = []
+    i, n = 0, len(template)
+    while i < n:
+        c = template[i]
+        if c == "$" and i + 1 < n:
+            nxt = template[i + 1]
+            group: str | int | None = None
+            width = 0
+            if nxt == "$":
+                literal.append("$")
+                i += 2
+                continue
+            if nxt == "&":
+                group, width = 0, 2
+            elif nxt.isdigit():
+                j = i + 1
+                while j < n and template[j].isdigit():
+                    j += 1
+                group, width = int(template[i + 1 : j]), j - i
+            elif nxt == "{":
+                end = template.find("}", i)
+                name = template[i + 2 : end] if end > 0 else ""
+                if name.isdigit():
+                    group, width = int(name), end - i + 1
+                elif _GROUP_NAME.fullmatch(name):
+                    group, width = name, end - i + 1
+            if group is not None:
+                if literal:
+                    pieces.append("".join(literal))
+                    literal = []
+                pieces.append((group,))
+                i += width
+                continue
+        literal.append(c)
+        i += 1
+    if literal:
+        pieces.append("".join(literal))
+
+    def expand(match: re.Match) -> str:
+        out = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                out.append(piece)
+            else:
+                try:
+                    out.append(match.group(piece[0]) or "")
+                except IndexError:
+                    # .NET leaves an unknown group reference as written
+                    ref = piece[0]
+                    out.append(f"${{{ref}}}" if isinstance(ref, str) else f"${ref}")
+        return "".join(out)
+
+    return expand

@@ -1,0 +1,130 @@
+"""Runtime values of the expression language and the conversions every function shares.
+
+Values are str, int, bool, list or None while evaluating; the public result is normalised to
+str | list[str] | None (booleans as "True"/"False", as Entra writes them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappings.expressions.errors import EvaluationError
+
+
+class _Sentinel:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING = _Sentinel("MISSING")  # a skipped optional argument
+IGNORE_FLOW = _Sentinel("IGNORE_FLOW")  # IgnoreFlowIfNullOrEmpty: drop the target attribute from this flow
+
+
+class Redacted(str):
+    """A value that passed through Redact(): it flows normally but the log shows "[Redact]"."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Redacted('[Redact]')"
+
+
+TRUE = "True"
+FALSE = "False"
+
+
+def boolean(flag: bool) -> str:
+    return TRUE if flag else FALSE
+
+
+def is_null(value: Any) -> bool:
+    return value is None or value is MISSING
+
+
+def is_empty(value: Any) -> bool:
+    """Null, "" or an empty multi-valued attribute."""
+    return value is None or value is MISSING or value == "" or (isinstance(value, list) and not value)
+
+
+def to_str(value: Any) -> str | None:
+    """A single value as Entra prints it; null stays None; a multi-valued one gives its first value."""
+    if value is None or value is MISSING:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return boolean(value)
+    if isinstance(value, list | tuple):
+        return to_str(value[0]) if value else None
+    return str(value)
+
+
+def to_int(value: Any, what: str) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    text = to_str(value)
+    try:
+        return int(text.strip()) if text is not None else _raise(what, value)
+    except ValueError:
+        return _raise(what, value)
+
+
+def _raise(what: str, value: Any) -> int:
+    raise EvaluationError(f"{what} must be a whole number, got {value!r}")
+
+
+def is_true(value: Any) -> bool:
+    """Entra's truth: the boolean True, the string "True" (any case), or a non-zero number."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    text = to_str(value)
+    if text is None:
+        return False
+    text = text.strip()
+    if text.lower() == "true":
+        return True
+    try:
+        return float(text) != 0
+    except ValueError:
+        return False
+
+
+def normalise(value: Any) -> Any:
+    """The public shape of a result: str | list[str] | None | IGNORE_FLOW (Redacted kept as such)."""
+    if value is None or value is MISSING:
+        return None
+    if isinstance(value, str) or value is IGNORE_FLOW:
+        return value
+    if isinstance(value, list | tuple):
+        return [v for v in (normalise(item) for item in value) if v is not None]
+    return to_str(value)
+
+
+class Context:
+    """What one evaluation sees: the source user and a clock fixed for the whole evaluation."""
+
+    __slots__ = ("user", "_now")
+
+    def __init__(self, user, now=None) -> None:
+        self.user = user
+        self._now = now
+
+    @property
+    def now(self):
+        if self._now is None:
+            from datetime import UTC, datetime
+
+            self._now = datetime.now(UTC)
+        return self._now
