@@ -7,6 +7,8 @@ from django.contrib.auth.models import Group, User
 
 from console.roles import APPLICATION_ADMINISTRATOR, REPORTS_READER
 
+pytest_plugins = ["tests.fixtures.smtp"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 
