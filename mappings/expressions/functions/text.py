@@ -77,7 +77,8 @@ def _values(value):
 @function("Join(separator, source1, source2, ...)", 2, None)
 def join(ctx, separator, *sources):
     """Values joined by separator; a multi-valued source gives all its values. Choice (from Microsoft's example
-    `Join(", ", "", [surname], [givenName])` = "Doe, John"): null and empty sources are skipped; nothing left -> null."""
+    `Join(", ", "", [surname], [givenName])` = "Doe, John"): null and empty sources are skipped;
+    nothing left -> null."""
     parts = [v for source in sources for v in _values(source)]
     return (to_str(separator) or "").join(parts) if parts else None
 

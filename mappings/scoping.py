@@ -1,0 +1,172 @@
+"""Scoping filters: is this user in scope, and why.
+
+Filters are ORed, the clauses of one filter ANDed. A clause over a null or empty attribute is false, except
+IS NULL (Entra's rule; NOT EQUALS and NOT REGEX MATCH included). The explanation reads like provision on
+demand's: "Scoping filter 'Sales' department EQUALS Sales: passed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mappings.expressions.dotnet_regex import compile_regex
+
+OPERATORS = (
+    "&",
+    "!&",
+    "ENDS_WITH",
+    "EQUALS",
+    "Greater_Than",
+    "Greater_Than_OR_EQUALS",
+    "Includes",
+    "IS FALSE",
+    "IS NOT NULL",
+    "IS NULL",
+    "IS TRUE",
+    "NOT EQUALS",
+    "NOT REGEX MATCH",
+    "REGEX MATCH",
+)
+UNARY_OPERATORS = frozenset({"IS FALSE", "IS NOT NULL", "IS NULL", "IS TRUE"})
+INTEGER_OPERATORS = frozenset({"Greater_Than", "Greater_Than_OR_EQUALS"})
+REGEX_OPERATORS = frozenset({"REGEX MATCH", "NOT REGEX MATCH"})
+# Entra refuses these in scoping filters (multi-valued, reference or role attributes).
+UNSUPPORTED_ATTRIBUTES = frozenset({"appRoleAssignments", "manager", "userType", "memberOf", "members"})
+
+
+@dataclass(frozen=True)
+class ClauseSpec:
+    attribute: str
+    operator: str
+    value: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.attribute} {self.operator}"
+        return text if self.operator in UNARY_OPERATORS else f"{text} {self.value}"
+
+
+@dataclass(frozen=True)
+class FilterSpec:
+    title: str
+    clauses: tuple[ClauseSpec, ...] = ()
+
+
+@dataclass
+class ScopeDecision:
+    in_scope: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+def validate_clause(attribute: str, operator: str, value: str) -> None:
+    """Refuse a clause Entra would refuse: unknown operator, invalid regex, non-integer for Greater_Than,
+    missing value, or an attribute that cannot be scoped on."""
+    if not attribute or not attribute.strip():
+        raise ValueError("the clause needs an attribute name")
+    if attribute in UNSUPPORTED_ATTRIBUTES:
+        raise ValueError(f"{attribute} cannot be used in a scoping filter")
+    if operator not in OPERATORS:
+        raise ValueError(f"unknown operator {operator!r}; use one of: {', '.join(OPERATORS)}")
+    if operator in UNARY_OPERATORS:
+        return
+    if value is None or value == "":
+        raise ValueError(f"{operator} needs a value")
+    if operator in INTEGER_OPERATORS:
+        try:
+            int(value.strip())
+        except ValueError:
+            raise ValueError(f"{operator} compares whole numbers; {value!r} is not one") from None
+    if operator in REGEX_OPERATORS:
+        compile_regex(value)  # raises ValueError with the reason
+
+
+def filter_specs(filters: Iterable[Any]) -> list[FilterSpec]:
+    """Plain specs from ScopingFilter rows (with their .clauses) or from specs already plain."""
+    specs = []
+    for item in filters:
+        if isinstance(item, FilterSpec):
+            specs.append(item)
+            continue
+        clauses = item.clauses.all() if hasattr(item.clauses, "all") else item.clauses
+        specs.append(FilterSpec(item.title, tuple(ClauseSpec(c.attribute, c.operator, c.value or "") for c in clauses)))
+    return specs
+
+
+def _text(value: Any) -> str | None:
+    """The attribute as one string; None for null/empty. Booleans read as "True"/"False" like Entra prints them."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def _integer(text: str) -> int | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+def evaluate_clause(clause: ClauseSpec, user: Mapping[str, Any]) -> tuple[bool, str]:
+    """(passed, why-not) for one clause."""
+    raw = user.get(clause.attribute)
+    op, expected = clause.operator, clause.value or ""
+    if isinstance(raw, list | tuple):
+        return False, f"{clause.attribute} is multi-valued, which scoping filters do not support"
+    actual = _text(raw)
+    if op == "IS NULL":
+        return actual is None, "" if actual is None else f"{clause.attribute} has a value"
+    if actual is None:
+        return False, f"{clause.attribute} is empty"
+    if op == "IS NOT NULL":
+        return True, ""
+    if op in ("IS TRUE", "IS FALSE"):
+        want = op == "IS TRUE"
+        return actual.lower() == str(want).lower(), ""
+    if op == "EQUALS":
+        return actual == expected, ""
+    if op == "NOT EQUALS":
+        return actual != expected, ""
+    if op == "Includes":
+        return expected in actual, ""
+    if op == "ENDS_WITH":
+        return actual.endswith(expected), ""
+    if op == "&":
+        return actual in expected, ""
+    if op == "!&":
+        return actual not in expected, ""
+    if op in INTEGER_OPERATORS:
+        left, right = _integer(actual), _integer(expected)
+        if left is None or right is None:
+            return False, f"{'value' if right is None else clause.attribute} is not a whole number"
+        return (left > right if op == "Greater_Than" else left >= right), ""
+    if op in REGEX_OPERATORS:
+        try:
+            matched = compile_regex(expected).search(actual) is not None
+        except ValueError as exc:
+            return False, str(exc)
+        return matched if op == "REGEX MATCH" else not matched, ""
+    return False, f"unknown operator {op!r}"
+
+
+def evaluate_scoping(filters: Sequence[FilterSpec | Any], user: Mapping[str, Any]) -> ScopeDecision:
+    """In scope when there is no filter or when every clause of at least one filter passes. Every clause is
+    evaluated, so the reasons list the whole picture as provision on demand shows it."""
+    specs = filter_specs(filters)
+    if not specs:
+        return ScopeDecision(True, ["No scoping filter: every assigned user is in scope"])
+    reasons: list[str] = []
+    in_scope = False
+    for spec in specs:
+        passed_all = True
+        for clause in spec.clauses:
+            passed, why = evaluate_clause(clause, user)
+            passed_all = passed_all and passed
+            outcome = "passed" if passed else f"failed ({why})" if why else "failed"
+            reasons.append(f"Scoping filter '{spec.title}' {clause}: {outcome}")
+        if not spec.clauses:
+            reasons.append(f"Scoping filter '{spec.title}' has no clause: passed")
+        in_scope = in_scope or passed_all
+    return ScopeDecision(in_scope, reasons)
