@@ -26,7 +26,13 @@ from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
 from connections.clients.errors import RemoteError, SessionExpired, StopError, TransientError
-from connections.clients.http import backoff_delay, build_session, describe_request, transport_error
+from connections.clients.http import (
+    backoff_delay,
+    build_session,
+    describe_request,
+    parse_retry_after,
+    transport_error,
+)
 from connections.clients.salesforce_errors import login_error, oauth_failure, rest_error
 from connections.models import SalesforceAuthMethod, SalesforceConnection
 
@@ -108,6 +114,12 @@ class SalesforceClient:
         self.instance = ""  # host[:port] of the org after sign-in
         self._sf: Salesforce | None = None
         self._sleep: Callable[[float], None] = time.sleep
+        self._retry_after: float | None = None
+        self.session.hooks["response"].append(self._remember_retry_after)
+
+    def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        # simple-salesforce's exceptions carry no headers; keep Retry-After for the back-off.
+        self._retry_after = parse_retry_after(response.headers.get("Retry-After"))
 
     # -- sign-in -------------------------------------------------------------------------------
 
@@ -221,7 +233,10 @@ class SalesforceClient:
         except SalesforceAuthenticationFailed as exc:
             raise login_error(exc, request) from None
         except SalesforceError as exc:
-            raise rest_error(exc, request) from None
+            error = rest_error(exc, request)
+            if isinstance(error, TransientError) and error.retry_after is None:
+                error.retry_after = self._retry_after
+            raise error from None
         except requests.RequestException as exc:
             raise transport_error(exc, request, self.connection.ca_bundle) from None
         except ValueError as exc:  # a 2xx answer that is not JSON

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from requests import Response
+from requests.adapters import HTTPAdapter
 
 from connections.clients.errors import (
     AlreadyExists,
@@ -16,7 +18,7 @@ from connections.clients.errors import (
 from connections.clients.salesforce import SalesforceClient, soql_quote
 from connections.models import SalesforceAuthMethod
 from tests.connections.conftest import SF_CONSUMER_SECRET, SF_PASSWORD, SF_TOKEN
-from tests.connections.wire import Reply
+from tests.connections.wire import SOAP_FAULT, Reply
 
 API = "/services/data/v59.0"
 LIMIT = {"Sforce-Limit-Info": "api-usage=18/15000"}
@@ -376,3 +378,50 @@ def test_client_credentials_refused(sf_connection, wire):
         SalesforceClient(sf_connection).login()
     assert caught.value.code == "invalid_client"
     assert "consumer key or consumer secret" in str(caught.value)
+
+
+def test_retry_after_is_honoured_when_salesforce_sends_one(client, wire, no_sleep):
+    waits = no_sleep(client)
+    wire.salesforce_login_ok()
+    wire.add(
+        "GET",
+        f"{API}/query/",
+        Reply(503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "x"}], {"Retry-After": "5"}),
+        ok_query([]),
+    )
+
+    list(client.query("SELECT Id FROM User"))
+
+    assert waits == [5.0]
+
+
+class _RecordingAdapter(HTTPAdapter):
+    """Answers every request with a login fault and remembers the URL it was sent to."""
+
+    urls: list[str] = []
+
+    def send(self, request, **kwargs):
+        self.urls.append(request.url)
+        response = Response()
+        response.status_code = 500
+        response._content = SOAP_FAULT.format(code="INVALID_LOGIN", message="x").encode()
+        response.url = request.url
+        response.request = request
+        return response
+
+
+@pytest.mark.parametrize(
+    "login_url",
+    ["https://test.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com/", "https://login.salesforce.com"],
+)
+def test_soap_login_goes_to_the_configured_login_url(sf_connection, login_url):
+    sf_connection.login_url = login_url
+    client = SalesforceClient(sf_connection)
+    adapter = _RecordingAdapter()
+    adapter.urls = []
+    client.session.mount("https://", adapter)
+
+    with pytest.raises(AuthenticationError):
+        client.login()
+
+    assert adapter.urls == [f"{login_url.rstrip('/')}/services/Soap/u/59.0"]
