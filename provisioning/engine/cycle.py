@@ -1,0 +1,382 @@
+"""A cycle, orchestrated: claim the job, import page by page through the pipeline, save the watermark, finish.
+
+Entry point: run_cycle(job_pk, kind=None, trigger=..., dry_run=False) -> ProvisioningCycle | None
+(None when another cycle of the job is running). Memory stays bounded by a page of users plus the map of
+assignments; the watermark (Graph delta link) is saved only when every change was exported or escrowed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Iterator
+
+from django.db.models import Q
+from django.utils import timezone
+
+from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, StopError
+from mappings.compiled import InvalidMappingError, compile_mapping
+from provisioning.engine import lock
+from provisioning.engine.exporter import Exporter, ProfileCache
+from provisioning.engine.importer import SourceReader, is_removed, select_for, source_user
+from provisioning.engine.items import ItemError, WorkItem
+from provisioning.engine.log import LogWriter
+from provisioning.engine.matcher import INDEX_THRESHOLD, Matcher, target_fields
+from provisioning.engine.pipeline import PageContext, process
+from provisioning.engine.planner import Policy
+from provisioning.models import (
+    CycleKind,
+    CycleStatus,
+    CycleTrigger,
+    Escrow,
+    ProvisionedLink,
+    ProvisioningCycle,
+    ProvisioningJob,
+    SyncScope,
+)
+
+logger = logging.getLogger(__name__)
+PAGE_SIZE = 999
+
+
+class CyclePaused(Exception):
+    """Provisioning Status was switched Off: stop after the current page."""
+
+
+class ClaimLost(Exception):
+    """Another worker took the job over (this one was presumed dead)."""
+
+
+def choose_kind(job: ProvisioningJob, mapping_version: int) -> str:
+    if job.needs_initial_cycle or not job.watermark or job.mapping_version != mapping_version:
+        return CycleKind.INITIAL
+    return CycleKind.INCREMENTAL
+
+
+def recover_crashed_cycles(job_pk: int, keep: int | None = None) -> int:
+    """Cycles left "running" by a dead worker end as crashed (called while holding the job's claim)."""
+    stale = ProvisioningCycle.objects.filter(job_id=job_pk, status=CycleStatus.RUNNING).exclude(pk=keep)
+    count = 0
+    for cycle in stale:
+        cycle.finish(
+            CycleStatus.CRASHED,
+            error_code="WorkerLost",
+            error_message="The worker running this cycle stopped before finishing; the next cycle picks up "
+            "where it left off (nothing exported was lost, nothing is created twice).",
+        )
+        count += 1
+    return count
+
+
+def run_cycle(
+    job_pk: int,
+    kind: str | None = None,
+    *,
+    trigger: str = CycleTrigger.SCHEDULE,
+    dry_run: bool = False,
+    salesforce_client=None,
+    graph_client=None,
+) -> ProvisioningCycle | None:
+    """Run one cycle of the job now, in this process. None when another cycle holds the job."""
+    owner = lock.worker_identity()
+    if not lock.claim(job_pk, owner):
+        logger.info("Job %s: a cycle is already running; this one is skipped", job_pk)
+        return None
+    try:
+        recover_crashed_cycles(job_pk)
+        job = ProvisioningJob.objects.select_related(
+            "application__entra", "application__salesforce", "application__user_mapping"
+        ).get(pk=job_pk)
+        object_mapping = job.application.user_mapping
+        if dry_run:
+            kind = CycleKind.DRY_RUN
+        kind = kind or choose_kind(job, object_mapping.version)
+        cycle = ProvisioningCycle.objects.create(
+            job=job, kind=kind, trigger=trigger, dry_run=dry_run, mapping_version=object_mapping.version
+        )
+        ProvisioningJob.objects.filter(pk=job_pk).update(running_cycle=cycle)
+        cycle.start(worker=owner)
+        CycleRunner(job, cycle, owner, salesforce_client=salesforce_client, graph_client=graph_client).run()
+        return cycle
+    finally:
+        lock.release(job_pk, owner)
+
+
+class CycleRunner:
+    def __init__(
+        self, job: ProvisioningJob, cycle: ProvisioningCycle, owner: str, *, salesforce_client=None, graph_client=None
+    ):
+        self.job = job
+        self.cycle = cycle
+        self.owner = owner
+        self.application = job.application
+        self.object_mapping = self.application.user_mapping
+        self.started_enabled = job.enabled
+        self.sync_all = job.scope == SyncScope.ALL
+        self._salesforce = salesforce_client
+        self._graph = graph_client
+        self.seen: set[str] = set()  # dry runs only: links seen (real cycles mark them in the database)
+
+    # -- setup --------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        from connections.clients.graph import GraphClient
+        from connections.clients.salesforce import SalesforceClient
+
+        self.compiled = compile_mapping(self.object_mapping)
+        self.salesforce = self._salesforce or SalesforceClient(self.application.salesforce, dry_run=self.cycle.dry_run)
+        self.graph = self._graph or GraphClient(self.application.entra)
+        self.reader = SourceReader(self.graph, select_for(self.compiled.source_attributes))
+        targets = list(self.object_mapping.attributes.values_list("target_attribute", flat=True))
+        booleans = list(
+            self.application.target_attributes.filter(type__iexact="boolean").values_list("name", flat=True)
+        )
+        self.profiles = ProfileCache(self.salesforce)
+        self.matcher = Matcher(self.salesforce, target_fields(targets), self.profiles)
+        self.ctx = PageContext(
+            cycle=self.cycle,
+            compiled=self.compiled,
+            policy=Policy(
+                create=self.object_mapping.action_create,
+                update=self.object_mapping.action_update,
+                delete=self.object_mapping.action_delete,
+                skip_out_of_scope_deletions=self.job.skip_out_of_scope_deletions,
+            ),
+            matcher=self.matcher,
+            exporter=Exporter(self.salesforce, self.profiles, booleans),
+            log=LogWriter(self.cycle),
+            initial=self.cycle.kind in (CycleKind.INITIAL, CycleKind.DRY_RUN),
+            sync_all=self.sync_all,
+        )
+
+    # -- the cycle ----------------------------------------------------------------------------------
+    def run(self) -> None:
+        cycle = self.cycle
+        try:
+            self.prepare()
+            if not self.object_mapping.enabled:
+                cycle.finish(CycleStatus.SUCCEEDED, error_message="The user mapping is disabled: nothing to do.")
+                return
+            if cycle.kind == CycleKind.INCREMENTAL:
+                try:
+                    watermark = self.run_incremental()
+                except DeltaExpired:
+                    logger.warning("Job %s: the delta link expired; running a full import", self.job.pk)
+                    cycle.kind = CycleKind.INITIAL
+                    cycle.save(update_fields=["kind"])
+                    self.ctx.initial = True
+                    watermark = self.run_full()
+            else:
+                watermark = self.run_full()
+        except CyclePaused:
+            self._flush_counts()
+            cycle.finish(
+                CycleStatus.PAUSED, error_message="Provisioning was turned off; the cycle stopped after a page."
+            )
+            return
+        except InvalidMappingError as exc:
+            self._flush_counts()
+            cycle.finish(
+                CycleStatus.FAILED,
+                error_code="InvalidAttributeMapping",
+                error_message=f"The attribute mapping of {exc.target_attribute} cannot be used: {exc.message}. "
+                "Fix it under Mappings.",
+            )
+            return
+        except StopError as exc:
+            self._flush_counts()
+            cycle.finish(
+                CycleStatus.FAILED, error_code=exc.code[:100], error_message=str(exc), error_request=exc.request[:500]
+            )
+            return
+        except ClaimLost:
+            self._flush_counts()
+            cycle.finish(CycleStatus.CRASHED, error_code="ClaimLost", error_message="Another worker took over the job.")
+            return
+        except Exception as exc:
+            logger.exception("Job %s: cycle %s crashed", self.job.pk, cycle.cycle_id)
+            self._flush_counts()
+            message = exc.message if isinstance(exc, RemoteError) else f"{type(exc).__name__}: {exc}"
+            request = exc.request if isinstance(exc, RemoteError) else ""
+            cycle.finish(
+                CycleStatus.CRASHED,
+                error_code=type(exc).__name__[:100],
+                error_message=message,
+                error_request=request[:500],
+            )
+            return
+        self._flush_counts()
+        if not cycle.dry_run:
+            ProvisioningJob.objects.filter(pk=self.job.pk).update(
+                watermark=watermark or "",
+                needs_initial_cycle=not watermark,
+                mapping_version=cycle.mapping_version,
+                updated_at=timezone.now(),
+            )
+        cycle.finish(CycleStatus.COMPLETED_WITH_ERRORS if cycle.failed else CycleStatus.SUCCEEDED)
+
+    def run_full(self) -> str | None:
+        """Initial cycle: every user, then the links nobody returned (deleted users) are deactivated."""
+        assignments = {} if self.sync_all else self.reader.load_assignments()
+        self.ctx.assignments = assignments
+        links = ProvisionedLink.objects.filter(job=self.job).count()
+        estimate = len(assignments) if not self.sync_all else self._previous_total()
+        self._set_totals(estimate)
+        if estimate and estimate - links >= INDEX_THRESHOLD and self.compiled.matching:
+            self.matcher.build_index([attrs[0] for attrs in self.compiled.matching if attrs])
+        watermark = None
+        if not self.cycle.dry_run:
+            try:
+                watermark = self.reader.latest_delta_link()
+            except (BadRequest, DeltaExpired):
+                watermark = None
+        for page in self.reader.all_users():
+            self._page([self._item(raw) for raw in page])
+        self._disable_unseen()
+        if watermark is None and not self.cycle.dry_run:
+            for _page in self.reader.delta(None):  # no "from now on" token: a whole round yields the link
+                pass
+            watermark = self.reader.last_delta_link
+        return watermark
+
+    def run_incremental(self) -> str | None:
+        """Changes since the watermark, then assignment changes, then escrows that are due."""
+        assignments = {} if self.sync_all else self.reader.load_assignments()
+        self.ctx.assignments = assignments
+        processed: set[str] = set()
+        for page in self.reader.delta(self.job.watermark):
+            items = [self._item(raw) for raw in page if raw.get("id") and raw["id"] not in processed]
+            processed.update(item.source_id for item in items)
+            self._page(items)
+        watermark = self.reader.last_delta_link
+        refetch: list[str] = []
+        if not self.sync_all:
+            linked: set[str] = set()
+            unassigned: list[WorkItem] = []
+            for link in self._links(
+                ("source_id", "roles_key", "active", "in_scope", "user_principal_name", "display_name")
+            ):
+                source_id = link["source_id"]
+                linked.add(source_id)
+                if source_id in processed:
+                    continue
+                roles = assignments.get(source_id)
+                if roles is None:
+                    if link["active"] or link["in_scope"]:
+                        unassigned.append(self._link_item(link, "Assigned to application: no"))
+                elif link["roles_key"] != ";".join(roles):
+                    refetch.append(source_id)
+                if len(unassigned) >= PAGE_SIZE:
+                    self._page(unassigned)
+                    unassigned = []
+            if unassigned:
+                self._page(unassigned)
+            refetch.extend(sid for sid in assignments if sid not in linked and sid not in processed)
+        now = timezone.now()
+        due = Escrow.objects.filter(job=self.job, next_attempt_at__lte=now).values_list("source_id", flat=True)
+        refetch.extend(sid for sid in due if sid not in processed)
+        self._refetch(list(dict.fromkeys(refetch)))
+        return watermark
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _item(self, raw: dict) -> WorkItem:
+        removed = is_removed(raw)
+        roles = self.ctx.assignments.get(raw["id"], ())
+        return WorkItem(
+            source_id=raw["id"],
+            upn=raw.get("userPrincipalName") or "",
+            display_name=raw.get("displayName") or "",
+            user=source_user(raw, roles, removed=removed),
+            change="Delete" if removed else "Add",
+            roles_key=";".join(roles),
+        )
+
+    def _link_item(self, link: dict, reason: str) -> WorkItem:
+        return WorkItem(
+            source_id=link["source_id"],
+            upn=link.get("user_principal_name") or "",
+            display_name=link.get("display_name") or "",
+            change="Delete",
+            in_scope=False,
+            scope_reasons=[reason],
+        )
+
+    def _links(self, fields: Iterable[str], extra: Q | None = None) -> Iterator[dict]:
+        """Link rows in primary-key chunks (constant memory however many there are)."""
+        last = 0
+        query = ProvisionedLink.objects.filter(job=self.job)
+        if extra is not None:
+            query = query.filter(extra)
+        while True:
+            chunk = list(query.filter(pk__gt=last).order_by("pk").values("pk", *fields)[:2000])
+            if not chunk:
+                return
+            yield from chunk
+            last = chunk[-1]["pk"]
+
+    def _disable_unseen(self) -> None:
+        """Links the full import did not return: the user was deleted in Entra (or left its visibility)."""
+        stale = Q(active=True) | Q(in_scope=True)
+        pending: list[WorkItem] = []
+        for link in self._links(("source_id", "user_principal_name", "display_name", "last_seen_cycle"), stale):
+            if link["last_seen_cycle"] == self.cycle.pk or link["source_id"] in self.seen:
+                continue
+            pending.append(self._link_item(link, "Not returned by Microsoft Entra ID: deleted or no longer visible"))
+            if len(pending) >= PAGE_SIZE:
+                self._page(pending)
+                pending = []
+        if pending:
+            self._page(pending)
+
+    def _refetch(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), PAGE_SIZE):
+            chunk = ids[start : start + PAGE_SIZE]
+            found, missing, errors = self.reader.fetch_users(chunk)
+            items = [self._item(raw) for raw in found]
+            for source_id in missing:
+                link = ProvisionedLink.objects.filter(job=self.job, source_id=source_id).values(
+                    "source_id", "user_principal_name", "display_name"
+                ).first() or {"source_id": source_id}
+                items.append(self._link_item(link, "Deleted in Microsoft Entra ID"))
+            for source_id, error in errors.items():
+                item = WorkItem(source_id=source_id)
+                item.fail(ItemError(error.code, error.message, "The user is retried in the next cycle.", step="import"))
+                items.append(item)
+            self._page(items)
+
+    def _page(self, items: list[WorkItem]) -> None:
+        if not items:
+            return
+        process(items, self.ctx)
+        if self.cycle.dry_run:
+            self.seen.update(item.source_id for item in items)
+        self.cycle.pages_done += 1
+        self._flush_counts()
+        if not lock.heartbeat(self.job.pk, self.owner):
+            raise ClaimLost
+        if self.started_enabled and not ProvisioningJob.objects.filter(pk=self.job.pk, enabled=True).exists():
+            raise CyclePaused
+
+    def _flush_counts(self) -> None:
+        cycle = self.cycle
+        if hasattr(self, "salesforce"):
+            cycle.salesforce_calls = self.salesforce.calls
+        if hasattr(self, "graph"):
+            cycle.graph_calls = self.graph.calls
+        if cycle.objects_total is not None and cycle.objects_done > cycle.objects_total:
+            cycle.objects_total = cycle.objects_done
+        cycle.save_progress()
+
+    def _set_totals(self, estimate: int | None) -> None:
+        if estimate:
+            self.cycle.objects_total = estimate
+            self.cycle.pages_total = max(1, math.ceil(estimate / PAGE_SIZE))
+            self.cycle.save_progress()
+
+    def _previous_total(self) -> int | None:
+        previous = (
+            ProvisioningCycle.objects.filter(job=self.job, kind=CycleKind.INITIAL, status=CycleStatus.SUCCEEDED)
+            .exclude(pk=self.cycle.pk)
+            .values_list("objects_done", flat=True)
+            .first()
+        )
+        return previous or None

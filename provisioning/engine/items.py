@@ -1,0 +1,64 @@
+"""The unit of work that flows through the pipeline: one source user in one cycle."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioning.engine.planner import Plan, PlanKind, TargetState
+from provisioning.models import ProvisionedLink
+
+
+@dataclass
+class ItemError:
+    """A per-user failure: logged, escrowed, never stops the cycle."""
+
+    code: str
+    reason: str
+    recommendation: str = ""
+    step: str = "export"  # import / scoping / matching / processing / export
+    category: str = "failure"  # failure / nonServiceFailure
+
+
+@dataclass
+class WorkItem:
+    source_id: str
+    upn: str = ""
+    display_name: str = ""
+    user: dict[str, Any] | None = None  # Graph properties + pseudo-attributes; None when only the link is known
+    change: str = "Add"  # Add / Update / Delete, as Entra names the imported change
+    in_scope: bool = False
+    scope_reasons: list[str] = field(default_factory=list)
+    roles_key: str = ""
+    assigned: bool = False
+    link: ProvisionedLink | None = None
+    target: TargetState | None = None
+    match_note: str = ""
+    desired: dict[str, Any] | None = None
+    plan: Plan | None = None
+    error: ItemError | None = None
+    target_id: str = ""
+    target_name: str = ""
+    escrow_attempt: int | None = None
+    next_attempt_at: Any = None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def outcome(self) -> str:
+        """The cycle counter this item lands in."""
+        if self.error is not None:
+            return "failed"
+        kind = self.plan.kind if self.plan else PlanKind.SKIP
+        return {
+            PlanKind.CREATE: "created",
+            PlanKind.UPDATE: "updated",
+            PlanKind.ENABLE: "enabled",
+            PlanKind.DISABLE: "disabled",
+            PlanKind.SKIP: "skipped",
+            PlanKind.UNCHANGED: "unchanged",
+        }[kind]
+
+    def fail(self, error: ItemError) -> None:
+        if self.error is None:
+            self.error = error

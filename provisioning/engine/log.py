@@ -1,0 +1,184 @@
+"""The provisioning log writer: one entry per object that changed or failed, built in memory, written in bulk."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.utils import timezone
+
+from provisioning.engine.items import WorkItem
+from provisioning.engine.planner import PlanKind, is_redacted
+from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningLogEntry
+
+SOURCE_SYSTEM = "Microsoft Entra ID"
+TARGET_SYSTEM = "Salesforce Sandbox"
+REDACTED = "[Redact]"
+
+ACTIONS = {
+    PlanKind.CREATE: LogAction.CREATE,
+    PlanKind.UPDATE: LogAction.UPDATE,
+    PlanKind.ENABLE: LogAction.UPDATE,
+    PlanKind.DISABLE: LogAction.DISABLE,
+    PlanKind.SKIP: LogAction.OTHER,
+    PlanKind.UNCHANGED: LogAction.OTHER,
+}
+EXPORT_VERBS = {
+    PlanKind.CREATE: ("EntryExportAdd", "created", "create"),
+    PlanKind.UPDATE: ("EntryExportUpdate", "updated", "update"),
+    PlanKind.ENABLE: ("EntryExportUpdate", "enabled", "enable"),
+    PlanKind.DISABLE: ("EntryExportUpdate", "disabled", "disable"),
+}
+
+
+def shown(value: Any) -> str:
+    """A value as the log shows it: Redact()-ed values never appear."""
+    if value is None:
+        return ""
+    if is_redacted(value):
+        return REDACTED
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, list | tuple):
+        return ";".join(shown(v) for v in value)
+    return str(value)
+
+
+def step(name: str, kind: str, status: str, description: str, **details: Any) -> dict:
+    return {"name": name, "type": kind, "status": status, "description": description, "details": details}
+
+
+def steps_for(item: WorkItem, dry_run: bool) -> list[dict]:
+    who = f"User '{item.upn or item.source_id}'"
+    failed_at = item.error.step if item.error else None
+    steps = [
+        step(
+            "EntryImport",
+            "import",
+            "failure" if failed_at == "import" else "success",
+            f"Received {who} change of type ({item.change}) from {SOURCE_SYSTEM}",
+            ReportableIdentifier=item.upn or item.source_id,
+        )
+    ]
+    if failed_at == "import":
+        return steps
+    scope_text = "; ".join(item.scope_reasons) or ("in scope" if item.in_scope else "not in scope")
+    steps.append(
+        step(
+            "EntrySynchronizationScoping",
+            "scoping",
+            "failure" if failed_at == "scoping" else ("success" if item.in_scope else "skipped"),
+            f"{who} is {'in scope' if item.in_scope else 'not in scope'}: {scope_text}",
+        )
+    )
+    if failed_at == "scoping":
+        return steps
+    steps.append(
+        step(
+            "EntryMatching",
+            "matching",
+            "failure" if failed_at == "matching" else "success",
+            item.match_note or ("No matching user was looked up." if not item.in_scope else ""),
+            TargetId=item.target_id,
+        )
+    )
+    if failed_at == "matching":
+        return steps
+    if failed_at == "processing":
+        steps.append(step("EntrySynchronizationEvaluate", "processing", "failure", item.error.reason))
+        return steps
+    plan = item.plan
+    if plan is None:
+        return steps
+    if plan.kind in EXPORT_VERBS:
+        name, done, verb = EXPORT_VERBS[plan.kind]
+        if item.error:
+            text = f"Failed to {verb} {who} in {TARGET_SYSTEM}: {item.error.reason}"
+        elif dry_run:
+            text = f"{who} would be {done} in {TARGET_SYSTEM} (dry run: nothing was sent)"
+        else:
+            text = f"{who} was {done} in {TARGET_SYSTEM}"
+        steps.append(step(name, "export", "failure" if item.error else "success", text, Reason=plan.reason))
+    else:
+        steps.append(step("EntrySynchronizationSkipped", "processing", "skipped", plan.reason))
+    return steps
+
+
+def modified_properties(item: WorkItem) -> list[dict]:
+    if item.plan is None or not item.plan.changes:
+        return []
+    return [
+        {"displayName": name, "oldValue": shown(item.plan.old.get(name)), "newValue": shown(value)}
+        for name, value in item.plan.changes.items()
+    ]
+
+
+def entry_for(item: WorkItem, cycle: ProvisioningCycle) -> ProvisioningLogEntry:
+    plan = item.plan
+    if item.error:
+        status = LogStatus.FAILURE
+    elif plan is not None and plan.kind == PlanKind.SKIP:
+        status = LogStatus.SKIPPED
+    else:
+        status = LogStatus.SUCCESS
+    if plan is not None:
+        action = ACTIONS[plan.kind]
+    else:
+        action = LogAction.CREATE if item.target is None and item.in_scope else LogAction.OTHER
+    error = item.error
+    return ProvisioningLogEntry(
+        job_id=cycle.job_id,
+        cycle=cycle,
+        activity_at=timezone.now(),
+        action=action,
+        status=status,
+        dry_run=cycle.dry_run,
+        source_id=item.source_id,
+        source_display_name=(item.display_name or "")[:256],
+        source_upn=(item.upn or "")[:256],
+        target_id=item.target_id or "",
+        target_display_name=(item.target_name or "")[:256],
+        modified_properties=modified_properties(item),
+        steps=steps_for(item, cycle.dry_run),
+        error_code=error.code[:100] if error else "",
+        error_reason=error.reason if error else "",
+        error_recommendation=error.recommendation if error else "",
+        error_category=error.category if error else "",
+        duration_ms=max(0, int((time.monotonic() - item.started) * 1000)),
+        escrow_attempt=item.escrow_attempt,
+        next_attempt_at=item.next_attempt_at,
+    )
+
+
+def should_log(item: WorkItem, *, initial: bool) -> bool:
+    """Unchanged users are counted, not logged; skips of users never provisioned are only logged outside
+    initial cycles (an initial cycle over "Sync all users" would otherwise log the whole tenant)."""
+    if item.error:
+        return True
+    if item.plan is None or item.plan.kind == PlanKind.UNCHANGED:
+        return False
+    if item.plan.kind == PlanKind.SKIP:
+        return not initial or item.target is not None
+    return True
+
+
+class LogWriter:
+    """Collects a page's entries and writes them with one bulk INSERT per flush."""
+
+    def __init__(self, cycle: ProvisioningCycle, *, batch_size: int = 500) -> None:
+        self.cycle = cycle
+        self.batch_size = batch_size
+        self.pending: list[ProvisioningLogEntry] = []
+        self.written = 0
+
+    def add(self, item: WorkItem) -> None:
+        self.pending.append(entry_for(item, self.cycle))
+
+    def flush(self) -> int:
+        if not self.pending:
+            return 0
+        ProvisioningLogEntry.objects.bulk_create(self.pending, batch_size=self.batch_size)
+        count = len(self.pending)
+        self.written += count
+        self.pending = []
+        return count
