@@ -92,7 +92,7 @@ def test_reader_sees_provisioning_page_read_only(reader_client, configured_appli
     assert "Read only" in content
     assert "Test Connection</button>" not in content
     assert "Send test email" not in content
-    assert "<button type=\"submit\" class=\"primary\">" not in content
+    assert '<button type="submit" class="primary">' not in content
     # Every form control is disabled.
     form = response.context["forms"]["salesforce"]
     assert all(field.disabled for field in form.fields.values())

@@ -1,0 +1,179 @@
+"""Provisioning Mode, Settings (notification email, deletions, scope), Provisioning Status, Send test email."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+from django.urls import reverse
+
+from connections.models import Application
+from console.models import AuditActivity, AuditEntry
+from provisioning.models import ProvisioningJob
+
+SETTINGS = {
+    "settings-notification_email": "ops@example.com",
+    "settings-prevent_accidental_deletions": "on",
+    "settings-deletion_threshold": "500",
+    "settings-scope": "assigned",
+    "settings-interval_minutes": "40",
+}
+
+
+def post_settings(client, application, **changes):
+    data = {**SETTINGS}
+    for key, value in changes.items():
+        if value is None:
+            data.pop(f"settings-{key}", None)
+        else:
+            data[f"settings-{key}"] = value
+    return client.post(reverse("save_settings", args=[application.slug]), data)
+
+
+def job_of(application):
+    return ProvisioningJob.objects.get(application=application)
+
+
+def test_manual_mode_shows_only_the_explanation(admin_client, application):
+    content = admin_client.get(reverse("provisioning", args=[application.slug])).content.decode()
+    assert "Manual: the console does not provision this application" in content
+    assert 'id="credentials-title"' not in content
+    assert "settings-notification_email" not in content
+    assert "Test Connection" not in content
+
+
+def test_switching_to_automatic_reveals_the_sections_and_is_audited(admin_client, application):
+    response = admin_client.post(reverse("save_mode", args=[application.slug]), {"mode-provisioning_mode": "automatic"})
+    assert response.status_code == 302
+    content = admin_client.get(reverse("provisioning", args=[application.slug])).content.decode()
+    for heading in ("credentials-title", "mappings-title", "settings-title", "status-title", "test-salesforce"):
+        assert f'id="{heading}"' in content
+    assert "Synchronize Microsoft Entra users to Salesforce Sandbox" in content
+    entry = AuditEntry.objects.get(activity=AuditActivity.UPDATE_SETTINGS)
+    assert entry.changed_fields == ["provisioning_mode"]
+
+
+def test_cannot_switch_to_manual_while_provisioning_is_on(admin_client, configured_application):
+    ProvisioningJob.objects.filter(application=configured_application).update(enabled=True)
+    response = admin_client.post(
+        reverse("save_mode", args=[configured_application.slug]), {"mode-provisioning_mode": "manual"}
+    )
+    assert response.status_code == 400
+    assert "Turn Provisioning Status Off" in response.content.decode()
+    assert Application.objects.get(pk=configured_application.pk).is_automatic
+
+
+def test_settings_save_and_audit_changed_names(admin_client, configured_application):
+    response = post_settings(
+        admin_client,
+        configured_application,
+        notification_email="ops@example.com; sec@example.com",
+        notify_on_failure="on",
+        deletion_threshold="3",
+        scope="all",
+    )
+    assert response.status_code == 302
+    job = job_of(configured_application)
+    assert job.notification_email == "ops@example.com, sec@example.com"
+    assert job.notification_recipients() == ["ops@example.com", "sec@example.com"]
+    assert job.notify_on_failure and job.deletion_threshold == 3 and job.scope == "all"
+    entry = AuditEntry.objects.get(activity=AuditActivity.UPDATE_SETTINGS)
+    assert entry.changed_fields == ["deletion_threshold", "notification_email", "notify_on_failure", "scope"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"notification_email": "ops@example.com, not-an-address"}, "notification_email", "not-an-address"),
+        ({"notification_email": "", "notify_on_failure": "on"}, "notification_email", "Enter an address"),
+        ({"deletion_threshold": "0"}, "deletion_threshold", "greater than or equal to 1"),
+        ({"deletion_threshold": "many"}, "deletion_threshold", "whole number"),
+        ({"interval_minutes": "100000"}, "interval_minutes", "less than or equal to 1440"),
+        ({"scope": "everyone"}, "scope", "valid choice"),
+        ({"notification_email": ("a" * 60 + "@example.com,") * 17}, "notification_email", "at most 1000"),
+    ],
+)
+def test_invalid_settings_save_nothing(admin_client, configured_application, changes, field, message):
+    # A valid change rides along with the invalid one: it must not be saved either.
+    response = post_settings(admin_client, configured_application, **{"prevent_accidental_deletions": None, **changes})
+    assert response.status_code == 400
+    assert message in " ".join(response.context["forms"]["settings"].errors[field])
+    job = job_of(configured_application)
+    assert job.deletion_threshold == 500 and job.notification_email == "ops@example.com"
+    assert job.prevent_accidental_deletions is True
+    assert not AuditEntry.objects.filter(activity=AuditActivity.UPDATE_SETTINGS).exists()
+
+
+def status(client, application, value):
+    return client.post(reverse("save_status", args=[application.slug]), {"status-enabled": value})
+
+
+def test_turning_provisioning_on_and_off_is_audited(admin_client, configured_application):
+    assert status(admin_client, configured_application, "on").status_code == 302
+    assert job_of(configured_application).enabled is True
+    assert status(admin_client, configured_application, "on").status_code == 302  # no change: no entry
+    assert status(admin_client, configured_application, "off").status_code == 302
+    assert job_of(configured_application).enabled is False
+    activities = list(AuditEntry.objects.order_by("id").values_list("activity", "changed_fields"))
+    assert activities[-2:] == [(AuditActivity.START, ["enabled"]), (AuditActivity.STOP, ["enabled"])]
+
+
+def test_turning_on_calls_the_scheduler_hook_when_present(admin_client, configured_application, monkeypatch):
+    scheduled = []
+    module = types.ModuleType("provisioning.scheduling")
+    module.apply_schedule = lambda job: scheduled.append((job.pk, job.enabled))
+    monkeypatch.setitem(sys.modules, "provisioning.scheduling", module)
+    status(admin_client, configured_application, "on")
+    assert scheduled == [(configured_application.job.pk, True)]
+
+
+def test_cannot_turn_on_without_credentials(admin_client, application):
+    application.provisioning_mode = "automatic"
+    application.save()
+    response = status(admin_client, application, "on")
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert "enter the Salesforce admin credentials and enter the Entra connection" in content
+    assert job_of(application).enabled is False
+    assert not AuditEntry.objects.filter(activity=AuditActivity.START).exists()
+
+
+def test_send_test_email_arrives_at_the_smtp_server(admin_client, configured_application, smtp_server):
+    job = job_of(configured_application)
+    job.notification_email = "ops@example.com, sec@example.com"
+    job.save()
+    response = admin_client.post(reverse("send_test_email", args=[configured_application.slug]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Test email sent to ops@example.com, sec@example.com." in response.content.decode()
+    assert len(smtp_server.messages) == 1
+    mail = smtp_server.messages[0]
+    assert sorted(mail.rcpt_tos) == ["ops@example.com", "sec@example.com"]
+    assert mail.message["Subject"] == "Test notification from provisioning of UAT sandbox"
+    assert mail.message["To"] == "ops@example.com, sec@example.com"
+    assert "Application: UAT sandbox" in mail.part("text/plain")
+    assert job.job_id in mail.part("text/plain")
+    assert "<td>UAT sandbox</td>" in mail.part("text/html")
+
+
+def test_refused_recipient_is_reported_without_a_500(admin_client, configured_application, smtp_server):
+    smtp_server.refuse.add("ops@example.com")
+    response = admin_client.post(reverse("send_test_email", args=[configured_application.slug]))
+    assert response.status_code == 302
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "The mail server refused the recipient(s) ops@example.com." in page
+    assert smtp_server.messages == []
+
+
+def test_unreachable_smtp_server_is_reported(admin_client, configured_application, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    response = admin_client.post(reverse("send_test_email", args=[configured_application.slug]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Cannot reach the mail server at 127.0.0.1:9" in response.content.decode()
+
+
+def test_test_email_without_address_says_so(admin_client, application, mailoutbox):
+    response = admin_client.post(reverse("send_test_email", args=[application.slug]), HTTP_HX_REQUEST="true")
+    assert "No Notification Email is saved" in response.content.decode()
+    assert mailoutbox == []
