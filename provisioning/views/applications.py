@@ -13,6 +13,7 @@ from console.models import AuditActivity, record_audit
 from console.roles import administrator_required, reader_required
 from provisioning.applications import create_application
 from provisioning.forms import ApplicationCreateForm
+from provisioning.scheduling import apply_schedule
 from provisioning.views.base import blade_context, get_application
 
 
@@ -48,6 +49,10 @@ def application_delete(request: HttpRequest, slug: str) -> HttpResponse:
         with transaction.atomic():
             # Written first, so the entry still names the application after the row is gone.
             record_audit(AuditActivity.DELETE_APPLICATION, actor=request.user, application=application)
+            job = application.job
+            if job.enabled:
+                job.enabled = False
+                apply_schedule(job)  # removes the cycle schedule, which would outlive the job otherwise
             application.delete()
         messages.success(request, f"Application “{name}” deleted.")
         return redirect("applications")

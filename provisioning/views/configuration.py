@@ -21,6 +21,7 @@ from console.models import AuditActivity, record_audit
 from console.roles import administrator_required, is_administrator, reader_required
 from provisioning.forms import ProvisioningModeForm, ProvisioningSettingsForm, ProvisioningStatusForm
 from provisioning.models import ProvisioningJob
+from provisioning.scheduling import apply_schedule
 from provisioning.views.badges import ProvisioningStatus
 from provisioning.views.base import blade_context, get_application, optional_url
 
@@ -74,15 +75,6 @@ def provisioning_page(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, get_application(slug))
 
 
-def _apply_schedule(job: ProvisioningJob) -> None:
-    # The scheduler belongs to the engine; until it exists, turning On or Off only records the choice.
-    try:
-        from provisioning.scheduling import apply_schedule
-    except ImportError:
-        return
-    apply_schedule(job)
-
-
 def _save_section(request: HttpRequest, slug: str, section: str) -> HttpResponse:
     application = get_application(slug)
     form = SECTIONS[section](request.POST, instance=_instance(application, section), prefix=section)
@@ -97,11 +89,13 @@ def _save_section(request: HttpRequest, slug: str, section: str) -> HttpResponse
             if job.enabled != was_enabled:
                 activity = AuditActivity.START if job.enabled else AuditActivity.STOP
                 record_audit(activity, actor=request.user, application=application, changed_fields=["enabled"])
-                _apply_schedule(job)
+                apply_schedule(job)
             changed = ["enabled"] if job.enabled != was_enabled else []
         else:
             changed = form.changed_field_names() if hasattr(form, "changed_field_names") else list(form.changed_data)
-            form.save()
+            saved = form.save()
+            if section == "settings" and "interval_minutes" in changed:
+                apply_schedule(saved)
             if changed:
                 record_audit(
                     AuditActivity.UPDATE_SETTINGS, actor=request.user, application=application, changed_fields=changed

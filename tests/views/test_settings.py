@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 from django.urls import reverse
+from django_q.models import Schedule
 
 from connections.models import Application
 from console.models import AuditActivity, AuditEntry
@@ -119,13 +117,20 @@ def test_turning_provisioning_on_and_off_is_audited(admin_client, configured_app
     assert activities[-2:] == [(AuditActivity.START, ["enabled"]), (AuditActivity.STOP, ["enabled"])]
 
 
-def test_turning_on_calls_the_scheduler_hook_when_present(admin_client, configured_application, monkeypatch):
-    scheduled = []
-    module = types.ModuleType("provisioning.scheduling")
-    module.apply_schedule = lambda job: scheduled.append((job.pk, job.enabled))
-    monkeypatch.setitem(sys.modules, "provisioning.scheduling", module)
+def test_provisioning_status_and_interval_drive_the_cycle_schedule(admin_client, configured_application):
+    name = f"provisioning-cycle-{configured_application.job.pk}"
     status(admin_client, configured_application, "on")
-    assert scheduled == [(configured_application.job.pk, True)]
+    assert Schedule.objects.get(name=name).minutes == 40
+    post_settings(admin_client, configured_application, interval_minutes="15")
+    assert Schedule.objects.get(name=name).minutes == 15
+    status(admin_client, configured_application, "off")
+    assert not Schedule.objects.filter(name=name).exists()
+
+
+def test_deleting_an_application_that_is_on_removes_its_schedule(admin_client, configured_application):
+    status(admin_client, configured_application, "on")
+    admin_client.post(reverse("application_delete", args=[configured_application.slug]))
+    assert not Schedule.objects.filter(name__startswith="provisioning-cycle-").exists()
 
 
 def test_cannot_turn_on_without_credentials(admin_client, application):
