@@ -1,0 +1,315 @@
+"""The control API: what tests, benchmarks and demos use to make the remote systems misbehave and to see what
+happened remotely. The same methods are served as JSON over HTTPS at `control_url` (POST /<method>, body = kwargs)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from typing import TYPE_CHECKING, Any
+
+from emulators.entra.state import DEFAULT_ACCESS
+from emulators.salesforce.records import create_user
+from emulators.server import EmulatorApp, Request, Response
+
+if TYPE_CHECKING:
+    from emulators.runtime import Emulators
+
+SF_LOGIN_FAULTS = (
+    "INVALID_LOGIN",
+    "API_DISABLED_FOR_ORG",
+    "LOGIN_MUST_USE_SECURITY_TOKEN",
+    "INVALID_OPERATION_WITH_EXPIRED_PASSWORD",
+)
+
+
+class Control:
+    def __init__(self, emulators: Emulators) -> None:
+        self._emu = emulators
+
+    @property
+    def _sf(self):
+        return self._emu.salesforce_app
+
+    @property
+    def _entra(self):
+        return self._emu.entra_app
+
+    def _app(self, system: str) -> EmulatorApp:
+        if system not in ("salesforce", "entra"):
+            raise ValueError("system must be 'salesforce' or 'entra'")
+        return self._sf if system == "salesforce" else self._entra
+
+    # --- faults and latency ----------------------------------------------------------------------
+    def set_fault_rates(
+        self,
+        system: str,
+        rate_500: float = 0.0,
+        rate_503: float = 0.0,
+        rate_timeout: float = 0.0,
+        timeout_seconds: float = 5.0,
+    ) -> None:
+        """Random server errors on data calls (not login/token); a timeout sleeps then drops the connection."""
+        faults = self._app(system).faults
+        faults.set_rates(rate_500, rate_503, rate_timeout)
+        faults.timeout_seconds = timeout_seconds
+
+    def throttle(self, system: str, count: int, retry_after: int = 1) -> None:
+        """The next `count` data calls answer 429 with Retry-After (Graph: TooManyRequests shape)."""
+        faults = self._app(system).faults
+        faults.throttle_next, faults.retry_after = count, retry_after
+
+    def throttle_token_endpoint(self, count: int, retry_after: int = 1) -> None:
+        self._entra.state.throttle_token_endpoint = count
+        self._entra.faults.retry_after = retry_after
+
+    def request_limit_exceeded(self, count: int) -> None:
+        """The next `count` Salesforce REST calls answer 403 REQUEST_LIMIT_EXCEEDED."""
+        self._sf.faults.limit_next = count
+
+    def unable_to_lock_row(self, count: int) -> None:
+        """The next `count` Salesforce record writes fail with UNABLE_TO_LOCK_ROW (per record)."""
+        self._sf.state.unable_to_lock_next = count
+
+    def set_api_usage(self, used: int | None = None, limit: int | None = None) -> dict[str, int]:
+        """Move the daily API counter; at the limit every REST call is REQUEST_LIMIT_EXCEEDED."""
+        state = self._sf.state
+        with self._sf.lock:
+            state.api_used = state.api_used if used is None else used
+            state.api_limit = state.api_limit if limit is None else limit
+            return {"used": state.api_used, "limit": state.api_limit}
+
+    def expire_sessions(self) -> None:
+        """Every Salesforce session becomes invalid (401 INVALID_SESSION_ID); a new login works."""
+        with self._sf.lock:
+            self._sf.state.expire_sessions()
+
+    def reject_logins(self, code: str | None = "INVALID_LOGIN") -> None:
+        """Make every Salesforce login fail with this fault code (None: accept again)."""
+        if code is not None and code not in SF_LOGIN_FAULTS:
+            raise ValueError(f"code must be one of {SF_LOGIN_FAULTS}")
+        self._sf.state.login_rejection = code
+
+    def expire_graph_tokens(self) -> None:
+        """Every issued access token fails with 401 InvalidAuthenticationToken (lifetime validation)."""
+        with self._entra.lock:
+            self._entra.state.tokens = {t: (c, 0.0) for t, (c, _) in self._entra.state.tokens.items()}
+
+    def expire_client_secret(self, expired: bool = True) -> None:
+        """The client secret is refused with AADSTS7000222."""
+        for client in self._entra.state.clients.values():
+            client.secret_expired = expired
+
+    def expire_delta_tokens(self) -> None:
+        """Every delta/skip token issued so far answers 410 Gone (syncStateNotFound): a full sync is needed."""
+        with self._entra.lock:
+            self._entra.state.delta_generation += 1
+
+    def set_latency(self, ms: int, system: str | None = None) -> None:
+        for name in (system,) if system else ("salesforce", "entra"):
+            self._app(name).latency_ms = ms
+
+    # --- counters --------------------------------------------------------------------------------
+    def counters(self) -> dict[str, Any]:
+        """{"salesforce": {label: n}, "entra": {label: n}, "totals": {...}, "writes": {...}}."""
+        sf, entra = self._sf.metrics.snapshot(), self._entra.metrics.snapshot()
+        return {
+            "salesforce": sf["endpoints"],
+            "entra": entra["endpoints"],
+            "totals": {"salesforce": sf["total"], "entra": entra["total"]},
+            "writes": {"salesforce": sf["writes"], "entra": entra["writes"]},
+            "api_usage": {"used": self._sf.state.api_used, "limit": self._sf.state.api_limit},
+        }
+
+    def reset_counters(self) -> None:
+        self._sf.metrics.reset()
+        self._entra.metrics.reset()
+
+    # --- Entra state -----------------------------------------------------------------------------
+    def _user_id(self, id_or_upn: str) -> str:
+        state = self._entra.state
+        user = state.find_user(id_or_upn)
+        if user is not None:
+            return user["id"]
+        if id_or_upn in state.deleted_users:
+            return id_or_upn
+        for uid, deleted in state.deleted_users.items():
+            if deleted["userPrincipalName"].lower() == id_or_upn.lower():
+                return uid
+        raise KeyError(f"no Entra user {id_or_upn!r}")
+
+    def get_entra_user(self, id_or_upn: str) -> dict[str, Any]:
+        with self._entra.lock:
+            uid = self._user_id(id_or_upn)
+            state = self._entra.state
+            user = dict(state.users.get(uid) or state.deleted_users[uid])
+            user["appRoleAssignments"] = [dict(a) for a in state.user_assignments(uid)]
+            user["managerId"] = state.managers.get(uid)
+            return user
+
+    def create_entra_user(self, **properties: Any) -> dict[str, Any]:
+        """Add a user (userPrincipalName required); it shows up in /users and in delta."""
+        with self._entra.lock:
+            return dict(self._entra.state.add_user(properties))
+
+    def update_entra_user(self, id_or_upn: str, **changes: Any) -> dict[str, Any]:
+        """Change Graph properties (and "manager": id or None); recorded for delta."""
+        with self._entra.lock:
+            return dict(self._entra.state.update_user(self._user_id(id_or_upn), changes))
+
+    def disable_entra_user(self, id_or_upn: str) -> dict[str, Any]:
+        return self.update_entra_user(id_or_upn, accountEnabled=False)
+
+    def enable_entra_user(self, id_or_upn: str) -> dict[str, Any]:
+        return self.update_entra_user(id_or_upn, accountEnabled=True)
+
+    def soft_delete_entra_user(self, id_or_upn: str) -> None:
+        with self._entra.lock:
+            self._entra.state.soft_delete(self._user_id(id_or_upn))
+
+    def restore_entra_user(self, id_or_upn: str) -> None:
+        with self._entra.lock:
+            self._entra.state.restore(self._user_id(id_or_upn))
+
+    def hard_delete_entra_user(self, id_or_upn: str) -> None:
+        with self._entra.lock:
+            self._entra.state.hard_delete(self._user_id(id_or_upn))
+
+    def assign(self, principal: str, role: str | None = None) -> dict[str, Any]:
+        """Assign a user (id or UPN) or group (id or name) a role (id, value or name; None = Default Access)."""
+        with self._entra.lock:
+            return dict(self._entra.state.assign(self._principal(principal), role))
+
+    def unassign(self, principal: str, role: str | None = "*") -> int:
+        """Remove the principal's assignments with that role ("*": all of them); returns how many were removed."""
+        with self._entra.lock:
+            state = self._entra.state
+            pid = self._principal(principal)
+            rid = None if role == "*" else state.role_id(role)
+            doomed = [
+                a for a, v in state.assignments.items() if v["principalId"] == pid and rid in (None, v["appRoleId"])
+            ]
+            for aid in doomed:
+                state.unassign(aid)
+            return len(doomed)
+
+    def _principal(self, principal: str) -> str:
+        state = self._entra.state
+        if principal in state.groups:
+            return principal
+        for gid, group in state.groups.items():
+            if group["displayName"].lower() == principal.lower():
+                return gid
+        return self._user_id(principal)
+
+    def assigned_user_ids(self) -> list[str]:
+        """Live users in scope of "assigned users only": direct assignments plus direct members of assigned groups."""
+        with self._entra.lock:
+            state = self._entra.state
+            out: dict[str, None] = {}
+            for a in state.assignments.values():
+                members = (
+                    state.groups[a["principalId"]]["members"] if a["principalType"] == "Group" else [a["principalId"]]
+                )
+                out.update((m, None) for m in members if m in state.users)
+            return list(out)
+
+    # --- Salesforce state ------------------------------------------------------------------------
+    def add_taken_username(self, username: str) -> None:
+        """A username owned by another org: creating it here fails with DUPLICATE_USERNAME."""
+        self._sf.state.taken_elsewhere.add(username.lower())
+
+    def set_licence_count(self, total: int, licence: str = "Salesforce") -> None:
+        with self._sf.lock:
+            self._sf.state.set_licence_count(total, licence)
+
+    def licence_usage(self) -> dict[str, dict[str, int]]:
+        state = self._sf.state
+        return {
+            v["Name"]: {"total": v["TotalLicenses"], "used": state.used_licences(k)} for k, v in state.licences.items()
+        }
+
+    def get_salesforce_user(self, username: str | None = None, id: str | None = None) -> dict[str, Any] | None:  # noqa: A002
+        with self._sf.lock:
+            state = self._sf.state
+            if id:
+                record = state.user_by_any_id(id)
+            else:
+                uid = state.by_username.get((username or "").lower())
+                record = state.users.get(uid) if uid else None
+            if record is None:
+                return None
+            out = dict(record)
+            out["ProfileName"] = state.profiles.get(record.get("ProfileId") or "", {}).get("Name")
+            return out
+
+    def salesforce_users(self) -> list[dict[str, Any]]:
+        with self._sf.lock:
+            return [dict(u) for u in self._sf.state.users.values()]
+
+    def create_salesforce_user(self, **fields: Any) -> str:
+        """Create a user through the same validation as the REST API; raises UserError."""
+        with self._sf.lock:
+            return create_user(self._sf.state, fields)
+
+    def profile_id(self, name: str) -> str:
+        return self._sf.state.profile_id(name)
+
+    # --- whole state -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the seed: state, faults, latency and counters (issued sessions and tokens stay valid)."""
+        self._emu.reset()
+
+    def info(self) -> dict[str, Any]:
+        return self._emu.info
+
+
+PUBLIC = {n for n, m in inspect.getmembers(Control, inspect.isfunction) if not n.startswith("_")}
+
+
+class ControlApp(EmulatorApp):
+    """HTTP face of Control: GET /<method> or POST /<method> with JSON keyword arguments."""
+
+    name = "control"
+
+    def __init__(self, control: Control) -> None:
+        super().__init__()
+        self.control = control
+        self.router.add("GET", r"/(?P<method>\w+)", "GET /control", self.call, faultable=False)
+        self.router.add("POST", r"/(?P<method>\w+)", "POST /control", self.call, faultable=False)
+        self.router.add("GET", r"/?", "GET /", self.index, faultable=False)
+
+    def index(self, request: Request) -> Response:
+        methods = {
+            n: str(inspect.signature(getattr(Control, n))).replace("(self, ", "(").replace("(self)", "()")
+            for n in sorted(PUBLIC)
+        }
+        return Response.json({"methods": methods})
+
+    def call(self, request: Request) -> Response:
+        method = request.params["method"]
+        if method not in PUBLIC:
+            return Response.json({"error": f"unknown control method {method!r}"}, 404)
+        try:
+            kwargs = json.loads(request.body or b"{}")
+        except ValueError:
+            return Response.json({"error": "body must be a JSON object of keyword arguments"}, 400)
+        try:
+            result = getattr(self.control, method)(**kwargs)
+        except (KeyError, ValueError, TypeError) as err:
+            return Response.json({"error": str(err)}, 400)
+        except Exception as err:  # e.g. a Salesforce validation error raised for create_salesforce_user
+            return Response.json(
+                {"error": str(err), "type": type(err).__name__, "code": getattr(err, "code", None)}, 400
+            )
+        return Response.json({"result": result})
+
+    def dispatch(self, request: Request) -> Response:
+        # control calls take the state locks themselves; no counting, no faults, no latency
+        route, params, _ = self.router.match(request.method, request.path)
+        if route is None:
+            return Response.json({"error": "not found"}, 404)
+        request.params = params
+        return route.handler(request)
+
+
+__all__ = ["DEFAULT_ACCESS", "Control", "ControlApp"]

@@ -1,0 +1,195 @@
+"""The Entra emulator's server app: token routes and Graph v1.0 routes on one HTTPS port."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import time
+import uuid
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from emulators.entra.state import EntraState
+from emulators.server import EmulatorApp, Request, Response, parse_json_body
+
+GRAPH = "/v1.0"
+
+
+def graph_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    inner = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        "request-id": str(uuid.uuid4()),
+        "client-request-id": str(uuid.uuid4()),
+    }
+    if status == 429:
+        inner.update(code="429", message="Please retry after", status="429")
+    return Response.json({"error": {"code": code, "message": message, "innerError": inner}}, status, headers)
+
+
+def encode_token(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError:
+        return None
+
+
+class EntraApp(EmulatorApp):
+    name = "entra"
+
+    def __init__(self, state: EntraState) -> None:
+        from emulators.entra.directory import DirectoryRoutes
+        from emulators.entra.tokens import TokenRoutes
+        from emulators.entra.users import UserRoutes
+
+        super().__init__()
+        self.state = state
+        self.snapshots: OrderedDict[str, list[Any]] = OrderedDict()
+        self.snapshot_ids = itertools.count(1)
+        self.tokens = TokenRoutes(self)
+        self.users = UserRoutes(self)
+        self.directory = DirectoryRoutes(self)
+        self.router.add("POST", GRAPH + r"/\$batch", "POST /v1.0/$batch", self.authed(self.batch))
+
+    # --- framework hooks -------------------------------------------------------------------------
+    def fault_response(self, kind: str, request: Request) -> Response:
+        if kind in ("429", "limit"):
+            return graph_error(
+                429, "TooManyRequests", "Please retry again later.", {"Retry-After": str(self.faults.retry_after)}
+            )
+        if kind == "503":
+            return graph_error(
+                503, "serviceNotAvailable", "Service unavailable, please retry later.", {"Retry-After": "1"}
+            )
+        return graph_error(500, "generalException", "An unexpected error occurred.")
+
+    def not_found(self, request: Request) -> Response:
+        if request.path.startswith(GRAPH):
+            return graph_error(
+                400, "BadRequest", f"Resource not found for the segment '{request.path.rsplit('/', 1)[-1]}'."
+            )
+        return Response.json({"error": "not_found"}, 404)
+
+    def method_not_allowed(self, request: Request, allowed: list[str]) -> Response:
+        return graph_error(405, "Request_BadRequest", f"Specified HTTP method is not allowed for the request target.")  # noqa: F541
+
+    def bad_json(self, request: Request) -> Response:
+        return graph_error(
+            400,
+            "BadRequest",
+            "Unable to read JSON request payload. Please ensure Content-Type header "
+            "is set and payload is of valid JSON format.",
+        )
+
+    def authed(self, handler):
+        def wrapped(request: Request) -> Response:
+            auth = request.header("Authorization")
+            if not auth.startswith("Bearer ") or not auth[7:].strip():
+                return graph_error(401, "InvalidAuthenticationToken", "Access token is empty.")
+            issued = self.state.tokens.get(auth[7:].strip())
+            if issued is None:
+                return graph_error(
+                    401,
+                    "InvalidAuthenticationToken",
+                    "IDX14100: JWT is not well formed, there are no "
+                    "dots (.) or the token is not a valid access token for this tenant.",
+                )
+            if issued[1] < time.time():
+                return graph_error(
+                    401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired."
+                )
+            return handler(request)
+
+        return wrapped
+
+    # --- paging ----------------------------------------------------------------------------------
+    def top(self, request: Request, default: int = 100) -> int | Response:
+        raw = request.query.get("$top")
+        if raw is None:
+            return default
+        if not raw.isdigit() or not 1 <= int(raw) <= 999:
+            return graph_error(
+                400, "Request_BadRequest", f"Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive."
+            )
+        return int(raw)
+
+    def page(self, request: Request, items: Any, size: int, shape, context: str) -> Response:
+        """One page of `items` (a list built on the first call, kept as a snapshot for the $skiptoken links)."""
+        token = decode_token(request.query.get("$skiptoken", "")) if "$skiptoken" in request.query else None
+        if isinstance(token, dict) and token.get("s") in self.snapshots:
+            snapshot_id, offset = token["s"], token["o"]
+            rows = self.snapshots[snapshot_id]
+        elif "$skiptoken" in request.query:
+            return graph_error(
+                400,
+                "Request_BadRequest",
+                "The specified page token value has expired and can no longer be included in your request.",
+            )
+        else:
+            rows = items() if callable(items) else items
+            offset = 0
+            snapshot_id = str(next(self.snapshot_ids))
+            if len(rows) > size:
+                self.snapshots[snapshot_id] = rows
+                while len(self.snapshots) > 500:
+                    self.snapshots.popitem(last=False)
+        chunk = [s for s in (shape(x) for x in rows[offset : offset + size]) if s is not None]
+        body: dict[str, Any] = {"@odata.context": f"{request.base_url}/v1.0/$metadata#{context}"}
+        if offset + size < len(rows):
+            params = [(k, v) for k, v in parse_qsl(request.raw_query, keep_blank_values=True) if k != "$skiptoken"]
+            params.append(("$skiptoken", encode_token({"s": snapshot_id, "o": offset + size})))
+            body["@odata.nextLink"] = f"{request.base_url}{request.path}?{urlencode(params, safe='$,()=')}"
+        body["value"] = chunk
+        return Response.json(body)
+
+    # --- $batch ----------------------------------------------------------------------------------
+    def batch(self, request: Request) -> Response:
+        payload = parse_json_body(request)
+        requests = payload.get("requests") if isinstance(payload, dict) else None
+        if not isinstance(requests, list) or not requests:
+            return graph_error(400, "BadRequest", "Invalid batch payload format.")
+        if len(requests) > 20:
+            return graph_error(400, "BadRequest", "Number of requests exceeds the maximum of 20.")
+        ids = [r.get("id") for r in requests]
+        if any(not i for i in ids) or len(set(ids)) != len(ids):
+            return graph_error(400, "BadRequest", "Batch request ids must be present and unique.")
+        responses = []
+        for item in requests:
+            url = item.get("url", "")
+            parts = urlsplit(url if url.startswith("/") else "/" + url)
+            body = json.dumps(item["body"]).encode() if item.get("body") is not None else b""
+            inner = Request(
+                item.get("method", "GET").upper(),
+                GRAPH + parts.path,
+                parts.query,
+                request.headers,
+                body,
+                request.base_url,
+            )
+            route, params, allowed = self.router.match(inner.method, inner.path)
+            if route is None:
+                resp = self.method_not_allowed(inner, allowed) if allowed else self.not_found(inner)
+            else:
+                inner.params = params
+                self.metrics.count(route)
+                kind = self.faults.draw() if route.faultable else None
+                resp = (
+                    self.fault_response(kind if kind != "timeout" else "503", inner) if kind else route.handler(inner)
+                )
+            headers = {k: v for k, v in resp.headers.items() if k in ("Retry-After", "Content-Type", "Location")}
+            responses.append(
+                {
+                    "id": item["id"],
+                    "status": resp.status,
+                    "headers": headers,
+                    "body": json.loads(resp.body) if resp.body else None,
+                }
+            )
+        responses.reverse()  # Graph does not keep the order; clients must correlate by id
+        return Response.json({"responses": responses})

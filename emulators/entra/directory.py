@@ -1,0 +1,227 @@
+"""Graph /groups (members, transitiveMembers), /servicePrincipals (appRoles) and appRoleAssignedTo."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from emulators.entra.app import GRAPH, graph_error
+from emulators.entra.odata import FilterError, compile_filter
+from emulators.server import Request, Response, parse_json_body
+
+if TYPE_CHECKING:
+    from emulators.entra.app import EntraApp
+
+_GROUP_PROPS = (
+    "id",
+    "displayName",
+    "description",
+    "mail",
+    "mailEnabled",
+    "securityEnabled",
+    "groupTypes",
+    "createdDateTime",
+)
+_SP = r"/servicePrincipals(?:/(?P<id>[0-9a-fA-F-]{36})|\(appId='(?P<appid>[0-9a-fA-F-]{36})'\))"
+
+
+class DirectoryRoutes:
+    def __init__(self, app: EntraApp) -> None:
+        self.app = app
+        r, a = app.router, app.authed
+        r.add("GET", GRAPH + "/groups/?", "GET /v1.0/groups", a(self.groups))
+        r.add("GET", GRAPH + "/groups/(?P<id>[^/]+)", "GET /v1.0/groups/{id}", a(self.group))
+        r.add(
+            "GET",
+            GRAPH + "/groups/(?P<id>[^/]+)/(?P<kind>members|transitiveMembers)(?P<cast>/microsoft\\.graph\\.user)?",
+            "GET /v1.0/groups/{id}/members",
+            a(self.members),
+        )
+        r.add("GET", GRAPH + "/servicePrincipals/?", "GET /v1.0/servicePrincipals", a(self.service_principals))
+        r.add("GET", GRAPH + _SP, "GET /v1.0/servicePrincipals/{id}", a(self.service_principal))
+        r.add("PATCH", GRAPH + _SP, "PATCH /v1.0/servicePrincipals/{id}", a(self.patch_service_principal))
+        r.add(
+            "GET",
+            GRAPH + _SP + "/appRoleAssignedTo/?",
+            "GET /v1.0/servicePrincipals/{id}/appRoleAssignedTo",
+            a(self.assigned_to),
+        )
+        r.add(
+            "POST",
+            GRAPH + _SP + "/appRoleAssignedTo/?",
+            "POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo",
+            a(self.assign),
+        )
+        r.add(
+            "DELETE",
+            GRAPH + _SP + "/appRoleAssignedTo/(?P<aid>[\\w-]+)",
+            "DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}",
+            a(self.unassign),
+        )
+
+    @property
+    def state(self):
+        return self.app.state
+
+    def _missing(self, what: str) -> Response:
+        return graph_error(
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{what}' does not exist or one of its queried reference-property objects are not present.",
+        )
+
+    # --- groups ----------------------------------------------------------------------------------
+    def _group_shape(self, group: dict[str, Any], request: Request) -> dict[str, Any]:
+        raw = request.query.get("$select")
+        props = [p.strip() for p in raw.split(",")] if raw else list(_GROUP_PROPS)
+        return {"@odata.type": "#microsoft.graph.group", **{p: group.get(p) for p in props}}
+
+    def groups(self, request: Request) -> Response:
+        top = self.app.top(request)
+        if isinstance(top, Response):
+            return top
+        try:
+            predicate = (
+                compile_filter(request.query["$filter"], set(_GROUP_PROPS)) if request.query.get("$filter") else None
+            )
+        except FilterError as err:
+            return graph_error(400, "Request_UnsupportedQuery", str(err))
+        rows = [g for g in self.state.groups.values() if predicate is None or predicate(g)]
+        return self.app.page(request, rows, top, lambda g: self._group_shape(g, request), "groups")
+
+    def group(self, request: Request) -> Response:
+        group = self.state.groups.get(request.params["id"])
+        if group is None:
+            return self._missing(request.params["id"])
+        return Response.json(self._group_shape(group, request))
+
+    def members(self, request: Request) -> Response:
+        gid = request.params["id"]
+        if gid not in self.state.groups:
+            return self._missing(gid)
+        top = self.app.top(request)
+        if isinstance(top, Response):
+            return top
+        select = self.app.users.select(request)
+        if isinstance(select, Response):
+            return select
+        ids = (
+            self.state.transitive_members(gid)
+            if request.params["kind"] == "transitiveMembers"
+            else list(self.state.groups[gid]["members"])
+        )
+        users_only = "cast" in request.params
+
+        def shape(member: str) -> dict[str, Any] | None:
+            user = self.state.users.get(member)
+            if user is not None:
+                return {"@odata.type": "#microsoft.graph.user", **self.app.users.shape(user, select)}
+            group = self.state.groups.get(member)
+            if group is not None and not users_only:
+                return self._group_shape(group, Request("GET", "", "", None, b"", ""))
+            return None
+
+        rows = [m for m in ids if not users_only or m in self.state.users]
+        return self.app.page(request, rows, top, shape, f"groups('{gid}')/{request.params['kind']}")
+
+    # --- service principal -----------------------------------------------------------------------
+    def _sp(self, request: Request) -> dict[str, Any] | None:
+        sp = self.state.service_principal
+        if request.params.get("id") == sp["id"] or request.params.get("appid") == sp["appId"]:
+            return sp
+        return None
+
+    def _sp_shape(self, request: Request) -> dict[str, Any]:
+        sp = self.state.service_principal
+        raw = request.query.get("$select")
+        props = [p.strip() for p in raw.split(",")] if raw else list(sp)
+        return {p: sp.get(p) for p in props}
+
+    def service_principals(self, request: Request) -> Response:
+        flt = request.query.get("$filter", "")
+        try:
+            predicate = compile_filter(flt, {"appId", "displayName", "id"}) if flt else None
+        except FilterError as err:
+            return graph_error(400, "Request_UnsupportedQuery", str(err))
+        sp = self.state.service_principal
+        rows = [sp] if predicate is None or predicate(sp) else []
+        return self.app.page(request, rows, 100, lambda _: self._sp_shape(request), "servicePrincipals")
+
+    def service_principal(self, request: Request) -> Response:
+        if self._sp(request) is None:
+            return self._missing(request.params.get("id") or request.params.get("appid"))
+        return Response.json(
+            {
+                "@odata.context": f"{request.base_url}/v1.0/$metadata#servicePrincipals/$entity",
+                **self._sp_shape(request),
+            }
+        )
+
+    def patch_service_principal(self, request: Request) -> Response:
+        sp = self._sp(request)
+        if sp is None:
+            return self._missing(request.params.get("id") or request.params.get("appid"))
+        body = parse_json_body(request) or {}
+        roles = body.get("appRoles")
+        if roles is not None:
+            if not isinstance(roles, list) or any(not isinstance(r, dict) or "id" not in r for r in roles):
+                return graph_error(400, "Request_BadRequest", "Invalid value specified for property 'appRoles'.")
+            in_use = {a["appRoleId"] for a in self.state.assignments.values()}
+            kept = {r["id"] for r in roles}
+            removed_in_use = [r for r in sp["appRoles"] if r["id"] in in_use and r["id"] not in kept]
+            if removed_in_use:
+                return graph_error(
+                    400,
+                    "CannotDeleteOrUpdateEnabledEntitlement",
+                    "Permission (scope or role) cannot be deleted or updated unless disabled first.",
+                )
+            sp["appRoles"] = [
+                {
+                    "allowedMemberTypes": ["User"],
+                    "description": r.get("displayName", ""),
+                    "isEnabled": True,
+                    "origin": "Application",
+                    "value": None,
+                    **r,
+                }
+                for r in roles
+            ]
+        for key in ("displayName", "notes", "tags"):
+            if key in body:
+                sp[key] = body[key]
+        return Response(204)
+
+    # --- app role assignments --------------------------------------------------------------------
+    def assigned_to(self, request: Request) -> Response:
+        if self._sp(request) is None:
+            return self._missing(request.params.get("id") or request.params.get("appid"))
+        top = self.app.top(request)
+        if isinstance(top, Response):
+            return top
+        live = self.state.users.keys() | self.state.groups.keys()  # soft-deleted principals' links are hidden
+        rows = [a for a in self.state.assignments.values() if a["principalId"] in live]
+        return self.app.page(
+            request, rows, top, dict, f"servicePrincipals('{self.state.service_principal['id']}')/appRoleAssignedTo"
+        )
+
+    def assign(self, request: Request) -> Response:
+        sp = self._sp(request)
+        if sp is None:
+            return self._missing(request.params.get("id") or request.params.get("appid"))
+        body = parse_json_body(request) or {}
+        principal, role = body.get("principalId", ""), body.get("appRoleId", "")
+        if body.get("resourceId") not in (None, sp["id"]):
+            return graph_error(400, "Request_BadRequest", "resourceId does not match the service principal.")
+        try:
+            uuid.UUID(principal)
+            assignment = self.state.assign(principal, role)
+        except (ValueError, KeyError) as err:
+            message = str(err).strip("'\"") if "already exists" in str(err) else "Invalid principal or app role."
+            return graph_error(400, "Request_BadRequest", message)
+        return Response.json(assignment, 201)
+
+    def unassign(self, request: Request) -> Response:
+        if self._sp(request) is None or request.params["aid"] not in self.state.assignments:
+            return self._missing(request.params["aid"])
+        self.state.unassign(request.params["aid"])
+        return Response(204)

@@ -1,0 +1,236 @@
+"""In-memory Entra tenant: users (live and soft-deleted), groups, the enterprise app, assignments, a change log."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+DEFAULT_ACCESS = "00000000-0000-0000-0000-000000000000"
+USER_PROPERTIES = (
+    "id",
+    "userPrincipalName",
+    "mail",
+    "givenName",
+    "surname",
+    "displayName",
+    "jobTitle",
+    "department",
+    "mobilePhone",
+    "businessPhones",
+    "officeLocation",
+    "preferredLanguage",
+    "city",
+    "country",
+    "state",
+    "streetAddress",
+    "postalCode",
+    "companyName",
+    "accountEnabled",
+    "employeeId",
+    "usageLocation",
+    "mailNickname",
+    "createdDateTime",
+    "deletedDateTime",
+    "onPremisesImmutableId",
+    "employeeType",
+    "faxNumber",
+    "otherMails",
+)
+DEFAULT_SELECT = (
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Client:
+    client_id: str
+    client_secret: str
+    display_name: str
+    secret_expired: bool = False
+
+
+class EntraState:
+    def __init__(self, tenant_id: str, domain: str = "contoso.onmicrosoft.com") -> None:
+        self.tenant_id = tenant_id
+        self.domain = domain
+        self.clients: dict[str, Client] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.deleted_users: dict[str, dict[str, Any]] = {}
+        self.by_upn: dict[str, str] = {}
+        self.managers: dict[str, str] = {}  # user id -> manager id
+        self.groups: dict[str, dict[str, Any]] = {}  # id -> {"id","displayName",..., "members": [ids]}
+        self.service_principal: dict[str, Any] = {}
+        self.assignments: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[str, tuple[str, float]] = {}  # access token -> (client id, expiry epoch)
+        self.changes: list[tuple[int, str]] = []  # (sequence, user id), appended on every user change
+        self.sequence = itertools.count(1)
+        self.last_sequence = 0
+        self.delta_generation = 1  # bumped to expire every delta token issued so far
+        self.throttle_token_endpoint = 0
+
+    # --- users -----------------------------------------------------------------------------------
+    def record_change(self, user_id: str) -> None:
+        self.last_sequence = next(self.sequence)
+        self.changes.append((self.last_sequence, user_id))
+
+    def add_user(self, user: dict[str, Any]) -> dict[str, Any]:
+        record = {p: None for p in USER_PROPERTIES}
+        record.update(businessPhones=[], otherMails=[], accountEnabled=True, createdDateTime=now_iso())
+        record.update(user)
+        record.setdefault("id", str(uuid.uuid4()))
+        if not record["id"]:
+            record["id"] = str(uuid.uuid4())
+        self.users[record["id"]] = record
+        self.by_upn[record["userPrincipalName"].lower()] = record["id"]
+        self.record_change(record["id"])
+        return record
+
+    def find_user(self, id_or_upn: str) -> dict[str, Any] | None:
+        user = self.users.get(id_or_upn)
+        if user is None:
+            uid = self.by_upn.get(id_or_upn.lower())
+            user = self.users.get(uid) if uid else None
+        return user
+
+    def update_user(self, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        user = self.users[user_id]
+        if "userPrincipalName" in changes:
+            self.by_upn.pop(user["userPrincipalName"].lower(), None)
+            self.by_upn[changes["userPrincipalName"].lower()] = user_id
+        unknown = set(changes) - set(USER_PROPERTIES) - {"manager"}
+        if unknown:
+            raise KeyError(f"unknown user properties: {sorted(unknown)}")
+        if "manager" in changes:
+            manager = changes.pop("manager")
+            if manager:
+                self.managers[user_id] = manager
+            else:
+                self.managers.pop(user_id, None)
+        user.update(changes)
+        self.record_change(user_id)
+        return user
+
+    def soft_delete(self, user_id: str) -> None:
+        user = self.users.pop(user_id)
+        self.by_upn.pop(user["userPrincipalName"].lower(), None)
+        user["deletedDateTime"] = now_iso()
+        self.deleted_users[user_id] = user
+        self.record_change(user_id)
+
+    def restore(self, user_id: str) -> None:
+        user = self.deleted_users.pop(user_id)
+        user["deletedDateTime"] = None
+        self.users[user_id] = user
+        self.by_upn[user["userPrincipalName"].lower()] = user_id
+        self.record_change(user_id)
+
+    def hard_delete(self, user_id: str) -> None:
+        user = self.users.pop(user_id, None) or self.deleted_users.pop(user_id)
+        self.by_upn.pop(user["userPrincipalName"].lower(), None)
+        for aid in [a for a, v in self.assignments.items() if v["principalId"] == user_id]:
+            del self.assignments[aid]
+        for group in self.groups.values():
+            if user_id in group["members"]:
+                group["members"].remove(user_id)
+        self.record_change(user_id)
+
+    # --- groups ----------------------------------------------------------------------------------
+    def add_group(self, group_id: str, name: str, members: list[str]) -> dict[str, Any]:
+        group = {
+            "id": group_id,
+            "displayName": name,
+            "description": f"{name} (seeded)",
+            "mail": None,
+            "mailEnabled": False,
+            "securityEnabled": True,
+            "groupTypes": [],
+            "createdDateTime": now_iso(),
+            "members": list(members),
+        }
+        self.groups[group_id] = group
+        return group
+
+    def transitive_members(self, group_id: str) -> list[str]:
+        seen: list[str] = []
+        stack = list(reversed(self.groups[group_id]["members"]))
+        visited = {group_id}
+        while stack:
+            member = stack.pop()
+            if member in seen:
+                continue
+            seen.append(member)
+            if member in self.groups and member not in visited:
+                visited.add(member)
+                stack.extend(reversed(self.groups[member]["members"]))
+        return seen
+
+    # --- assignments -----------------------------------------------------------------------------
+    def role_id(self, role: str | None) -> str:
+        """An app role id from its id, value or display name; None/"" means Default Access."""
+        if not role or role in ("Default Access", DEFAULT_ACCESS):
+            return DEFAULT_ACCESS
+        for app_role in self.service_principal["appRoles"]:
+            if role in (app_role["id"], app_role["value"], app_role["displayName"]):
+                return app_role["id"]
+        raise KeyError(f"unknown app role {role!r}")
+
+    def assign(self, principal_id: str, role: str | None = None) -> dict[str, Any]:
+        app_role_id = self.role_id(role)
+        if principal_id in self.groups:
+            principal_type, name = "Group", self.groups[principal_id]["displayName"]
+        elif principal_id in self.users:
+            principal_type, name = "User", self.users[principal_id]["displayName"]
+        else:
+            raise KeyError(f"unknown principal {principal_id}")
+        for existing in self.assignments.values():
+            if existing["principalId"] == principal_id and existing["appRoleId"] == app_role_id:
+                raise ValueError("Permission being assigned already exists on the object")
+        raw = uuid.UUID(principal_id).bytes + uuid.uuid5(uuid.UUID(principal_id), app_role_id).bytes[:8]
+        assignment_id = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        assignment = {
+            "id": assignment_id,
+            "deletedDateTime": None,
+            "appRoleId": app_role_id,
+            "createdDateTime": now_iso(),
+            "principalDisplayName": name,
+            "principalId": principal_id,
+            "principalType": principal_type,
+            "resourceDisplayName": self.service_principal["displayName"],
+            "resourceId": self.service_principal["id"],
+        }
+        self.assignments[assignment_id] = assignment
+        self._touch_principal(principal_id)
+        return assignment
+
+    def unassign(self, assignment_id: str) -> None:
+        assignment = self.assignments.pop(assignment_id)
+        self._touch_principal(assignment["principalId"])
+
+    def _touch_principal(self, principal_id: str) -> None:
+        """Assignment changes show in delta for the users they affect (direct members of a group)."""
+        members = self.groups[principal_id]["members"] if principal_id in self.groups else [principal_id]
+        for member in members:
+            if member in self.users:
+                self.record_change(member)
+
+    def user_assignments(self, user_id: str) -> list[dict[str, Any]]:
+        groups = {g for g, v in self.groups.items() if user_id in v["members"]}
+        return [a for a in self.assignments.values() if a["principalId"] == user_id or a["principalId"] in groups]

@@ -1,0 +1,153 @@
+"""Starting and stopping the emulators: three HTTPS listeners on 127.0.0.1 sharing one throwaway CA."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+from emulators.control import Control, ControlApp
+from emulators.entra.app import EntraApp
+from emulators.salesforce.query import Cursors
+from emulators.salesforce.rest import SalesforceApp
+from emulators.seed import build_entra, build_salesforce
+from emulators.server import HTTPSServer, wait_until_accepting
+from emulators.tls import TLSMaterial, make_tls
+
+API_VERSION = "59.0"
+
+
+class Emulators:
+    """Salesforce and Entra/Graph emulators with their control API. Use `running_emulators()` or start()/stop()."""
+
+    def __init__(
+        self, seed: int = 0, latency_ms: int = 0, port_salesforce: int = 0, port_entra: int = 0, port_control: int = 0
+    ) -> None:
+        self.seed = seed
+        self.latency_ms = latency_ms
+        self.ports = (port_salesforce, port_entra, port_control)
+        entra = build_entra(seed)
+        self.salesforce_app = SalesforceApp(build_salesforce(entra))
+        self.entra_app = EntraApp(entra)
+        self.control = Control(self)
+        self.servers: list[HTTPSServer] = []
+        self.tls: TLSMaterial | None = None
+        self.set_latency(latency_ms)
+
+    def set_latency(self, ms: int) -> None:
+        self.salesforce_app.latency_ms = self.entra_app.latency_ms = ms
+
+    def start(self) -> Emulators:
+        self.tls = make_tls()
+        apps = (self.salesforce_app, self.entra_app, ControlApp(self.control))
+        self.servers = [
+            HTTPSServer(port, app, self.tls.server_context) for port, app in zip(self.ports, apps, strict=True)
+        ]
+        for server in self.servers:
+            server.start()
+        for server in self.servers:
+            wait_until_accepting(server.port)
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.servers = []
+        if self.tls:
+            self.tls.cleanup()
+            self.tls = None
+
+    def reset(self) -> None:
+        """Rebuild the seeded state; keep issued sessions and tokens so cached clients stay signed in."""
+        entra = build_entra(self.seed)
+        salesforce = build_salesforce(entra)
+        with self.salesforce_app.lock:
+            salesforce.sessions = self.salesforce_app.state.sessions
+            self.salesforce_app.state = salesforce
+            self.salesforce_app.cursors = Cursors(salesforce)
+            self.salesforce_app.faults.reset()
+            self.salesforce_app.metrics.reset()
+        with self.entra_app.lock:
+            entra.tokens = {t: v for t, v in self.entra_app.state.tokens.items() if v[1] > 0}
+            self.entra_app.state = entra
+            self.entra_app.snapshots.clear()
+            self.entra_app.users.rounds.clear()
+            self.entra_app.faults.reset()
+            self.entra_app.metrics.reset()
+        self.set_latency(self.latency_ms)
+
+    # --- what clients need -----------------------------------------------------------------------
+    @property
+    def salesforce_url(self) -> str:
+        return self.servers[0].base_url
+
+    @property
+    def entra_url(self) -> str:
+        return self.servers[1].base_url
+
+    @property
+    def control_url(self) -> str:
+        return self.servers[2].base_url
+
+    @property
+    def ca_bundle(self) -> str:
+        assert self.tls is not None, "emulators not started"
+        return self.tls.ca_path
+
+    @property
+    def info(self) -> dict[str, Any]:
+        sf, entra = self.salesforce_app.state, self.entra_app.state
+        client = next(iter(entra.clients.values()))
+        return {
+            "salesforce": {
+                "login_url": self.salesforce_url,
+                "instance_url": self.salesforce_url,
+                "username": sf.credentials.username,
+                "password": sf.credentials.password,
+                "security_token": sf.credentials.security_token,
+                "org_id": sf.org_id,
+                "client_id": sf.credentials.client_id,
+                "client_secret": sf.credentials.client_secret,
+                "api_version": API_VERSION,
+            },
+            "entra": {
+                "authority_host": self.entra_url,
+                "graph_url": f"{self.entra_url}/v1.0",
+                "tenant_id": entra.tenant_id,
+                "tenant_domain": entra.domain,
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+                "service_principal_id": entra.service_principal["id"],
+                "app_id": entra.service_principal["appId"],
+            },
+            "ca_bundle": self.ca_bundle,
+            "control_url": self.control_url,
+        }
+
+    def write_info(self, path: str) -> None:
+        """Write the info file atomically, so a watcher never reads half a file."""
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(self.info, fh, indent=2)
+        os.replace(tmp, path)
+
+    def session(self) -> requests.Session:
+        """A requests session that trusts the emulators' CA whatever REQUESTS_CA_BUNDLE says."""
+        s = requests.Session()
+        s.trust_env = False
+        s.verify = self.ca_bundle
+        return s
+
+
+@contextmanager
+def running_emulators(seed: int = 0, latency_ms: int = 0, **ports: int) -> Iterator[Emulators]:
+    """Both emulators (and the control listener) on free ports for the duration of the block."""
+    emulators = Emulators(seed=seed, latency_ms=latency_ms, **ports).start()
+    try:
+        yield emulators
+    finally:
+        emulators.stop()

@@ -1,0 +1,171 @@
+"""Running parsed SOQL against the org state, and the query locators that page results."""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from typing import Any
+
+from emulators.salesforce.schema import RELATIONSHIPS
+from emulators.salesforce.soql import Query, SOQLError, parse
+from emulators.salesforce.state import SalesforceState
+
+_INDEXED = {("Id",): "id", ("Username",): "username"}
+
+
+def _table(state: SalesforceState, obj: str) -> dict[str, dict[str, Any]]:
+    if obj == "User":
+        return state.users
+    if obj == "Profile":
+        return state.profiles
+    if obj == "UserRole":
+        return state.roles
+    if obj == "UserLicense":
+        return {k: {**v, "UsedLicenses": state.used_licences(k)} for k, v in state.licences.items()}
+    return {state.organization["Id"]: state.organization}
+
+
+def _value(state: SalesforceState, obj: str, record: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
+    for rel in path[:-1]:
+        if record is None:
+            return None
+        lookup, target = RELATIONSHIPS[obj][rel.lower()]
+        record = _table(state, target).get(record.get(lookup) or "")
+        obj = target
+    return None if record is None else record.get(path[-1])
+
+
+def _norm(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _like(value: Any, pattern: str) -> bool:
+    if value is None:
+        return False
+    import re
+
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern.lower())
+    return re.fullmatch(regex, str(value).lower(), re.S) is not None
+
+
+def _compare(left: Any, op: str, right: Any) -> bool:
+    if op == "=":
+        return _norm(left) == _norm(right)
+    if op == "!=":
+        return _norm(left) != _norm(right)
+    if left is None or right is None:
+        return False
+    left, right = _norm(left), _norm(right)
+    try:
+        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    except TypeError:
+        raise SOQLError("INVALID_QUERY_FILTER_OPERATOR", f"invalid operator on field: {op}")
+
+
+def matches(state: SalesforceState, obj: str, record: dict[str, Any], node: Any) -> bool:
+    if node is None:
+        return True
+    kind = node[0]
+    if kind == "and":
+        return all(matches(state, obj, record, n) for n in node[1])
+    if kind == "or":
+        return any(matches(state, obj, record, n) for n in node[1])
+    if kind == "not":
+        return not matches(state, obj, record, node[1])
+    value = _value(state, obj, record, node[1])
+    if kind == "cmp":
+        return _compare(value, node[2], node[3])
+    if kind == "in":
+        found = _norm(value) in {_norm(v) for v in node[2]}
+        return found != node[3]
+    return _like(value, node[2])
+
+
+def _candidates(state: SalesforceState, query: Query) -> list[dict[str, Any]]:
+    """Use the Id / Username indexes when the filter pins those fields, so IN-queries cost O(k)."""
+    table = _table(state, query.obj)
+    conjuncts = query.where[1] if query.where and query.where[0] == "and" else [query.where]
+    if query.obj == "User":
+        for node in conjuncts:
+            if (
+                node
+                and node[0] in ("cmp", "in")
+                and tuple(node[1]) in _INDEXED
+                and (node[0] == "in" and not node[3] or node[0] == "cmp" and node[2] == "=")
+            ):
+                values = node[2] if node[0] == "in" else [node[3]]
+                ids = []
+                for v in values:
+                    if not isinstance(v, str):
+                        continue
+                    if _INDEXED[tuple(node[1])] == "username":
+                        uid = state.by_username.get(v.lower())
+                    else:
+                        record = state.user_by_any_id(v)
+                        uid = record["Id"] if record else None
+                    if uid and uid not in ids:
+                        ids.append(uid)
+                return [table[i] for i in sorted(ids)]
+    return list(table.values())
+
+
+def _shape(state: SalesforceState, query: Query, record: dict[str, Any], version: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "attributes": {"type": query.obj, "url": f"/services/data/{version}/sobjects/{query.obj}/{record['Id']}"}
+    }  # noqa: E501
+    for path in query.fields:
+        if len(path) == 1:
+            out[path[0]] = record.get(path[0])
+            continue
+        target_obj, parent, holder = query.obj, record, out
+        for rel in path[:-1]:
+            lookup, target_obj_next = RELATIONSHIPS[target_obj][rel.lower()]
+            parent = _table(state, target_obj_next).get((parent or {}).get(lookup) or "") if parent else None
+            target_obj = target_obj_next
+            if parent is None:
+                holder[rel] = None
+                break
+            if not isinstance(holder.get(rel), dict):
+                url = f"/services/data/{version}/sobjects/{target_obj}/{parent['Id']}"
+                holder[rel] = {"attributes": {"type": target_obj, "url": url}}
+            holder = holder[rel]
+        else:
+            holder[path[-1]] = parent.get(path[-1])
+    return out
+
+
+def execute(state: SalesforceState, soql: str, version: str) -> tuple[int, list[dict[str, Any]]]:
+    """Return (totalSize, shaped records) for a SOQL text."""
+    query = parse(soql)
+    rows = [r for r in _candidates(state, query) if matches(state, query.obj, r, query.where)]
+    for path, desc, nulls_last in reversed(query.order):
+        present = [r for r in rows if _value(state, query.obj, r, path) is not None]
+        absent = [r for r in rows if _value(state, query.obj, r, path) is None]
+        present.sort(key=lambda r, p=path: _norm(_value(state, query.obj, r, p)), reverse=desc)
+        rows = present + absent if nulls_last else absent + present
+    rows = rows[query.offset :]
+    if query.limit is not None:
+        rows = rows[: query.limit]
+    if query.count_only:
+        return len(rows), []
+    return len(rows), [_shape(state, query, r, version) for r in rows]
+
+
+class Cursors:
+    """Open query locators: `<locator>-<offset>` as in Salesforce; the oldest are dropped beyond a bound."""
+
+    def __init__(self, state: SalesforceState, limit: int = 200) -> None:
+        self.state = state
+        self.open: OrderedDict[str, tuple[int, list[dict[str, Any]]]] = OrderedDict()
+        self.counter = itertools.count(1)
+        self.limit = limit
+
+    def store(self, total: int, records: list[dict[str, Any]]) -> str:
+        locator = self.state.ids.next("01g")
+        self.open[locator] = (total, records)
+        while len(self.open) > self.limit:
+            self.open.popitem(last=False)
+        return locator
+
+    def get(self, locator: str) -> tuple[int, list[dict[str, Any]]] | None:
+        return self.open.get(locator)
