@@ -154,6 +154,13 @@ class _Parser:
             f'expected a function, [attribute], "string" or number, found {_describe(token)}', token.position
         )
 
+    @staticmethod
+    def unclosed(name: _Token, token: _Token) -> None:
+        if token.kind == "end":
+            raise ExpressionError(
+                f"{name.value}( opened at column {name.position + 1} is missing its closing ')'", token.position
+            )
+
     def call(self, name: _Token, depth: int) -> Call:
         if depth > MAX_DEPTH:
             raise ExpressionError(f"functions are nested more than {MAX_DEPTH} deep", name.position)
@@ -168,15 +175,13 @@ class _Parser:
             return Call(name.value, (), name.position)
         while True:
             token = self.token
-            if token.kind == "end":
-                raise ExpressionError(
-                    f"{name.value}( opened at column {name.position + 1} is missing its closing ')'", token.position
-                )
+            self.unclosed(name, token)
             if token.kind == "punct" and token.value in ",)":
                 args.append(Missing(token.position))
             else:
                 args.append(self.argument(depth))
             token = self.token
+            self.unclosed(name, token)
             if token.kind == "punct" and token.value == ",":
                 self.take()
                 continue
