@@ -1,0 +1,254 @@
+"""manage.py apps: list, create from a file (secrets from the file or the environment), test-connection, export."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from connections import testing
+from connections.models import Application
+from connections.testing import TestResult
+from console.models import AuditActivity, AuditEntry
+from provisioning.appconfig import config_from_emulator_info
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CLIENT = "0d3b5c2e-1111-4a5b-9c8d-222233334444"
+SP = "a1b2c3d4-5555-4666-8777-88889999aaaa"
+SF_PASSWORD = "Pw-from-env-5e1f"
+SF_TOKEN = "Tok-in-file-77aa"
+ENTRA_SECRET = "Es-from-env-90bc"
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("apps", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def document(**overrides) -> dict:
+    doc = {
+        "name": "UAT sandbox",
+        "provisioning_mode": "automatic",
+        "salesforce": {
+            "login_url": "https://acme--uat.sandbox.my.salesforce.com",
+            "admin_username": "admin@acme.com.uat",
+            "admin_password_env": "SF_PASSWORD",
+            "security_token": SF_TOKEN,
+        },
+        "entra": {
+            "tenant_id": TENANT,
+            "client_id": CLIENT,
+            "service_principal_id": SP,
+            "client_secret_env": "ENTRA_SECRET",
+        },
+        "settings": {"notification_email": "ops@example.com", "notify_on_failure": True, "deletion_threshold": 20},
+    }
+    doc.update(overrides)
+    return doc
+
+
+@pytest.fixture
+def secrets_env(monkeypatch):
+    monkeypatch.setenv("SF_PASSWORD", SF_PASSWORD)
+    monkeypatch.setenv("ENTRA_SECRET", ENTRA_SECRET)
+
+
+def write(tmp_path, doc) -> str:
+    path = tmp_path / "app.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_create_from_file_with_secrets_from_environment(db, tmp_path, secrets_env):
+    out, _ = run("create", "--file", write(tmp_path, document()))
+    assert "Created application 'UAT sandbox' (slug uat-sandbox)" in out
+    app = Application.objects.get(slug="uat-sandbox")
+    assert app.is_automatic
+    assert app.user_mapping.sandbox_suffix == "uat"
+    assert app.salesforce.login_url == "https://acme--uat.sandbox.my.salesforce.com"
+    assert app.salesforce.secret("admin_password") == SF_PASSWORD
+    assert app.salesforce.secret("security_token") == SF_TOKEN
+    assert app.entra.secret("client_secret") == ENTRA_SECRET
+    assert app.entra.is_configured and app.salesforce.is_configured
+    assert app.job.notify_on_failure and app.job.deletion_threshold == 20
+    entry = AuditEntry.objects.get(activity=AuditActivity.UPDATE_SETTINGS)
+    assert entry.actor_name == "manage.py apps"
+    assert "admin_password" in entry.changed_fields and "client_secret" in entry.changed_fields
+    assert SF_PASSWORD not in json.dumps(entry.changed_fields) + entry.detail
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"entra": {"tenant_id": "contoso.onmicrosoft.com"}}, "entra.tenant_id: Enter a GUID"),
+        ({"salesforce": {"login_url": "http://login.salesforce.com"}}, "salesforce.login_url: Enter an https://"),
+        ({"salesforce": {"admin_username": "admin"}}, "salesforce.admin_username: Enter the Salesforce username"),
+        (
+            {"salesforce": {"admin_password_env": "NOT_SET_ANYWHERE"}},
+            "environment variable NOT_SET_ANYWHERE is not set",
+        ),
+        ({"salesforce": {"admin_password": "x", "admin_password_env": "SF_PASSWORD"}}, "not both"),
+        ({"salesforce": {"pasword": "x"}}, "salesforce.pasword: unknown key"),
+        ({"settings": {"notification_email": "nobody"}}, "settings.notification_email: Not a valid email address"),
+        ({"name": "x" * 101}, "application.name: Ensure this value has at most 100 characters"),
+        ({"colour": "blue"}, "colour: unknown key"),
+    ],
+)
+def test_invalid_documents_create_nothing(db, tmp_path, secrets_env, change, expected):
+    doc = document()
+    for key, value in change.items():
+        doc[key] = {**doc[key], **value} if isinstance(doc.get(key), dict) else value
+    with pytest.raises(CommandError, match="Nothing was created"):
+        out, err = StringIO(), StringIO()
+        try:
+            call_command("apps", "create", "--file", write(tmp_path, doc), stdout=out, stderr=err)
+        finally:
+            assert expected in err.getvalue()
+    assert not Application.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_unreadable_or_broken_file_is_a_clear_error(db, tmp_path):
+    with pytest.raises(CommandError, match="Cannot read"):
+        run("create", "--file", str(tmp_path / "missing.json"))
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name": ')
+    with pytest.raises(CommandError, match="not valid JSON"):
+        run("create", "--file", str(broken))
+
+
+def test_secrets_are_not_accepted_on_the_command_line(db):
+    with pytest.raises(CommandError):
+        run("create", "--admin-password", "hunter2")
+
+
+def test_list_shows_a_table(db, tmp_path, secrets_env):
+    out, _ = run("list")
+    assert out.strip() == "No applications."
+    run("create", "--file", write(tmp_path, document()))
+    run("create", "--file", write(tmp_path, {"name": "Dev sandbox"}))
+    lines = run("list")[0].splitlines()
+    assert lines[0].split() == ["SLUG", "NAME", "MODE", "STATUS", "SALESFORCE", "TEST", "ENTRA", "TEST"]
+    assert lines[1].startswith("dev-sandbox") and "Manual" in lines[1] and "not tested" in lines[1]
+    assert lines[2].startswith("uat-sandbox") and "Automatic" in lines[2] and "Off" in lines[2]
+    rows = json.loads(run("list", "--json")[0])
+    assert [row["slug"] for row in rows] == ["dev-sandbox", "uat-sandbox"]
+
+
+def test_export_has_no_secret_but_says_which_are_set(db, tmp_path, secrets_env):
+    run("create", "--file", write(tmp_path, document()))
+    out, _ = run("export", "uat-sandbox")
+    exported = json.loads(out)
+    for secret in (SF_PASSWORD, SF_TOKEN, ENTRA_SECRET):
+        assert secret not in out
+    assert exported["salesforce"]["secrets_set"] == {
+        "admin_password": True,
+        "security_token": True,
+        "consumer_secret": False,
+    }
+    assert exported["entra"]["tenant_id"] == TENANT
+    assert exported["settings"]["deletion_threshold"] == 20
+
+    # The export is a valid document again: renamed and with the secrets from the environment, it creates a copy.
+    exported.update(name="UAT copy", slug="uat-copy")
+    exported["salesforce"].update(admin_password_env="SF_PASSWORD")
+    exported["entra"].update(client_secret_env="ENTRA_SECRET")
+    run("create", "--file", write(tmp_path, exported))
+    copy = Application.objects.get(slug="uat-copy")
+    assert copy.entra.secret("client_secret") == ENTRA_SECRET
+    assert not copy.salesforce.has_secret("security_token")
+
+
+def test_export_of_unknown_application_names_the_known_ones(db, tmp_path, secrets_env):
+    run("create", "--file", write(tmp_path, document()))
+    with pytest.raises(CommandError, match="known: uat-sandbox"):
+        run("export", "prod")
+
+
+@pytest.fixture
+def fake_tests(monkeypatch):
+    outcomes = {"salesforce": (True, "Signed in."), "entra": (True, "Service principal read.")}
+
+    def make(system):
+        def fake(connection):
+            ok, message = outcomes[system]
+            connection.record_test(ok, message, 7)
+            return TestResult(ok, message, 7, [])
+
+        return fake
+
+    monkeypatch.setattr(testing, "test_salesforce_connection", make("salesforce"))
+    monkeypatch.setattr(testing, "test_entra_connection", make("entra"))
+    return outcomes
+
+
+def test_test_connection_succeeds_with_exit_code_zero(db, tmp_path, secrets_env, fake_tests):
+    run("create", "--file", write(tmp_path, document()))
+    out, _ = run("test-connection", "UAT sandbox")
+    assert out.splitlines() == [
+        "Salesforce: Succeeded (7 ms) - Signed in.",
+        "Microsoft Entra ID: Succeeded (7 ms) - Service principal read.",
+    ]
+    assert AuditEntry.objects.filter(activity=AuditActivity.TEST_CONNECTION).count() == 2
+
+
+def test_test_connection_failure_exits_one_with_the_button_message(db, tmp_path, secrets_env, fake_tests):
+    run("create", "--file", write(tmp_path, document()))
+    fake_tests["entra"] = (False, "AADSTS7000215: the client secret is wrong. Enter the secret's value, not its ID.")
+    out = StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("apps", "test-connection", "uat-sandbox", "--entra", stdout=out)
+    assert raised.value.returncode == 1
+    assert out.getvalue().strip() == (
+        "Microsoft Entra ID: Failed (7 ms) - AADSTS7000215: the client secret is wrong. "
+        "Enter the secret's value, not its ID."
+    )
+    assert Application.objects.get(slug="uat-sandbox").entra.last_test_message.startswith("AADSTS7000215")
+
+
+def test_test_connection_runs_the_real_check(db, tmp_path):
+    # No stand-in: the real check refuses before any network call because fields are missing.
+    run("create", "--file", write(tmp_path, {"name": "Dev sandbox"}))
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("apps", "test-connection", "dev-sandbox", "--salesforce", stdout=out)
+    assert "Fill in Admin Username, Admin Password" in out.getvalue()
+
+
+def test_create_from_emulator_info(db, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    info = {
+        "salesforce": {
+            "login_url": "https://127.0.0.1:8443",
+            "instance_url": "https://127.0.0.1:8443",
+            "username": "admin@emulator.example.com.uat",
+            "password": "emu-password",
+            "security_token": "emu-token",
+            "org_id": "00D000000000001",
+        },
+        "entra": {
+            "authority_host": "https://127.0.0.1:9443",
+            "graph_url": "https://127.0.0.1:9443/v1.0",
+            "tenant_id": TENANT,
+            "client_id": CLIENT,
+            "client_secret": "emu-secret",
+            "service_principal_id": SP,
+        },
+        "ca_bundle": str(bundle),
+        "control_url": "https://127.0.0.1:9444",
+    }
+    path = tmp_path / "info.json"
+    path.write_text(json.dumps(info))
+    run("create", "--from-emulators", str(path), "--name", "Emulated sandbox")
+    app = Application.objects.get(slug="emulated-sandbox")
+    assert app.salesforce.ca_bundle == str(bundle) == app.entra.ca_bundle
+    assert app.salesforce.secret("security_token") == "emu-token"
+    assert app.entra.graph_url == "https://127.0.0.1:9443/v1.0"
+    assert config_from_emulator_info(info, "x")["provisioning_mode"] == "automatic"
+    with pytest.raises(CommandError, match="needs --name"):
+        run("create", "--from-emulators", str(path))
