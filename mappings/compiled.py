@@ -186,7 +186,8 @@ def compile_mapping(
             )
         )
         if row.match_objects:
-            matching_rows.append((row.matching_precedence or _NO_PRECEDENCE, row.target_attribute, source))
+            precedence = row.matching_precedence if row.matching_precedence is not None else _NO_PRECEDENCE
+            matching_rows.append((precedence, row.target_attribute, source))
     specs = filter_specs(filters)
     sources.update(clause.attribute for spec in specs for clause in spec.clauses)
     return CompiledMapping(
