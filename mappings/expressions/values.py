@@ -6,6 +6,7 @@ str | list[str] | None (booleans as "True"/"False", as Entra writes them).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from mappings.expressions.errors import EvaluationError
@@ -68,19 +69,16 @@ def to_str(value: Any) -> str | None:
 
 
 def to_int(value: Any, what: str) -> int:
+    """A whole number from a number literal or its text; anything else fails for this user."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
         return value
     text = to_str(value)
     try:
-        return int(text.strip()) if text is not None else _raise(what, value)
-    except ValueError:
-        return _raise(what, value)
-
-
-def _raise(what: str, value: Any) -> int:
-    raise EvaluationError(f"{what} must be a whole number, got {value!r}")
+        return int(text.strip())  # type: ignore[union-attr]
+    except (AttributeError, ValueError):
+        raise EvaluationError(f"{what} must be a whole number, got {value!r}") from None
 
 
 def is_true(value: Any) -> bool:
@@ -124,7 +122,5 @@ class Context:
     @property
     def now(self):
         if self._now is None:
-            from datetime import UTC, datetime
-
             self._now = datetime.now(UTC)
         return self._now

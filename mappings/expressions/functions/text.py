@@ -175,7 +175,8 @@ def _title(text: str, is_separator) -> str:
 def pcase(ctx, source, word_separators):
     """First letter of each word upper, the rest lower. Without separators, words break where .NET ToTitleCase
     breaks them: at any character that is not a letter, digit, apostrophe or combining mark. Choice: unlike
-    ToTitleCase, all-capital words are lowered too ("pHilip K. DICK" -> "Philip K. Dick", Microsoft's example)."""
+    ToTitleCase, all-capital words are lowered too ("pHilip K. DICK" -> "Philip K. Dick"), since the point is
+    to tidy names typed in capitals."""
     text = to_str(source)
     if text is None:
         return None
