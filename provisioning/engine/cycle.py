@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Q
 from django.utils import timezone
 
-from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, StopError
+from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, StopError, TransientError
 from mappings.compiled import InvalidMappingError, compile_mapping
 from provisioning.engine import lock
 from provisioning.engine.exporter import Exporter, ProfileCache
@@ -180,6 +180,15 @@ class CycleRunner:
                 error_code="InvalidAttributeMapping",
                 error_message=f"The attribute mapping of {exc.target_attribute} cannot be used: {exc.message}. "
                 "Fix it under Mappings.",
+            )
+            return
+        except TransientError as exc:  # a read outside any page (Graph paging) kept failing: next cycle
+            self._flush_counts()
+            cycle.finish(
+                CycleStatus.FAILED,
+                error_code=exc.code[:100],
+                error_message=f"{exc.message} The next cycle starts again from the last watermark.",
+                error_request=exc.request[:500],
             )
             return
         except StopError as exc:

@@ -16,6 +16,8 @@ DEFAULT_ACCESS = "00000000-0000-0000-0000-000000000000"
 PSEUDO_ATTRIBUTES = frozenset({"appRoleAssignments", "IsSoftDeleted", "objectId"})
 BASE_SELECT = ("id", "accountEnabled", "userPrincipalName", "displayName")
 BATCH_SIZE = 20  # Graph JSON batch limit
+# Entra gives a group's assignment to its direct members only (nested groups are not expanded); so do we.
+TRANSITIVE_GROUPS = False
 
 
 def select_for(source_attributes: Iterable[str]) -> list[str]:
@@ -57,7 +59,7 @@ class SourceReader:
             elif kind == "Group":
                 groups.setdefault(principal, set()).update(roles)
         for group_id, roles in groups.items():
-            for page in self.graph.iter_group_user_members(group_id, ["id"]):
+            for page in self.graph.iter_group_user_members(group_id, ["id"], transitive=TRANSITIVE_GROUPS):
                 for member in page:
                     if member.get("id"):
                         users.setdefault(member["id"], set()).update(roles)

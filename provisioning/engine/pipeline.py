@@ -55,6 +55,7 @@ class PageContext:
     sync_all: bool
     assignments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sleep: Any = time.sleep
+    honour_escrow_backoff: bool = True  # provision on demand retries an escrowed user at once
 
     @property
     def dry_run(self) -> bool:
@@ -69,7 +70,12 @@ def process(items: Sequence[WorkItem], ctx: PageContext, *, assigned_scope_drops
     escrows = {e.source_id: e for e in Escrow.objects.filter(job_id=job_id, source_id__in=ids)}
 
     kept: list[WorkItem] = []
+    now = timezone.now()
     for item in items:
+        escrow = escrows.get(item.source_id)
+        if ctx.honour_escrow_backoff and escrow is not None and escrow.next_attempt_at > now:
+            ctx.cycle.skipped += 1  # failed before; its next attempt is not due yet
+            continue
         link = links.get(item.source_id)
         item.link = link
         if link is not None and link.target_id:
@@ -90,7 +96,7 @@ def process(items: Sequence[WorkItem], ctx: PageContext, *, assigned_scope_drops
             decide_scope(item, ctx.compiled, sync_all=ctx.sync_all, assigned=assigned, removed=item.change == "Delete")
         kept.append(item)
 
-    _match(kept, ctx)
+    _match_with_retry(kept, ctx)
     _map_and_plan(kept, ctx)
     _export(kept, ctx)
     _record(kept, ctx, links, escrows)
@@ -107,6 +113,34 @@ def _match(items: Sequence[WorkItem], ctx: PageContext) -> None:
             item.fail(ItemError("MatchingAttributeError", str(exc), step="matching"))
     if values:
         ctx.matcher.match([i for i in items if i.source_id in values], values)
+
+
+def _match_with_retry(items: Sequence[WorkItem], ctx: PageContext) -> None:
+    """Matching reads Salesforce: a transient failure that outlasts the client's retries gets one more try
+    for the page, then the users it concerns fail (and are escrowed) while the rest of the page goes on."""
+    try:
+        _match(items, ctx)
+        return
+    except TransientError as exc:
+        logger.warning("Matching a page failed (%s); trying the page once more", exc.code)
+        ctx.sleep(max(PAGE_RETRY_PAUSE, exc.retry_after or 0))
+    unmatched = [item for item in items if item.target is None and not item.error]
+    for item in unmatched:
+        item.match_note = ""
+    try:
+        _match(unmatched, ctx)
+    except TransientError as exc:
+        for item in unmatched:
+            if item.in_scope and item.user is not None and not item.error:
+                item.fail(
+                    ItemError(
+                        exc.code or "TransientError",
+                        f"Salesforce could not be searched for a matching user: {exc.message}",
+                        "Nothing to do: the user is retried in the next cycle.",
+                        step="matching",
+                        category="nonServiceFailure",
+                    )
+                )
 
 
 def _map_and_plan(items: Sequence[WorkItem], ctx: PageContext) -> None:

@@ -1,0 +1,303 @@
+"""Cycles run in this process against the emulators: what Salesforce ends up with, and what the log says."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioning.engine import cycle as cycle_module
+from provisioning.engine import lock
+from provisioning.engine.cycle import run_cycle
+from provisioning.models import (
+    CycleKind,
+    CycleStatus,
+    Escrow,
+    LogAction,
+    LogStatus,
+    ProvisionedLink,
+    ProvisioningCycle,
+    ProvisioningJob,
+    ProvisioningLogEntry,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sf_user(emu, upn):
+    return emu.control.get_salesforce_user(username=f"{upn}.uat")
+
+
+def run(job, **kwargs) -> ProvisioningCycle:
+    cycle = run_cycle(job.pk, **kwargs)
+    assert cycle is not None
+    cycle.refresh_from_db()
+    assert cycle.status in (CycleStatus.SUCCEEDED, CycleStatus.COMPLETED_WITH_ERRORS), cycle.error_message
+    return cycle
+
+
+def sf_writes(emu) -> int:
+    return emu.control.counters()["writes"]["salesforce"]
+
+
+def a_plain_assigned_user(emu, n=0):
+    """An assigned, enabled user with a mail and exactly one role (no seeded awkwardness)."""
+    found = []
+    for user_id in emu.control.assigned_user_ids():
+        user = emu.control.get_entra_user(user_id)
+        roles = [a for a in user["appRoleAssignments"]]
+        if (
+            user.get("mail")
+            and user.get("accountEnabled", True)
+            and len(roles) == 1
+            and roles[0]["principalId"] == user_id
+        ):
+            if sf_user(emu, user["userPrincipalName"]) is None:
+                found.append(user)
+    return found[n]
+
+
+def test_initial_cycle_creates_every_assigned_user_with_the_default_mapping_and_suffix(configured_app, emu):
+    job = configured_app.job
+    cycle = run(job)
+    assert cycle.kind == CycleKind.INITIAL
+    assert cycle.created > 0 and cycle.objects_done >= cycle.created
+
+    user = a_plain_assigned_user(emu, 0) if False else None
+    for user_id in emu.control.assigned_user_ids():
+        entra = emu.control.get_entra_user(user_id)
+        link = ProvisionedLink.objects.filter(job=job, source_id=user_id).first()
+        failed = ProvisioningLogEntry.objects.filter(cycle=cycle, source_id=user_id, status=LogStatus.FAILURE).first()
+        if entra.get("accountEnabled") is False:
+            continue
+        if failed is not None:
+            assert failed.error_code and failed.error_reason
+            continue
+        assert link is not None, entra["userPrincipalName"]
+        record = emu.control.get_salesforce_user(id=link.target_id)
+        assert record["Username"] == f"{entra['userPrincipalName']}.uat"
+        assert record["Email"] == f"{entra['mail']}.uat"
+        assert record["FirstName"] == entra["givenName"]
+        assert record["IsActive"] is True
+        user = entra
+    assert user is not None
+
+    created = ProvisioningLogEntry.objects.filter(cycle=cycle, action=LogAction.CREATE, status=LogStatus.SUCCESS)
+    assert created.count() == cycle.created
+    entry = created.first()
+    props = {p["displayName"]: p for p in entry.modified_properties}
+    assert props["Username"]["newValue"].endswith(".uat") and props["Username"]["oldValue"] == ""
+    assert [s["type"] for s in entry.steps] == ["import", "scoping", "matching", "export"]
+    assert entry.target_id and entry.source_upn
+    # Budget: the all-create cycle stays far below one Salesforce call per 150 users at this size too.
+    assert cycle.salesforce_calls <= 6
+
+
+def test_an_unchanged_user_costs_no_write_and_is_counted_not_logged(configured_app, emu):
+    job = configured_app.job
+    first = run(job)
+    writes = sf_writes(emu)
+    second = run(job, kind=CycleKind.INITIAL)
+    # Only the users that failed the first time are tried again (one collection call for all of them).
+    assert second.failed == first.failed
+    assert sf_writes(emu) - writes <= 1
+    assert second.created == second.updated == second.disabled == 0
+    assert second.unchanged == first.created + first.updated + first.unchanged
+    assert not ProvisioningLogEntry.objects.filter(cycle=second).exclude(status=LogStatus.FAILURE).exists()
+    assert ProvisioningLogEntry.objects.filter(cycle=second, escrow_attempt=2).count() == second.failed
+
+
+def test_an_entra_change_arrives_in_the_next_incremental_cycle_as_an_update_of_that_attribute_only(configured_app, emu):
+    job = configured_app.job
+    run(job)
+    user = next(
+        emu.control.get_entra_user(link.source_id)
+        for link in ProvisionedLink.objects.filter(job=job, active=True).order_by("pk")
+    )
+    emu.control.update_entra_user(user["id"], givenName="Augusta")
+    cycle = run(job)
+    assert cycle.kind == CycleKind.INCREMENTAL
+    assert cycle.updated == 1 and cycle.created == 0
+    assert sf_user(emu, user["userPrincipalName"])["FirstName"] == "Augusta"
+    entry = ProvisioningLogEntry.objects.get(cycle=cycle, source_id=user["id"])
+    assert entry.action == LogAction.UPDATE
+    assert entry.modified_properties == [
+        {"displayName": "FirstName", "oldValue": user["givenName"], "newValue": "Augusta"}
+    ]
+
+
+def test_unassigning_disables_and_reassigning_enables_again(configured_app, emu):
+    job = configured_app.job
+    run(job)
+    link = ProvisionedLink.objects.filter(job=job, active=True, roles_key="Standard User").first()
+    upn = emu.control.get_entra_user(link.source_id)["userPrincipalName"]
+    assert emu.control.unassign(link.source_id) >= 1
+
+    cycle = run(job)
+    assert cycle.disabled == 1
+    assert sf_user(emu, upn)["IsActive"] is False
+    entry = ProvisioningLogEntry.objects.get(cycle=cycle, source_id=link.source_id)
+    assert entry.action == LogAction.DISABLE and entry.status == LogStatus.SUCCESS
+
+    emu.control.assign(link.source_id, "Standard User")
+    cycle = run(job)
+    assert cycle.enabled == 1
+    assert sf_user(emu, upn)["IsActive"] is True
+    assert ProvisionedLink.objects.filter(job=job).count() == ProvisionedLink.objects.filter(job=job).count()
+
+
+def test_disabled_and_soft_deleted_users_are_deactivated_never_deleted(configured_app, emu):
+    job = configured_app.job
+    run(job)
+    links = list(ProvisionedLink.objects.filter(job=job, active=True).order_by("pk")[:2])
+    emu.control.disable_entra_user(links[0].source_id)
+    emu.control.soft_delete_entra_user(links[1].source_id)
+    count = len(emu.control.salesforce_users())
+    cycle = run(job)
+    assert cycle.disabled == 2
+    for link in links:
+        assert emu.control.get_salesforce_user(id=link.target_id)["IsActive"] is False
+    assert len(emu.control.salesforce_users()) == count
+
+
+def test_delete_action_off_leaves_out_of_scope_users_active(configured_app, emu):
+    job = configured_app.job
+    run(job)
+    mapping = configured_app.user_mapping
+    mapping.action_delete = False
+    mapping.save()
+    link = ProvisionedLink.objects.filter(job=job, active=True).first()
+    emu.control.unassign(link.source_id)
+    cycle = run(job, kind=CycleKind.INCREMENTAL)
+    assert cycle.disabled == 0
+    assert emu.control.get_salesforce_user(id=link.target_id)["IsActive"] is True
+
+
+def test_a_username_taken_in_another_org_fails_for_that_user_only_and_is_escrowed(configured_app, emu):
+    job = configured_app.job
+    victim = a_plain_assigned_user(emu)
+    emu.control.add_taken_username(f"{victim['userPrincipalName']}.uat")
+    cycle = run(job)
+    assert cycle.status == CycleStatus.COMPLETED_WITH_ERRORS
+    entry = ProvisioningLogEntry.objects.get(cycle=cycle, source_id=victim["id"])
+    assert entry.status == LogStatus.FAILURE and entry.action == LogAction.CREATE
+    assert entry.error_code == "SalesforceDuplicateUserName"
+    assert "another Salesforce organization" in entry.error_reason or "Duplicate" in entry.error_reason
+    assert entry.escrow_attempt == 1
+    assert Escrow.objects.filter(job=job, source_id=victim["id"]).exists()
+    assert sf_user(emu, victim["userPrincipalName"]) is None
+    assert cycle.created > 10
+
+
+def test_an_expired_delta_link_falls_back_to_a_full_import(configured_app, emu):
+    job = configured_app.job
+    run(job)
+    emu.control.expire_delta_tokens()
+    cycle = run(job)
+    assert cycle.kind == CycleKind.INITIAL
+    assert cycle.created == 0
+    job.refresh_from_db()
+    assert job.watermark and not job.needs_initial_cycle
+
+
+def test_transient_salesforce_errors_are_retried_and_an_expired_session_logs_in_again(configured_app, emu):
+    job = configured_app.job
+    emu.control.set_fault_rates("salesforce", rate_503=0.25)
+    first = run(job)
+    emu.control.set_fault_rates("salesforce")
+    answered = sum(emu.control.counters()["salesforce"].values())
+    assert first.salesforce_calls > 0 and answered > first.salesforce_calls - 1  # 503s were answered and retried
+    assert first.created > 0
+    assert not ProvisioningLogEntry.objects.filter(error_code__in=["SERVER_UNAVAILABLE", "HTTP_503"]).exists()
+    user = next(emu.control.get_entra_user(link.source_id) for link in ProvisionedLink.objects.filter(job=job))
+    emu.control.update_entra_user(user["id"], surname="Lovelace")
+    from connections.clients.salesforce import SalesforceClient
+
+    client = SalesforceClient(configured_app.salesforce)
+    client.login()
+    emu.control.expire_sessions()  # the session this client holds is now refused with 401 INVALID_SESSION_ID
+    logins = emu.control.counters()["salesforce"]["POST /services/Soap/u/XX.X"]
+    cycle = run(job, salesforce_client=client)
+    assert emu.control.counters()["salesforce"]["POST /services/Soap/u/XX.X"] == logins + 1
+    assert cycle.updated == 1
+    assert cycle.failed == first.failed  # only the seeded bad users, retried from escrow
+    assert sf_user(emu, user["userPrincipalName"])["LastName"] == "Lovelace"
+
+
+def test_a_crash_after_export_creates_no_duplicate_on_the_next_cycle(configured_app, emu, monkeypatch):
+    """Salesforce got the users but the page's links were never saved: matching finds them again."""
+    job = configured_app.job
+    from provisioning.engine import pipeline
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr(pipeline, "_record", crash)
+    crashed = run_cycle(job.pk)
+    crashed.refresh_from_db()
+    assert crashed.status == CycleStatus.CRASHED
+    users_after_crash = len(emu.control.salesforce_users())
+    monkeypatch.undo()
+
+    cycle = run(job)
+    assert cycle.kind == CycleKind.INITIAL
+    assert cycle.created == 0
+    assert len(emu.control.salesforce_users()) == users_after_crash
+    usernames = [u["Username"].lower() for u in emu.control.salesforce_users()]
+    assert len(usernames) == len(set(usernames))
+    assert ProvisionedLink.objects.filter(job=job).count() >= crashed.created
+
+
+def test_stop_error_fails_the_cycle_with_the_reason_and_keeps_the_watermark(configured_app, emu):
+    job = configured_app.job
+    run(job)
+    job.refresh_from_db()
+    watermark = job.watermark
+    emu.control.reject_logins("INVALID_LOGIN")
+    emu.control.expire_sessions()
+    user = next(emu.control.get_entra_user(link.source_id) for link in ProvisionedLink.objects.filter(job=job))
+    emu.control.update_entra_user(user["id"], givenName="Changed")
+    cycle = run_cycle(job.pk)
+    cycle.refresh_from_db()
+    assert cycle.status == CycleStatus.FAILED
+    assert cycle.error_code and cycle.error_message
+    assert "password" not in cycle.error_request.lower()
+    job.refresh_from_db()
+    assert job.watermark == watermark
+
+
+def test_only_one_cycle_per_job_runs_at_a_time(configured_app, emu):
+    job = configured_app.job
+    owner = lock.worker_identity()
+    assert lock.claim(job.pk, owner)
+    assert run_cycle(job.pk) is None
+    lock.release(job.pk, owner)
+    assert run_cycle(job.pk) is not None
+
+
+def test_switching_provisioning_off_pauses_after_the_current_page(configured_app, emu, monkeypatch):
+    job = configured_app.job
+    ProvisioningJob.objects.filter(pk=job.pk).update(enabled=True)
+    real = cycle_module.process
+
+    def process_then_switch_off(items, ctx, **kwargs):
+        real(items, ctx, **kwargs)
+        ProvisioningJob.objects.filter(pk=job.pk).update(enabled=False)
+
+    monkeypatch.setattr(cycle_module, "process", process_then_switch_off)
+    cycle = run_cycle(job.pk)
+    cycle.refresh_from_db()
+    assert cycle.status == CycleStatus.PAUSED
+    assert cycle.pages_done == 1
+    job.refresh_from_db()
+    assert job.needs_initial_cycle and not job.watermark
+
+
+def test_dry_run_sends_no_write_and_logs_what_would_happen(configured_app, emu):
+    job = configured_app.job
+    writes = sf_writes(emu)
+    cycle = run(job, dry_run=True)
+    assert cycle.kind == CycleKind.DRY_RUN
+    assert sf_writes(emu) == writes
+    assert cycle.created > 0
+    assert not ProvisionedLink.objects.filter(job=job).exists()
+    entry = ProvisioningLogEntry.objects.filter(cycle=cycle, action=LogAction.CREATE).first()
+    assert entry.dry_run and "would be created" in entry.steps[-1]["description"]
