@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 
 from console.roles import APPLICATION_ADMINISTRATOR, REPORTS_READER
 
-pytest_plugins = ["tests.fixtures.smtp"]
+pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.emulators"]
 
 PASSWORD = "correct-horse-battery-staple"
 

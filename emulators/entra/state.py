@@ -200,11 +200,10 @@ class EntraState:
             principal_type, name = "User", self.users[principal_id]["displayName"]
         else:
             raise KeyError(f"unknown principal {principal_id}")
-        for existing in self.assignments.values():
-            if existing["principalId"] == principal_id and existing["appRoleId"] == app_role_id:
-                raise ValueError("Permission being assigned already exists on the object")
         raw = uuid.UUID(principal_id).bytes + uuid.uuid5(uuid.UUID(principal_id), app_role_id).bytes[:8]
         assignment_id = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        if assignment_id in self.assignments:  # the id is derived from (principal, role): O(1) duplicate check
+            raise ValueError("Permission being assigned already exists on the object")
         assignment = {
             "id": assignment_id,
             "deletedDateTime": None,
