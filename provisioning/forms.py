@@ -99,6 +99,12 @@ class ProvisioningSettingsForm(forms.ModelForm):
             "interval_minutes",
         ]
         widgets = {"notification_email": forms.TextInput(attrs={"autocomplete": "email"})}
+        help_texts = {
+            "notify_on_failure": "Mails the Notification Email addresses when a cycle fails or the job is quarantined.",
+            "prevent_accidental_deletions": "Holds a cycle's deactivations for review when they exceed the threshold.",
+            "scope": "Sync only assigned users and groups is recommended: the Salesforce profile comes from the "
+            "app role of the assignment, which “Sync all” users do not have.",
+        }
 
     def clean_notification_email(self) -> str:
         addresses = validate_recipients(self.cleaned_data.get("notification_email", ""))
