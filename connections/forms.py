@@ -95,13 +95,18 @@ class CredentialsForm(forms.ModelForm):
     @transaction.atomic
     def save(self, commit: bool = True) -> ConnectionBase:
         connection = super().save(commit=False)
+        touched = []
         for name in self.secret_fields:
             if self.cleaned_data.get(f"clear_{name}"):
                 connection.set_secret(name, "")
+                touched.append(name)
             elif self.cleaned_data.get(name):
                 connection.set_secret(name, self.cleaned_data[name])
+                touched.append(name)
         if commit:
-            connection.save()
+            # Only this form's columns: a Test Connection result stored meanwhile must survive the save.
+            fields = [*self._meta.fields, *touched, *(["secrets_changed_at"] if touched else [])]
+            connection.save(update_fields=fields)
         return connection
 
     def secret_rows(self) -> list[dict]:

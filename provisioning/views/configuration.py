@@ -75,6 +75,13 @@ def provisioning_page(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, get_application(slug))
 
 
+def _save_own_fields(form: forms.ModelForm):
+    """Save only the form's columns, so that the engine's concurrent writes to the job (watermark, claim) survive."""
+    instance = form.save(commit=False)
+    instance.save(update_fields=[*form._meta.fields, "updated_at"])
+    return instance
+
+
 def _save_section(request: HttpRequest, slug: str, section: str) -> HttpResponse:
     application = get_application(slug)
     form = SECTIONS[section](request.POST, instance=_instance(application, section), prefix=section)
@@ -85,7 +92,7 @@ def _save_section(request: HttpRequest, slug: str, section: str) -> HttpResponse
     with transaction.atomic():
         if section == "status":
             was_enabled = ProvisioningJob.objects.select_for_update().get(pk=application.job.pk).enabled
-            job = form.save()
+            job = _save_own_fields(form)
             if job.enabled != was_enabled:
                 activity = AuditActivity.START if job.enabled else AuditActivity.STOP
                 record_audit(activity, actor=request.user, application=application, changed_fields=["enabled"])
@@ -93,7 +100,7 @@ def _save_section(request: HttpRequest, slug: str, section: str) -> HttpResponse
             changed = ["enabled"] if job.enabled != was_enabled else []
         else:
             changed = form.changed_field_names() if hasattr(form, "changed_field_names") else list(form.changed_data)
-            saved = form.save()
+            saved = form.save() if section in ("salesforce", "entra") else _save_own_fields(form)
             if section == "settings" and "interval_minutes" in changed:
                 apply_schedule(saved)
             if changed:

@@ -182,3 +182,35 @@ def test_test_email_without_address_says_so(admin_client, application, mailoutbo
     response = admin_client.post(reverse("send_test_email", args=[application.slug]), HTTP_HX_REQUEST="true")
     assert "No Notification Email is saved" in response.content.decode()
     assert mailoutbox == []
+
+
+def test_saving_settings_keeps_what_the_engine_wrote_meanwhile(admin_client, configured_application, monkeypatch):
+    # The page was loaded before a cycle stored its watermark; saving settings must not write the old one back.
+    from provisioning.views import configuration
+
+    real_get_application = configuration.get_application
+
+    def stale_then_cycle(slug):
+        application = real_get_application(slug)
+        ProvisioningJob.objects.filter(pk=application.job.pk).update(watermark="https://graph/delta?token=new")
+        application.salesforce.__class__.objects.filter(pk=application.salesforce.pk).update(last_test_message="x")
+        return application
+
+    monkeypatch.setattr(configuration, "get_application", stale_then_cycle)
+    post_settings(admin_client, configured_application, deletion_threshold="9")
+    response = admin_client.post(
+        reverse("save_salesforce_credentials", args=[configured_application.slug]),
+        {
+            "salesforce-auth_method": "password",
+            "salesforce-login_url": "https://test.salesforce.com",
+            "salesforce-api_version": "59.0",
+            "salesforce-admin_username": "admin@acme.com.uat",
+            "salesforce-admin_password": "new-password",
+        },
+    )
+    assert response.status_code == 302
+    job = job_of(configured_application)
+    assert job.deletion_threshold == 9
+    assert job.watermark == "https://graph/delta?token=new"
+    sf = configured_application.salesforce.__class__.objects.get(pk=configured_application.salesforce.pk)
+    assert sf.last_test_message == "x" and sf.secret("admin_password") == "new-password"
