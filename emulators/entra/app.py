@@ -55,7 +55,8 @@ class EntraApp(EmulatorApp):
         self.tokens = TokenRoutes(self)
         self.users = UserRoutes(self)
         self.directory = DirectoryRoutes(self)
-        self.router.add("POST", GRAPH + r"/\$batch", "POST /v1.0/$batch", self.authed(self.batch))
+        # faults are drawn per inner request, as Graph throttles each one separately
+        self.router.add("POST", GRAPH + r"/\$batch", "POST /v1.0/$batch", self.authed(self.batch), faultable=False)
 
     # --- framework hooks -------------------------------------------------------------------------
     def fault_response(self, kind: str, request: Request) -> Response:

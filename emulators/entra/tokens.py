@@ -84,9 +84,12 @@ class TokenRoutes:
 
     def instance_discovery(self, request: Request) -> Response:
         host = request.base_url.split("://", 1)[1]
+        # the tenant comes from the authorization endpoint msal asks about (https://HOST/TENANT/oauth2/v2.0/authorize)
+        endpoint = request.query.get("authorization_endpoint", "")
+        tenant = endpoint.split("://", 1)[-1].split("/")[1] if endpoint.count("/") >= 3 else "common"
         return Response.json(
             {
-                "tenant_discovery_endpoint": f"{request.base_url}/common/v2.0/.well-known/openid-configuration",
+                "tenant_discovery_endpoint": f"{request.base_url}/{tenant}/v2.0/.well-known/openid-configuration",
                 "api-version": "1.1",
                 "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
             }

@@ -16,8 +16,13 @@ def soap_domain(login_url: str) -> str:
 
 def login(emu, **overrides) -> tuple[str, str]:
     sf = {**emu.info["salesforce"], **overrides}
-    return SalesforceLogin(username=sf["username"], password=sf["password"], security_token=sf["security_token"],
-                           scratch_url=sf["login_url"], session=emu.session())
+    return SalesforceLogin(
+        username=sf["username"],
+        password=sf["password"],
+        security_token=sf["security_token"],
+        scratch_url=sf["login_url"],
+        session=emu.session(),
+    )
 
 
 def direct_client(emu) -> Salesforce:
@@ -27,15 +32,24 @@ def direct_client(emu) -> Salesforce:
 
 def password_client(emu) -> Salesforce:
     sf = emu.info["salesforce"]
-    return Salesforce(username=sf["username"], password=sf["password"], security_token=sf["security_token"],
-                      domain=soap_domain(sf["login_url"]), session=emu.session())
+    return Salesforce(
+        username=sf["username"],
+        password=sf["password"],
+        security_token=sf["security_token"],
+        domain=soap_domain(sf["login_url"]),
+        session=emu.session(),
+    )
 
 
 def msal_app(emu, **overrides) -> msal.ConfidentialClientApplication:
     e = {**emu.info["entra"], **overrides}
-    return msal.ConfidentialClientApplication(e["client_id"], client_credential=e["client_secret"],
-                                              authority=f"{e['authority_host']}/{e['tenant_id']}",
-                                              instance_discovery=False, http_client=emu.session())
+    return msal.ConfidentialClientApplication(
+        e["client_id"],
+        client_credential=e["client_secret"],
+        authority=f"{e['authority_host']}/{e['tenant_id']}",
+        instance_discovery=False,
+        http_client=emu.session(),
+    )
 
 
 def graph_session(emu):
@@ -47,7 +61,16 @@ def graph_session(emu):
 
 def new_user(n: int, **extra) -> dict:
     """A valid Salesforce User body."""
-    return {"Username": f"new.user{n}@contoso.com.uat", "LastName": f"User{n}", "FirstName": "New",
-            "Email": f"new.user{n}@contoso.com", "Alias": f"nu{n}"[:8], "TimeZoneSidKey": "Europe/London",
-            "LocaleSidKey": "en_GB", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
-            "ProfileId": extra.pop("ProfileId"), **extra}
+    return {
+        "Username": f"new.user{n}@contoso.com.uat",
+        "LastName": f"User{n}",
+        "FirstName": "New",
+        "Email": f"new.user{n}@contoso.com",
+        "Alias": f"nu{n}"[:8],
+        "TimeZoneSidKey": "Europe/London",
+        "LocaleSidKey": "en_GB",
+        "EmailEncodingKey": "UTF-8",
+        "LanguageLocaleKey": "en_US",
+        "ProfileId": extra.pop("ProfileId"),
+        **extra,
+    }

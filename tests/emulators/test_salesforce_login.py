@@ -60,10 +60,12 @@ def test_expired_session_with_a_direct_session_raises(emulators):
 def test_oauth_client_credentials(emulators):
     sf = emulators.info["salesforce"]
     domain = f"{sf['login_url'].split('://')[1]}/services/oauth2/token?"
-    client = Salesforce(consumer_key=sf["client_id"], consumer_secret=sf["client_secret"], domain=domain,
-                        session=emulators.session())
+    client = Salesforce(
+        consumer_key=sf["client_id"], consumer_secret=sf["client_secret"], domain=domain, session=emulators.session()
+    )
     assert client.query("SELECT COUNT() FROM User")["totalSize"] >= 1
     with pytest.raises(SalesforceAuthenticationFailed) as err:
-        SalesforceLogin(consumer_key=sf["client_id"], consumer_secret="nope", domain=domain,
-                        session=emulators.session())
+        SalesforceLogin(
+            consumer_key=sf["client_id"], consumer_secret="nope", domain=domain, session=emulators.session()
+        )
     assert err.value.code == "invalid_client"

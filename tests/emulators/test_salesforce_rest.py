@@ -92,8 +92,10 @@ def test_collections_answer_per_record_in_input_order(sf, standard, emulators):
     assert [r["success"] for r in results] == [True, False, False, True]
     assert results[1]["errors"][0]["statusCode"] == "REQUIRED_FIELD_MISSING"
     assert results[2]["errors"][0]["statusCode"] == "DUPLICATE_USERNAME"
-    update = [{"attributes": {"type": "User"}, "id": results[0]["id"], "IsActive": False},
-              {"attributes": {"type": "User"}, "id": results[3]["id"], "Alias": "waytoolongalias"}]
+    update = [
+        {"attributes": {"type": "User"}, "id": results[0]["id"], "IsActive": False},
+        {"attributes": {"type": "User"}, "id": results[3]["id"], "Alias": "waytoolongalias"},
+    ]
     updated = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": update})
     assert [r["success"] for r in updated] == [True, False]
     assert emulators.control.get_salesforce_user(id=results[0]["id"])["IsActive"] is False
@@ -101,8 +103,10 @@ def test_collections_answer_per_record_in_input_order(sf, standard, emulators):
 
 
 def test_all_or_none_rolls_back_the_valid_records(sf, standard, emulators):
-    records = [{"attributes": {"type": "User"}, **new_user(20, ProfileId=standard)},
-               {"attributes": {"type": "User"}, **new_user(21, ProfileId=standard, Alias="muchtoolong")}]
+    records = [
+        {"attributes": {"type": "User"}, **new_user(20, ProfileId=standard)},
+        {"attributes": {"type": "User"}, **new_user(21, ProfileId=standard, Alias="muchtoolong")},
+    ]
     results = sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": records})
     assert results[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert results[1]["errors"][0]["statusCode"] == "STRING_TOO_LONG"
@@ -117,8 +121,12 @@ def test_collections_refuse_more_than_200_records(sf, standard):
 
 def test_composite_wraps_collections_and_limits_them_to_five(sf, standard):
     def sub(n):
-        return {"method": "POST", "url": "/services/data/v59.0/composite/sobjects", "referenceId": f"c{n}",
-                "body": {"records": [{"attributes": {"type": "User"}, **new_user(30 + n, ProfileId=standard)}]}}
+        return {
+            "method": "POST",
+            "url": "/services/data/v59.0/composite/sobjects",
+            "referenceId": f"c{n}",
+            "body": {"records": [{"attributes": {"type": "User"}, **new_user(30 + n, ProfileId=standard)}]},
+        }
 
     answer = sf.restful("composite", method="POST", json={"compositeRequest": [sub(n) for n in range(5)]})
     assert [r["httpStatusCode"] for r in answer["compositeResponse"]] == [200] * 5
@@ -152,9 +160,13 @@ def test_query_pages_past_2000_records(sf, standard, emulators):
 
 
 def test_soql_filters_escaping_relationships_and_errors(sf, standard, emulators):
-    emulators.control.create_salesforce_user(**new_user(50, ProfileId=standard, Username="sean.o'brien@contoso.com.uat"))
-    found = sf.query("SELECT Id, Profile.Name, UserRole.Name FROM User "
-                     "WHERE Username IN ('SEAN.O\\'BRIEN@contoso.com.uat', 'nobody@x.com') AND IsActive = true")
+    emulators.control.create_salesforce_user(
+        **new_user(50, ProfileId=standard, Username="sean.o'brien@contoso.com.uat")
+    )
+    found = sf.query(
+        "SELECT Id, Profile.Name, UserRole.Name FROM User "
+        "WHERE Username IN ('SEAN.O\\'BRIEN@contoso.com.uat', 'nobody@x.com') AND IsActive = true"
+    )
     assert found["totalSize"] == 1
     assert found["records"][0]["Profile"]["Name"] == "Standard User" and found["records"][0]["UserRole"] is None
     ordered = sf.query("SELECT Name FROM Profile WHERE NOT Name LIKE 'S%' ORDER BY Name DESC LIMIT 2")

@@ -1,0 +1,263 @@
+"""Entra token endpoint through the real msal, and the Graph routes provisioning reads."""
+
+import time
+
+import msal
+import pytest
+
+from emulators.entra.state import DEFAULT_ACCESS
+from tests.emulators.helpers import GRAPH_SCOPE, graph_session, msal_app
+
+pytestmark = pytest.mark.usefixtures("emulator_state_reset")
+SELECT = "id,userPrincipalName,mail,accountEnabled,department"
+
+
+def _all_pages(session, url, params=None):
+    pages = []
+    body = session.get(url, params=params).json()
+    pages.append(body)
+    while "@odata.nextLink" in body:
+        body = session.get(body["@odata.nextLink"]).json()
+        pages.append(body)
+    return pages
+
+
+def test_msal_gets_a_token_once_and_then_uses_its_cache(emulators):
+    app = msal_app(emulators)
+    first = app.acquire_token_for_client(scopes=GRAPH_SCOPE)
+    second = app.acquire_token_for_client(scopes=GRAPH_SCOPE)
+    assert first["expires_in"] == 3599 and first["token_source"] == "identity_provider"
+    assert second["token_source"] == "cache"
+    assert emulators.control.counters()["entra"]["POST /TENANT/oauth2/v2.0/token"] == 1
+
+
+def test_msal_bad_secret_and_unknown_client_return_error_dicts(emulators):
+    bad = msal_app(emulators, client_secret="wrong").acquire_token_for_client(scopes=GRAPH_SCOPE)
+    assert bad["error"] == "invalid_client" and bad["error_codes"] == [7000215]
+    unknown = msal_app(emulators, client_id="11111111-2222-3333-4444-555555555555").acquire_token_for_client(
+        scopes=GRAPH_SCOPE
+    )
+    assert unknown["error"] == "unauthorized_client" and unknown["error_codes"] == [700016]
+    emulators.control.expire_client_secret()
+    expired = msal_app(emulators).acquire_token_for_client(scopes=GRAPH_SCOPE)
+    assert expired["error_codes"] == [7000222]
+
+
+def test_unknown_tenant_fails_at_construction(emulators):
+    with pytest.raises(ValueError, match="tenant"):
+        msal_app(emulators, tenant_id="00000000-0000-0000-0000-00000000dead")
+
+
+def test_tenant_domain_works_as_authority_and_instance_discovery_answers(emulators):
+    assert "access_token" in msal_app(emulators, tenant_id="contoso.onmicrosoft.com").acquire_token_for_client(
+        scopes=GRAPH_SCOPE
+    )
+    e = emulators.info["entra"]
+    app = msal.ConfidentialClientApplication(
+        e["client_id"],
+        client_credential=e["client_secret"],
+        authority=f"{e['authority_host']}/{e['tenant_id']}",
+        instance_discovery=f"{e['authority_host']}/common/discovery/instance",
+        http_client=emulators.session(),
+    )
+    # (after a token *error* msal looks aliases up on login.microsoftonline.com itself: use instance_discovery=False)
+    assert "access_token" in app.acquire_token_for_client(scopes=GRAPH_SCOPE)
+    assert emulators.control.counters()["entra"]["GET /common/discovery/instance"] == 1
+
+
+def test_graph_requires_a_valid_token(emulators):
+    session = emulators.session()
+    url = emulators.info["entra"]["graph_url"] + "/users"
+    answer = session.get(url)
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert "innerError" in answer.json()["error"]
+    authed = graph_session(emulators)
+    assert authed.get(url).status_code == 200
+    emulators.control.expire_graph_tokens()
+    assert "expired" in authed.get(url).json()["error"]["message"]
+
+
+def test_users_page_with_absolute_next_links(emulators):
+    session = graph_session(emulators)
+    url = emulators.info["entra"]["graph_url"] + "/users"
+    pages = _all_pages(session, url, {"$select": SELECT, "$top": "7"})
+    users = [u for p in pages for u in p["value"]]
+    assert len(users) == len(emulators.entra_app.state.users) > 50
+    assert len({u["id"] for u in users}) == len(users)
+    assert pages[0]["@odata.nextLink"].startswith(url + "?") and "%24select" not in pages[0]["@odata.nextLink"]
+    assert set(users[0]) == set(SELECT.split(","))
+    assert any(u["mail"] is None for u in users) and any(u["accountEnabled"] is False for u in users)
+    assert session.get(url, params={"$top": "1000"}).status_code == 400
+    default = session.get(url).json()["value"][0]
+    assert "accountEnabled" not in default and "businessPhones" in default
+
+
+def test_user_filter_get_and_manager(emulators):
+    session = graph_session(emulators)
+    graph = emulators.info["entra"]["graph_url"]
+    sales = session.get(
+        f"{graph}/users", params={"$filter": "department eq 'Sales' and accountEnabled eq true", "$select": SELECT}
+    ).json()["value"]
+    assert sales and all(u["department"] == "Sales" and u["accountEnabled"] for u in sales)
+    upn = sales[0]["userPrincipalName"]
+    one = session.get(f"{graph}/users/{upn}", params={"$select": "id,displayName", "$expand": "manager"}).json()
+    assert one["id"] == sales[0]["id"]
+    missing = session.get(f"{graph}/users/nobody@contoso.onmicrosoft.com")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "Request_ResourceNotFound"
+    bad = session.get(f"{graph}/users", params={"$filter": "department wibble 'x'"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "Request_UnsupportedQuery"
+
+
+def test_delta_follows_control_api_changes(emulators):
+    session = graph_session(emulators)
+    graph = emulators.info["entra"]["graph_url"]
+    pages = _all_pages(session, f"{graph}/users/delta", {"$select": SELECT})
+    assert sum(len(p["value"]) for p in pages) == len(emulators.entra_app.state.users)
+    delta_link = pages[-1]["@odata.deltaLink"]
+    assert delta_link.startswith(f"{graph}/users/delta?$deltatoken=")
+    control = emulators.control
+    users = list(emulators.entra_app.state.users.values())
+    control.update_entra_user(users[0]["id"], department="Legal")
+    control.disable_entra_user(users[1]["userPrincipalName"])
+    control.soft_delete_entra_user(users[2]["id"])
+    control.hard_delete_entra_user(users[3]["id"])
+    created = control.create_entra_user(userPrincipalName="new.person@contoso.onmicrosoft.com", displayName="New")
+    changes = {u["id"]: u for p in _all_pages(session, delta_link) for u in p["value"]}
+    assert changes[users[0]["id"]]["department"] == "Legal"
+    assert changes[users[1]["id"]]["accountEnabled"] is False and "@removed" not in changes[users[1]["id"]]
+    assert changes[users[2]["id"]]["@removed"] == {"reason": "changed"}
+    assert changes[users[3]["id"]]["@removed"] == {"reason": "deleted"}
+    assert created["id"] in changes and len(changes) == 5
+    control.restore_entra_user(users[2]["id"])
+    latest = session.get(f"{graph}/users/delta", params={"$deltatoken": "latest"}).json()
+    assert latest["value"] == [] and "@odata.deltaLink" in latest
+    control.expire_delta_tokens()
+    gone = session.get(delta_link)
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "syncStateNotFound"
+
+
+def test_assignment_changes_show_in_delta(emulators):
+    session = graph_session(emulators)
+    graph = emulators.info["entra"]["graph_url"]
+    link = session.get(f"{graph}/users/delta", params={"$deltatoken": "latest"}).json()["@odata.deltaLink"]
+    unassigned = [u for u in emulators.entra_app.state.users if u not in emulators.control.assigned_user_ids()][0]
+    emulators.control.assign(unassigned, "Standard User")
+    assert [u["id"] for u in session.get(link).json()["value"]] == [unassigned]
+
+
+def test_service_principal_roles_and_assignments(emulators):
+    session = graph_session(emulators)
+    graph, sp_id = emulators.info["entra"]["graph_url"], emulators.info["entra"]["service_principal_id"]
+    sp = session.get(f"{graph}/servicePrincipals/{sp_id}", params={"$select": "id,appId,displayName,appRoles"}).json()
+    names = {r["displayName"] for r in sp["appRoles"]}
+    assert {"System Administrator", "Standard User", "Chatter Free User"} <= names
+    pages = _all_pages(session, f"{graph}/servicePrincipals/{sp_id}/appRoleAssignedTo", {"$top": "10"})
+    assignments = [a for p in pages for a in p["value"]]
+    assert {a["principalType"] for a in assignments} == {"User", "Group"}
+    assert any(a["appRoleId"] == DEFAULT_ACCESS for a in assignments)
+    per_user = {}
+    for a in assignments:
+        per_user.setdefault(a["principalId"], []).append(a["appRoleId"])
+    assert any(len(roles) == 2 for roles in per_user.values())
+    user = [u for u in emulators.entra_app.state.users if u not in per_user][0]
+    role = next(r["id"] for r in sp["appRoles"] if r["displayName"] == "Read Only")
+    created = session.post(
+        f"{graph}/servicePrincipals/{sp_id}/appRoleAssignedTo",
+        json={"principalId": user, "resourceId": sp_id, "appRoleId": role},
+    )
+    assert created.status_code == 201
+    assert (
+        session.post(
+            f"{graph}/servicePrincipals/{sp_id}/appRoleAssignedTo",
+            json={"principalId": user, "resourceId": sp_id, "appRoleId": role},
+        ).status_code
+        == 400
+    )
+    deleted = session.delete(f"{graph}/servicePrincipals/{sp_id}/appRoleAssignedTo/{created.json()['id']}")
+    assert deleted.status_code == 204
+    roles = [
+        *sp["appRoles"],
+        {"id": "9e2b7c1a-0000-4000-8000-000000000001", "displayName": "Analyst", "value": "Analyst"},
+    ]
+    assert session.patch(f"{graph}/servicePrincipals/{sp_id}", json={"appRoles": roles}).status_code == 204
+    assert len(session.get(f"{graph}/servicePrincipals/{sp_id}").json()["appRoles"]) == len(roles)
+
+
+def test_group_members_are_direct_and_transitive_members_nested(emulators):
+    session = graph_session(emulators)
+    graph = emulators.info["entra"]["graph_url"]
+    groups = session.get(f"{graph}/groups", params={"$filter": "displayName eq 'All Staff'"}).json()["value"]
+    gid = groups[0]["id"]
+    direct = session.get(f"{graph}/groups/{gid}/members").json()["value"]
+    nested = [m for p in _all_pages(session, f"{graph}/groups/{gid}/transitiveMembers") for m in p["value"]]
+    users_only = _all_pages(session, f"{graph}/groups/{gid}/transitiveMembers/microsoft.graph.user")
+    assert {m["@odata.type"] for m in direct} == {"#microsoft.graph.group", "#microsoft.graph.user"}
+    assert len(nested) > len(direct)
+    assert all(m["@odata.type"] == "#microsoft.graph.user" for p in users_only for m in p["value"])
+
+
+def test_throttling_carries_retry_after(emulators):
+    session = graph_session(emulators)
+    url = emulators.info["entra"]["graph_url"] + "/users"
+    emulators.control.throttle("entra", 2, retry_after=3)
+    for _ in range(2):
+        answer = session.get(url)
+        assert answer.status_code == 429 and answer.headers["Retry-After"] == "3"
+        assert answer.json()["error"]["code"] == "TooManyRequests"
+    assert session.get(url).status_code == 200
+
+
+def test_token_endpoint_throttling_is_returned_by_msal(emulators):
+    emulators.control.throttle_token_endpoint(1, retry_after=2)
+    answer = msal_app(emulators).acquire_token_for_client(scopes=GRAPH_SCOPE)
+    assert answer["error"] == "temporarily_unavailable"
+
+
+def test_batch_answers_by_id_with_inner_throttling(emulators):
+    session = graph_session(emulators)
+    graph = emulators.info["entra"]["graph_url"]
+    ids = list(emulators.entra_app.state.users)[:3]
+    requests_ = [{"id": str(n), "method": "GET", "url": f"/users/{uid}?$select=id,mail"} for n, uid in enumerate(ids)]
+    requests_.append({"id": "x", "method": "GET", "url": "/users/nobody"})
+    emulators.control.throttle("entra", 1, retry_after=5)
+    answer = session.post(f"{graph}/$batch", json={"requests": requests_})
+    assert answer.status_code == 200
+    by_id = {r["id"]: r for r in answer.json()["responses"]}
+    assert by_id["0"]["status"] == 429 and by_id["0"]["headers"]["Retry-After"] == "5"
+    assert by_id["1"]["status"] == 200 and by_id["1"]["body"]["id"] == ids[1]
+    assert by_id["x"]["status"] == 404
+    too_many = [{"id": str(n), "method": "GET", "url": "/users"} for n in range(21)]
+    assert session.post(f"{graph}/$batch", json={"requests": too_many}).status_code == 400
+    dupes = [{"id": "1", "method": "GET", "url": "/users"}] * 2
+    assert session.post(f"{graph}/$batch", json={"requests": dupes}).status_code == 400
+
+
+def test_random_faults_and_latency(emulators):
+    session = graph_session(emulators)
+    url = emulators.info["entra"]["graph_url"] + "/users"
+    emulators.control.set_fault_rates("entra", rate_500=1.0)
+    assert session.get(url).status_code == 500
+    emulators.control.set_fault_rates("entra")
+    emulators.control.set_latency(200, "entra")
+    start = time.monotonic()
+    session.get(url)
+    assert time.monotonic() - start >= 0.2
+
+
+def test_http_control_api_matches_python_control(emulators):
+    session = emulators.session()
+    control = emulators.info["control_url"]
+    assert "counters" in session.get(control + "/").json()["methods"]
+    graph_session(emulators)
+    counters = session.get(f"{control}/counters").json()["result"]
+    assert counters["entra"]["POST /TENANT/oauth2/v2.0/token"] == 1
+    session.post(f"{control}/reject_logins", json={"code": "API_DISABLED_FOR_ORG"})
+    assert emulators.salesforce_app.state.login_rejection == "API_DISABLED_FOR_ORG"
+    upn = next(iter(emulators.entra_app.state.users.values()))["userPrincipalName"]
+    changed = session.post(f"{control}/update_entra_user", json={"id_or_upn": upn, "jobTitle": "Chief"}).json()
+    assert changed["result"]["jobTitle"] == "Chief"
+    assert session.post(f"{control}/reject_logins", json={"code": "NOPE"}).status_code == 400
+    user = session.post(f"{control}/get_salesforce_user", json={"username": "admin@contoso.com.uat"}).json()["result"]
+    assert user["ProfileName"] == "System Administrator"
+    session.post(f"{control}/reset_counters")
+    assert session.get(f"{control}/counters").json()["result"]["totals"] == {"salesforce": 0, "entra": 0}
