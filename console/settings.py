@@ -196,6 +196,9 @@ EMAIL_BACKEND = (
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "provisioning@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Provisioning log: entries older than this many days are purged daily (provisioning/retention.py).
+LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", 30, 1, 3650)
+
 # django-q2: timeout < retry, bounded attempts, no catch-up burst after downtime.
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
