@@ -7,7 +7,7 @@ import re
 import time
 from typing import Any
 
-from emulators.salesforce import soap
+from emulators.salesforce import external, soap
 from emulators.salesforce.query import Cursors, execute
 from emulators.salesforce.records import collection_results, create_user, update_user
 from emulators.salesforce.schema import OBJECT_NAMES, OBJECTS, describe
@@ -70,6 +70,9 @@ class SalesforceApp(EmulatorApp):
                 f"{method} {VL}/sobjects/OBJECT/ID",
                 self.authed(handler),
             )
+        by_field = V + "/sobjects/(?P<obj>\\w+)/(?P<field>\\w+)/(?P<value>[^/]+)"
+        r.add("GET", by_field, f"GET {VL}/sobjects/OBJECT/FIELD/VALUE", self.authed(self.get_by_field))
+        r.add("PATCH", by_field, f"PATCH {VL}/sobjects/OBJECT/FIELD/VALUE", self.authed(self.upsert))
         r.add("POST", V + "/composite/sobjects/?", f"POST {VL}/composite/sobjects", self.authed(self.collection_create))
         r.add(
             "PATCH", V + "/composite/sobjects/?", f"PATCH {VL}/composite/sobjects", self.authed(self.collection_update)
@@ -295,6 +298,12 @@ class SalesforceApp(EmulatorApp):
         except UserError as err:
             return Response.json([err.as_error()], 400)
         return Response(204)
+
+    def get_by_field(self, request: Request) -> Response:
+        return external.get_by_field(self, request)
+
+    def upsert(self, request: Request) -> Response:
+        return external.upsert(self, request)
 
     def delete(self, request: Request) -> Response:
         return sf_error(405, "METHOD_NOT_ALLOWED", "HTTP Method 'DELETE' not allowed. Allowed are HEAD,GET,PATCH")

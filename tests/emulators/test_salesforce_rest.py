@@ -208,3 +208,15 @@ def test_unable_to_lock_row_fails_single_records(sf, standard, emulators):
     records = [{"attributes": {"type": "User"}, **new_user(60 + n, ProfileId=standard)} for n in range(2)]
     results = sf.restful("composite/sobjects", method="POST", json={"records": records})
     assert results[0]["errors"][0]["statusCode"] == "UNABLE_TO_LOCK_ROW" and results[1]["success"]
+
+
+def test_get_and_upsert_by_lookup_field(sf, standard, emulators):
+    body = {k: v for k, v in new_user(70, ProfileId=standard).items()}
+    created = sf.User.upsert("FederationIdentifier/fed70@contoso.com", body)
+    assert created == 201
+    assert sf.User.get_by_custom_id("FederationIdentifier", "fed70@contoso.com")["Username"] == body["Username"]
+    assert sf.User.upsert("FederationIdentifier/fed70@contoso.com", {"Title": "Lead"}) == 200
+    assert emulators.control.get_salesforce_user(username=body["Username"])["Title"] == "Lead"
+    assert sf.User.get_by_custom_id("Username", body["Username"])["FederationIdentifier"] == "fed70@contoso.com"
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.User.get_by_custom_id("Title", "Lead")
