@@ -20,5 +20,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("mappings.urls")),
     path("", include("provisioning.urls")),
 ]

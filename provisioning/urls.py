@@ -25,7 +25,6 @@ urlpatterns = [
         connection_tests.send_test_notification,
         name="send_test_email",
     ),
-    path("apps/<slug:slug>/users-and-groups/", logs.users_and_groups, name="users_and_groups"),
     path("apps/<slug:slug>/provision-on-demand/", logs.provision_on_demand, name="provision_on_demand"),
     path("apps/<slug:slug>/provisioning-logs/", logs.provisioning_logs, name="provisioning_logs"),
     path("apps/<slug:slug>/audit-logs/", logs.audit_logs, name="audit_logs"),

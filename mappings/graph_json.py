@@ -1,0 +1,404 @@
+"""The mapping as Microsoft Graph's synchronization objectMapping JSON, both ways.
+
+Export gives the shape Entra's schema editor shows and Graph's `synchronizationSchema` returns: attributeMappings
+with a `source` tree ({expression, name, type Attribute|Constant|Function, parameters[{key, value}]}), scope as
+filter groups (ORed) of clauses (ANDed). Import accepts that object, a list holder ({"objectMappings": [...]}) or a
+whole schema ({"synchronizationRules": [{"objectMappings": [...]}]}). Everything is checked before anything is
+written; the errors name their place, e.g. "attributeMappings[3] (target Alias): Mid expects 3 arguments, got 2
+(column 14)". The top-level `expression` of a source is authoritative when present (Entra always fills it); the tree
+is used only when it is missing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from mappings.changes import SUFFIXED_TARGETS, record_mapping_change
+from mappings.expressions import (
+    FUNCTIONS,
+    Attribute,
+    Call,
+    Comparison,
+    ExpressionError,
+    Missing,
+    Node,
+    Number,
+    String,
+    is_known_attribute,
+    parse,
+    quote,
+    unparse,
+    validate,
+)
+from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, suggest
+from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping, ScopingClause, ScopingFilter
+from mappings.scoping import UNARY_OPERATORS, validate_clause
+from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, target_attribute_names
+
+FLOW_TYPES = ("Add", "Update", "Delete")
+# Graph's own parameter keys for Replace (seen in Entra's exported Salesforce template: source, Find, Replacement).
+REPLACE_KEYS = (
+    "source",
+    "Find",
+    "RegexPattern",
+    "RegexGroupName",
+    "Replacement",
+    "ReplacementAttributeName",
+    "Template",
+)
+
+
+class MappingImportError(ValueError):
+    """The document cannot be imported; `errors` lists every problem with its place."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+# -- parameter keys ------------------------------------------------------------------------------
+
+
+def parameter_keys(function: str, count: int) -> list[str]:
+    """The key of each argument slot: Graph's names for Replace, the documented names for the others, numbered
+    names for the open-ended functions."""
+    if function == "Replace":
+        return [REPLACE_KEYS[i] if i < len(REPLACE_KEYS) else f"arg{i + 1}" for i in range(count)]
+    if function == "Join":
+        return ["separator", *(f"source{i}" for i in range(1, count))]
+    if function == "Switch":
+        pairs = [f"{'key' if i % 2 == 0 else 'value'}{i // 2 + 1}" for i in range(max(count - 2, 0))]
+        return ["source", "defaultValue", *pairs][:count]
+    if function in ("Coalesce", "SelectUniqueValue"):
+        base = "source" if function == "Coalesce" else "uniqueValueRule"
+        return [f"{base}{i + 1}" for i in range(count)]
+    spec = FUNCTIONS.get(function)
+    inside = spec.signature.partition("(")[2].rstrip(")") if spec else ""
+    names = [n.strip().strip("[]").strip() for n in inside.split(",") if n.strip() and n.strip() != "..."]
+    return [names[i] if i < len(names) else f"arg{i + 1}" for i in range(count)]
+
+
+# -- export --------------------------------------------------------------------------------------
+
+
+def _leaf(kind: str, name: str, expression: str) -> dict[str, Any]:
+    return {"expression": expression, "name": name, "parameters": [], "type": kind}
+
+
+def node_source(node: Node) -> dict[str, Any]:
+    """A parsed expression as Graph's attributeMappingSource tree."""
+    if isinstance(node, Attribute):
+        return _leaf("Attribute", node.name, f"[{node.name}]")
+    if isinstance(node, String):
+        return _leaf("Constant", node.value, quote(node.value))
+    if isinstance(node, Number):
+        text = unparse(node)
+        return _leaf("Constant", text, quote(text))
+    if isinstance(node, Comparison):
+        return {
+            "expression": unparse(node),
+            "name": node.op,
+            "parameters": [
+                {"key": "left", "value": node_source(node.left)},
+                {"key": "right", "value": node_source(node.right)},
+            ],
+            "type": "Function",
+        }
+    if isinstance(node, Call):
+        keys = parameter_keys(node.name, len(node.args))
+        return {
+            "expression": unparse(node),
+            "name": node.name,
+            "parameters": [
+                {"key": key, "value": node_source(arg)}
+                for key, arg in zip(keys, node.args, strict=True)
+                if not isinstance(arg, Missing)
+            ],
+            "type": "Function",
+        }
+    return _leaf("Constant", "", '""')
+
+
+def row_source(row: AttributeMapping) -> dict[str, Any] | None:
+    if row.mapping_type == MappingType.DIRECT:
+        return node_source(Attribute(row.source_attribute))
+    if row.mapping_type == MappingType.CONSTANT:
+        return node_source(String(row.constant_value))
+    if row.mapping_type == MappingType.EXPRESSION:
+        try:
+            source = node_source(parse(row.expression))
+        except ExpressionError:
+            source = {"expression": row.expression, "name": "", "parameters": [], "type": "Function"}
+        source["expression"] = row.expression  # the text as written, so an export imports back unchanged
+        return source
+    return None
+
+
+def export_object_mapping(object_mapping: ObjectMapping) -> dict[str, Any]:
+    """The object mapping as Graph's objectMapping (no secrets: a mapping holds none)."""
+    flow_types = [
+        name
+        for name, on in zip(
+            FLOW_TYPES,
+            (object_mapping.action_create, object_mapping.action_update, object_mapping.action_delete),
+            strict=True,
+        )
+        if on
+    ]
+    groups = [
+        {
+            "name": f.title,
+            "clauses": [
+                {
+                    "operatorName": c.operator,
+                    "sourceOperandName": c.attribute,
+                    "targetOperand": {"values": [] if c.operator in UNARY_OPERATORS else [c.value]},
+                }
+                for c in f.clauses.all()
+            ],
+        }
+        for f in object_mapping.scoping_filters.prefetch_related("clauses")
+    ]
+    return {
+        "name": object_mapping.name,
+        "enabled": object_mapping.enabled,
+        "flowTypes": ", ".join(flow_types),
+        "sourceObjectName": object_mapping.source_object,
+        "targetObjectName": object_mapping.target_object,
+        "attributeMappings": [
+            {
+                "defaultValue": row.default_value or None,
+                "exportMissingReferences": False,
+                "flowBehavior": "FlowWhenChanged",
+                "flowType": row.flow_type,
+                "matchingPriority": (row.matching_precedence or 1) if row.match_objects else 0,
+                "source": row_source(row),
+                "targetAttributeName": row.target_attribute,
+            }
+            for row in object_mapping.attributes.order_by("target_attribute")
+        ],
+        "scope": {"groups": groups} if groups else None,
+    }
+
+
+# -- import --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ParsedMapping:
+    """A checked document, ready to be written."""
+
+    name: str
+    enabled: bool
+    actions: dict[str, bool]
+    rows: list[AttributeMapping] = field(default_factory=list)
+    filters: list[tuple[str, list[tuple[str, str, str]]]] = field(default_factory=list)
+    suffix: str | None = None
+
+
+def find_object_mapping(document: Any) -> dict[str, Any]:
+    """The User objectMapping inside whatever Graph shape was given."""
+    if not isinstance(document, dict):
+        raise MappingImportError(["the document must be a JSON object"])
+    if "attributeMappings" in document:
+        return document
+    holders = [document]
+    for rule in document.get("synchronizationRules") or []:
+        if isinstance(rule, dict):
+            holders.append(rule)
+    for holder in holders:
+        for candidate in holder.get("objectMappings") or []:
+            if isinstance(candidate, dict) and candidate.get("sourceObjectName", "User") == "User":
+                return candidate
+    raise MappingImportError(
+        ["no objectMapping found: expected an object with attributeMappings, objectMappings or synchronizationRules"]
+    )
+
+
+def source_node(source: dict[str, Any], where: str) -> Node:
+    """A Graph source tree back to an expression tree (used only when the source carries no expression text)."""
+    kind, name = source.get("type") or "Attribute", source.get("name") or ""
+    if kind == "Attribute":
+        return Attribute(name)
+    if kind == "Constant":
+        return String(name)
+    if kind != "Function":
+        raise ExpressionError(f"{where}: unknown source type {kind!r} (Attribute, Constant or Function)", 0)
+    params = source.get("parameters") or []
+    keys = parameter_keys(
+        name, max(len(params), FUNCTIONS[name].max_args or len(params)) if name in FUNCTIONS else len(params)
+    )
+    args: dict[int, Node] = {}
+    for position, pair in enumerate(params):
+        key = pair.get("key")
+        index = keys.index(key) if key in keys and keys.index(key) not in args else position
+        args[index] = source_node(pair.get("value") or {}, where)
+    count = max(args, default=-1) + 1
+    return Call(name, tuple(args.get(i, Missing()) for i in range(count)))
+
+
+def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> AttributeMapping | None:
+    if not isinstance(item, dict):
+        errors.append(f"{where}: expected an object")
+        return None
+    target = item.get("targetAttributeName") or ""
+    where = f"{where} (target {target})" if target else where
+    if not target:
+        errors.append(f"{where}: targetAttributeName is missing")
+        return None
+    if target not in known_targets:
+        guess = suggest(target, known_targets)
+        hint = f": did you mean {guess}?" if guess else " (use Refresh target attributes for the org's custom fields)"
+        errors.append(f"{where}: unknown target attribute {target}{hint}")
+    flow_type = item.get("flowType") or FlowType.ALWAYS
+    if flow_type not in FlowType.values:
+        errors.append(f"{where}: flowType {flow_type} is not supported here (Always or ObjectAddOnly)")
+    priority = item.get("matchingPriority") or 0
+    if not isinstance(priority, int) or priority < 0:
+        errors.append(f"{where}: matchingPriority must be a whole number of 0 or more")
+        priority = 0
+    row = AttributeMapping(
+        target_attribute=target,
+        default_value=item.get("defaultValue") or "",
+        match_objects=priority > 0,
+        matching_precedence=priority or None,
+        flow_type=flow_type,
+    )
+    source = item.get("source")
+    if source is None:
+        row.mapping_type = MappingType.NONE
+        return row
+    if not isinstance(source, dict):
+        errors.append(f"{where}: source must be an object or null")
+        return row
+    kind = source.get("type") or "Attribute"
+    try:
+        if kind == "Attribute":
+            name = source.get("name") or ""
+            if not is_known_attribute(name):
+                guess = suggest(name, ENTRA_USER_ATTRIBUTES)
+                raise ExpressionError(
+                    f"unknown attribute [{name}]" + (f": did you mean [{guess}]?" if guess else ""), 0
+                )
+            row.mapping_type, row.source_attribute = MappingType.DIRECT, name
+        elif kind == "Constant":
+            row.mapping_type, row.constant_value = MappingType.CONSTANT, source.get("name") or ""
+        elif kind == "Function":
+            text = source.get("expression") or unparse(source_node(source, where))
+            validate(text)
+            row.mapping_type, row.expression = MappingType.EXPRESSION, text
+        else:
+            errors.append(f"{where}: unknown source type {kind!r} (Attribute, Constant or Function)")
+    except ExpressionError as exc:
+        errors.append(f"{where}: {exc}")
+    return row
+
+
+def _filters(scope: Any, errors: list[str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    if scope in (None, {}):
+        return []
+    if not isinstance(scope, dict) or not isinstance(scope.get("groups") or [], list):
+        errors.append("scope: expected {groups: [{clauses: [...]}]}")
+        return []
+    filters = []
+    for g, group in enumerate(scope.get("groups") or []):
+        clauses = []
+        for c, clause in enumerate(group.get("clauses") or [] if isinstance(group, dict) else []):
+            where = f"scope.groups[{g}].clauses[{c}]"
+            attribute = clause.get("sourceOperandName") or ""
+            operator = clause.get("operatorName") or ""
+            values = (clause.get("targetOperand") or {}).get("values") or []
+            if len(values) > 1:
+                errors.append(f"{where}: only one value per clause is supported, got {len(values)}")
+            value = "" if operator in UNARY_OPERATORS else str(values[0]) if values else ""
+            try:
+                validate_clause(attribute, operator, value)
+            except ValueError as exc:
+                errors.append(f"{where} ({attribute} {operator}): {exc}")
+            clauses.append((attribute, operator, value))
+        title = (group.get("name") if isinstance(group, dict) else None) or f"Scoping filter {g + 1}"
+        filters.append((title, clauses))
+    return filters
+
+
+def _suffix(rows: list[AttributeMapping]) -> str | None:
+    for row in rows:
+        if row.target_attribute in SUFFIXED_TARGETS and row.mapping_type == MappingType.EXPRESSION:
+            match = re.fullmatch(r'\s*Append\(\s*\[[^\]]+\]\s*,\s*"\.([^"\\]+)"\s*\)\s*', row.expression)
+            if match:
+                return match.group(1)
+    return None
+
+
+def parse_document(document: Any, known_targets: set[str]) -> ParsedMapping:
+    """Check a whole document; raises MappingImportError listing every problem found."""
+    mapping = find_object_mapping(document)
+    errors: list[str] = []
+    items = mapping.get("attributeMappings")
+    if not isinstance(items, list):
+        raise MappingImportError(["attributeMappings: expected a list"])
+    flow_text = mapping.get("flowTypes", "Add, Update, Delete") or ""
+    tokens = [t.strip() for t in str(flow_text).split(",") if t.strip()]
+    errors.extend(f"flowTypes: unknown flow type {t!r} (Add, Update, Delete)" for t in tokens if t not in FLOW_TYPES)
+    rows = [r for i, item in enumerate(items) if (r := _row(item, f"attributeMappings[{i}]", known_targets, errors))]
+    targets = [r.target_attribute for r in rows]
+    errors.extend(
+        f"attributeMappings: {t} is mapped more than once" for t in sorted({t for t in targets if targets.count(t) > 1})
+    )
+    missing = sorted(REQUIRED_TARGET_ATTRIBUTES - {"ProfileName", "ProfileId"} - set(targets))
+    errors.extend(f"attributeMappings: required attribute {t} has no mapping" for t in missing)
+    if not {"ProfileName", "ProfileId"} & set(targets):
+        errors.append("attributeMappings: required attribute ProfileName (or ProfileId) has no mapping")
+    if rows and not any(r.match_objects for r in rows):
+        errors.append("attributeMappings: no attribute is used for matching (give one a matchingPriority of 1)")
+    filters = _filters(mapping.get("scope"), errors)
+    if errors:
+        raise MappingImportError(errors)
+    return ParsedMapping(
+        name=str(mapping.get("name") or "")[:200],
+        enabled=bool(mapping.get("enabled", True)),
+        actions={
+            "action_create": "Add" in tokens,
+            "action_update": "Update" in tokens,
+            "action_delete": "Delete" in tokens,
+        },
+        rows=rows,
+        filters=filters,
+        suffix=_suffix(rows),
+    )
+
+
+@transaction.atomic
+def import_object_mapping(object_mapping: ObjectMapping, document: Any, *, actor=None) -> ParsedMapping:
+    """Replace the mapping (rows, scope, flags) with the document's, or change nothing and raise
+    MappingImportError."""
+    parsed = parse_document(document, set(target_attribute_names(object_mapping.application)))
+    object_mapping.attributes.all().delete()
+    object_mapping.scoping_filters.all().delete()
+    for row in parsed.rows:
+        row.object_mapping = object_mapping
+    AttributeMapping.objects.bulk_create(parsed.rows)
+    for title, clauses in parsed.filters:
+        scoping_filter = ScopingFilter.objects.create(object_mapping=object_mapping, title=title[:200])
+        ScopingClause.objects.bulk_create(
+            ScopingClause(scoping_filter=scoping_filter, attribute=a, operator=o, value=v) for a, o, v in clauses
+        )
+    if parsed.name:
+        object_mapping.name = parsed.name
+    object_mapping.enabled = parsed.enabled
+    for name, value in parsed.actions.items():
+        setattr(object_mapping, name, value)
+    if parsed.suffix:
+        object_mapping.sandbox_suffix = parsed.suffix
+    object_mapping.save()
+    record_mapping_change(
+        object_mapping,
+        actor=actor,
+        changed_fields=["attributeMappings", "scope", "enabled", "flowTypes"],
+        detail=f"Imported {len(parsed.rows)} attribute mappings and {len(parsed.filters)} scoping filters",
+    )
+    return parsed

@@ -1,0 +1,111 @@
+"""Test expression: evaluate an expression for one user, live from Graph or a typed sample, with the very same
+parser, checker and evaluator the engine runs each cycle."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connections.clients.errors import RemoteError
+from connections.clients.graph import GraphClient
+from connections.models import Application
+from mappings.assignments import load_assignments
+from mappings.expressions import (
+    IGNORE_FLOW,
+    Attribute,
+    EvaluationError,
+    ExpressionError,
+    Redacted,
+    compile_expression,
+    parse,
+    validate,
+    walk,
+)
+
+PSEUDO_ATTRIBUTES = frozenset({"appRoleAssignments", "IsSoftDeleted", "objectId"})
+BASE_SELECT = ("id", "userPrincipalName", "accountEnabled")
+
+
+@dataclass
+class ExpressionTest:
+    ok: bool
+    result: str = ""  # the value as the log would show it
+    error: str = ""
+    user: dict[str, Any] = field(default_factory=dict)  # the attributes the expression read
+
+
+def attributes_of(expression: str) -> list[str]:
+    """The attributes an expression reads (parse errors raise ExpressionError)."""
+    return sorted({n.name for n in walk(parse(expression)) if isinstance(n, Attribute)})
+
+
+def show(value: Any) -> str:
+    if value is IGNORE_FLOW:
+        return "(not sent: IgnoreFlowIfNullOrEmpty dropped the attribute)"
+    if value is None or value == "" or value == []:
+        return "(null: nothing flows; the default value applies when the user is created)"
+    if isinstance(value, Redacted):
+        return f"{value} (shown as [Redact] in the provisioning logs)"
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def run_expression(expression: str, user: Mapping[str, Any]) -> ExpressionTest:
+    """Check and evaluate `expression` for `user`; errors come back in the result, not raised."""
+    try:
+        validate(expression)
+        names = attributes_of(expression)
+        value = compile_expression(parse(expression))(user)
+    except ExpressionError as exc:
+        return ExpressionTest(ok=False, error=str(exc))
+    except EvaluationError as exc:
+        return ExpressionTest(ok=False, error=str(exc), user={n: user.get(n) for n in attributes_of(expression)})
+    return ExpressionTest(ok=True, result=show(value), user={n: user.get(n) for n in names})
+
+
+def parse_sample(text: str) -> dict[str, Any]:
+    """A typed sample user; raises ValueError with what is wrong."""
+    try:
+        sample = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"The sample is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    if not isinstance(sample, dict):
+        raise ValueError('The sample must be a JSON object such as {"userPrincipalName": "john@contoso.com"}.')
+    sample.setdefault("IsSoftDeleted", "False")
+    sample.setdefault("appRoleAssignments", [])
+    return sample
+
+
+def read_user(application: Application, id_or_upn: str, attributes: list[str]) -> dict[str, Any]:
+    """The user as the engine sees it: Graph properties plus IsSoftDeleted and appRoleAssignments.
+
+    Raises RemoteError (NotFound for an unknown user).
+    """
+
+    graph = GraphClient(application.entra)
+    select = list(dict.fromkeys([*BASE_SELECT, *(a for a in attributes if a not in PSEUDO_ATTRIBUTES)]))
+    raw = graph.get_user(id_or_upn.strip(), select)
+    user = {k: v for k, v in raw.items() if not k.startswith("@")}
+    user["IsSoftDeleted"] = "True" if raw.get("accountEnabled") is False else "False"
+    user.setdefault("objectId", raw.get("id"))
+    if "appRoleAssignments" in attributes:
+        user["appRoleAssignments"] = load_assignments(graph, profile_default=None).roles_of(raw.get("id", ""))
+    return user
+
+
+def evaluate_for_user(application: Application, expression: str, id_or_upn: str) -> ExpressionTest:
+    """Read the user live and evaluate. Remote failures come back as an error result."""
+
+    try:
+        names = attributes_of(expression)
+        validate(expression)
+    except ExpressionError as exc:
+        return ExpressionTest(ok=False, error=str(exc))
+    try:
+        user = read_user(application, id_or_upn, names)
+    except RemoteError as exc:
+        return ExpressionTest(ok=False, error=f"Reading {id_or_upn} from Microsoft Graph failed: {exc}")
+    return run_expression(expression, user)

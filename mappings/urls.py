@@ -1,0 +1,27 @@
+"""URLs of the Mappings section of the Provisioning tab and of Users and groups (each takes the app's slug)."""
+
+from django.urls import path
+
+from mappings.views import assignments, attributes, editor, scope, tester, transfer
+
+MAPPINGS = "apps/<slug:slug>/provisioning/mappings/"
+
+urlpatterns = [
+    path(MAPPINGS, editor.mapping_editor, name="mapping_editor"),
+    path(MAPPINGS + "save/", editor.mapping_save, name="mapping_save"),
+    path(MAPPINGS + "restore/", editor.mapping_restore, name="mapping_restore"),
+    path(MAPPINGS + "refresh-target-attributes/", editor.refresh_targets, name="mapping_refresh_targets"),
+    path(MAPPINGS + "attributes/new/", attributes.attribute_add, name="attribute_mapping_add"),
+    path(MAPPINGS + "attributes/<int:pk>/", attributes.attribute_edit, name="attribute_mapping_edit"),
+    path(MAPPINGS + "attributes/<int:pk>/delete/", attributes.attribute_delete, name="attribute_mapping_delete"),
+    path(MAPPINGS + "scope/new/", scope.scope_add, name="scoping_filter_add"),
+    path(MAPPINGS + "scope/<int:pk>/", scope.scope_edit, name="scoping_filter_edit"),
+    path(MAPPINGS + "scope/<int:pk>/delete/", scope.scope_delete, name="scoping_filter_delete"),
+    path(MAPPINGS + "test-expression/", tester.expression_test, name="expression_test"),
+    path(MAPPINGS + "export/", transfer.mapping_export, name="mapping_export"),
+    path(MAPPINGS + "import/", transfer.mapping_import, name="mapping_import"),
+    path("apps/<slug:slug>/users-and-groups/", assignments.users_and_groups, name="users_and_groups"),
+    path("apps/<slug:slug>/users-and-groups/assign/", assignments.assignment_add, name="assignment_add"),
+    path("apps/<slug:slug>/users-and-groups/unassign/", assignments.assignment_remove, name="assignment_remove"),
+    path("apps/<slug:slug>/users-and-groups/import-roles/", assignments.roles_import, name="import_roles"),
+]

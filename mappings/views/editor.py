@@ -1,0 +1,126 @@
+"""The object mapping page: flags, sandbox suffix, the attribute list, the scope, restore and refresh."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from connections.clients.errors import RemoteError
+from console.roles import administrator_required, is_administrator, reader_required
+from mappings.changes import apply_sandbox_suffix, record_mapping_change
+from mappings.defaults import install_default_mapping, suffix_from_name
+from mappings.expressions import ENTRA_USER_ATTRIBUTES
+from mappings.forms import ObjectMappingForm
+from mappings.models import ObjectMapping
+from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, refresh_target_attributes, target_attribute_rows
+from mappings.views.base import blade_context, get_application, get_object_mapping
+
+
+def editor_url(application) -> str:
+    return reverse("mapping_editor", args=[application.slug])
+
+
+def _page(request: HttpRequest, object_mapping: ObjectMapping, form: ObjectMappingForm | None = None, status=200):
+    application = object_mapping.application
+    form = form or ObjectMappingForm(instance=object_mapping, prefix="mapping")
+    if not is_administrator(request.user):
+        for field in form.fields.values():
+            field.disabled = True
+    rows = list(object_mapping.attributes.all())
+    context = blade_context(
+        application,
+        "provisioning",
+        object_mapping.name,
+        object_mapping=object_mapping,
+        form=form,
+        rows=rows,
+        required_targets=REQUIRED_TARGET_ATTRIBUTES,
+        filters=list(object_mapping.scoping_filters.prefetch_related("clauses")),
+        target_rows=target_attribute_rows(application),
+        custom_target_count=application.target_attributes.filter(custom=True).count(),
+        entra_attributes=sorted(ENTRA_USER_ATTRIBUTES, key=str.lower),
+    )
+    return render(request, "mappings/editor.html", context, status=status)
+
+
+@require_GET
+@reader_required
+def mapping_editor(request: HttpRequest, slug: str) -> HttpResponse:
+    return _page(request, get_object_mapping(get_application(slug)))
+
+
+@require_POST
+@administrator_required
+def mapping_save(request: HttpRequest, slug: str) -> HttpResponse:
+    """Enabled, Target Object Actions and the sandbox suffix."""
+    object_mapping = get_object_mapping(get_application(slug))
+    old_suffix = object_mapping.sandbox_suffix
+    form = ObjectMappingForm(request.POST, instance=object_mapping, prefix="mapping")
+    if not form.is_valid():
+        messages.error(request, "Nothing was saved: correct the fields marked below.")
+        return _page(request, get_object_mapping(object_mapping.application), form, status=400)
+    changed = list(form.changed_data)
+    if not changed:
+        messages.info(request, "No changes to save.")
+        return redirect(editor_url(object_mapping.application))
+    with transaction.atomic():
+        mapping = form.save(commit=False)
+        notes = []
+        if "sandbox_suffix" in changed:
+            mapping.sandbox_suffix = old_suffix
+            rewritten, skipped = apply_sandbox_suffix(mapping, form.cleaned_data["sandbox_suffix"])
+            changed.extend(rewritten)
+            if rewritten:
+                notes.append(f"Rewrote the expressions of {', '.join(rewritten)}.")
+            if skipped:
+                notes.append(
+                    f"Left {', '.join(skipped)} as they are: they no longer have the default "
+                    'Append([...], ".suffix") shape, so edit them by hand.'
+                )
+        mapping.save()
+        record_mapping_change(mapping, actor=request.user, changed_fields=changed)
+    messages.success(request, " ".join(["Saved. The next cycle re-evaluates every user.", *notes]))
+    return redirect(editor_url(mapping.application))
+
+
+@require_http_methods(["GET", "POST"])
+@reader_required
+def mapping_restore(request: HttpRequest, slug: str) -> HttpResponse:
+    """Restore default mappings: the defaults of a new application, with the current sandbox suffix."""
+    application = get_application(slug)
+    object_mapping = ObjectMapping.objects.filter(application=application).first()
+    if request.method == "POST":
+        if not is_administrator(request.user):
+            raise PermissionDenied("Only an Application Administrator can do this.")
+        suffix = (object_mapping.sandbox_suffix if object_mapping else "") or suffix_from_name(application.name)
+        with transaction.atomic():
+            restored = install_default_mapping(application, suffix)
+            record_mapping_change(
+                restored,
+                actor=request.user,
+                changed_fields=["attributeMappings", "scope", "enabled", "flowTypes"],
+                detail="Restored the default mappings",
+            )
+        messages.success(request, "Default mappings restored. The next cycle re-evaluates every user.")
+        return redirect(editor_url(application))
+    context = blade_context(application, "provisioning", "Restore default mappings", object_mapping=object_mapping)
+    return render(request, "mappings/restore.html", context)
+
+
+@require_POST
+@administrator_required
+def refresh_targets(request: HttpRequest, slug: str) -> HttpResponse:
+    """Refresh target attributes: read the User describe from Salesforce."""
+    application = get_application(slug)
+    try:
+        stored, custom = refresh_target_attributes(application)
+    except RemoteError as exc:
+        messages.error(request, f"Could not read the Salesforce User fields: {exc}")
+    else:
+        messages.success(request, f"Read {stored} writable User fields from Salesforce, {custom} of them custom.")
+    return redirect(editor_url(application) + "#target-attributes")

@@ -1,0 +1,66 @@
+"""Export and import of the mapping as Graph objectMapping JSON."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from console.roles import is_administrator, reader_required
+from mappings.forms import MappingImportForm
+from mappings.graph_json import MappingImportError, export_object_mapping, import_object_mapping
+from mappings.views.base import blade_context, get_application, get_object_mapping
+from mappings.views.editor import editor_url
+
+
+@require_GET
+@reader_required
+def mapping_export(request: HttpRequest, slug: str) -> HttpResponse:
+    application = get_application(slug)
+    response = JsonResponse(
+        export_object_mapping(get_object_mapping(application)), json_dumps_params={"indent": 2, "ensure_ascii": False}
+    )
+    response["Content-Disposition"] = f'attachment; filename="{application.slug}-user-mapping.json"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@reader_required
+def mapping_import(request: HttpRequest, slug: str) -> HttpResponse:
+    application = get_application(slug)
+    object_mapping = get_object_mapping(application)
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        if not is_administrator(request.user):
+            raise PermissionDenied("Only an Application Administrator can import mappings.")
+        form = MappingImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                document = json.loads(form.cleaned_data["text"])
+                parsed = import_object_mapping(object_mapping, document, actor=request.user)
+            except json.JSONDecodeError as exc:
+                errors = [f"The file is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."]
+            except MappingImportError as exc:
+                errors = exc.errors
+            else:
+                messages.success(
+                    request,
+                    f"Imported {len(parsed.rows)} attribute mappings and {len(parsed.filters)} scoping filters. "
+                    "The next cycle re-evaluates every user.",
+                )
+                return redirect(editor_url(application))
+        status = 400
+    else:
+        form = MappingImportForm()
+    if not is_administrator(request.user):
+        for field in form.fields.values():
+            field.disabled = True
+    context = blade_context(
+        application, "provisioning", "Import mappings", object_mapping=object_mapping, form=form, errors=errors
+    )
+    return render(request, "mappings/import.html", context, status=status)
