@@ -90,7 +90,6 @@ def test_blade_nav_lists_entra_pages_and_marks_the_current_one(reader_client, ap
 
 def test_pages_filled_later_show_nothing_made_up(reader_client, application):
     for name, text in [
-        ("users_and_groups", "Nothing to show yet"),
         ("provision_on_demand", "not configured yet"),
         ("provisioning_logs", "no provisioning log entries"),
     ]:
