@@ -35,6 +35,7 @@ from mappings.expressions import (
     validate,
 )
 from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, suggest
+from mappings.expressions.nodes import COMPARISON_OPERATORS
 from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping, ScopingClause, ScopingFilter
 from mappings.scoping import UNARY_OPERATORS, validate_clause
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, target_attribute_names
@@ -229,6 +230,9 @@ def source_node(source: dict[str, Any], where: str) -> Node:
     if kind != "Function":
         raise ExpressionError(f"{where}: unknown source type {kind!r} (Attribute, Constant or Function)", 0)
     params = source.get("parameters") or []
+    if name in COMPARISON_OPERATORS and [p.get("key") for p in params] == ["left", "right"]:
+        left, right = (source_node(p.get("value") or {}, where) for p in params)
+        return Comparison(name, left, right)
     keys = parameter_keys(
         name, max(len(params), FUNCTIONS[name].max_args or len(params)) if name in FUNCTIONS else len(params)
     )
@@ -238,6 +242,8 @@ def source_node(source: dict[str, Any], where: str) -> Node:
         index = keys.index(key) if key in keys and keys.index(key) not in args else position
         args[index] = source_node(pair.get("value") or {}, where)
     count = max(args, default=-1) + 1
+    if name == "Replace":
+        count = max(count, len(REPLACE_KEYS))  # Entra always writes Replace with its seven slots
     return Call(name, tuple(args.get(i, Missing()) for i in range(count)))
 
 

@@ -1,0 +1,198 @@
+"""Import and export of the mapping as Graph's synchronization objectMapping."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from console.models import AuditActivity, AuditEntry
+from mappings.expressions import parse, unparse
+from mappings.graph_json import (
+    MappingImportError,
+    export_object_mapping,
+    import_object_mapping,
+    node_source,
+    parameter_keys,
+    source_node,
+)
+from mappings.models import AttributeMapping, ObjectMapping, ScopingClause, ScopingFilter
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mapping(application) -> ObjectMapping:
+    return ObjectMapping.objects.get(application=application)
+
+
+def _by_target(document: dict) -> dict[str, dict]:
+    return {m["targetAttributeName"]: m for m in document["attributeMappings"]}
+
+
+def test_export_has_graphs_object_mapping_shape(mapping):
+    document = export_object_mapping(mapping)
+    assert document["flowTypes"] == "Add, Update, Delete"
+    assert (document["sourceObjectName"], document["targetObjectName"], document["enabled"]) == ("User", "User", True)
+    assert document["scope"] is None
+    rows = _by_target(document)
+    assert rows["Username"]["matchingPriority"] == 1
+    assert rows["FirstName"]["source"] == {
+        "expression": "[givenName]",
+        "name": "givenName",
+        "parameters": [],
+        "type": "Attribute",
+    }
+    assert rows["EmailEncodingKey"]["source"] is None
+    assert rows["EmailEncodingKey"]["defaultValue"] == "ISO-8859-1"
+    alias = rows["Alias"]["source"]
+    assert (alias["type"], alias["name"], alias["expression"]) == ("Function", "Mid", "Mid([userPrincipalName], 1, 8)")
+    assert [p["key"] for p in alias["parameters"]] == ["source", "start", "length"]
+    assert alias["parameters"][1]["value"] == {"expression": '"1"', "name": "1", "parameters": [], "type": "Constant"}
+    locale = rows["LocaleSidKey"]["source"]
+    # Skipped optional arguments are left out, the rest keep Graph's keys.
+    assert [p["key"] for p in locale["parameters"]] == ["source", "Find", "Replacement"]
+    for row in document["attributeMappings"]:
+        assert set(row) == {
+            "defaultValue",
+            "exportMissingReferences",
+            "flowBehavior",
+            "flowType",
+            "matchingPriority",
+            "source",
+            "targetAttributeName",
+        }
+
+
+def test_round_trip_export_import_export_is_equal(mapping, admin_user):
+    scoping_filter = ScopingFilter.objects.create(object_mapping=mapping, title="Sales")
+    ScopingClause.objects.create(
+        scoping_filter=scoping_filter, attribute="department", operator="EQUALS", value="Sales"
+    )
+    ScopingClause.objects.create(scoping_filter=scoping_filter, attribute="mail", operator="IS NOT NULL")
+    AttributeMapping.objects.create(
+        object_mapping=mapping, target_attribute="Title", mapping_type="Constant", constant_value='He said "hi"\\'
+    )
+    AttributeMapping.objects.create(
+        object_mapping=mapping,
+        target_attribute="Department",
+        mapping_type="Expression",
+        expression='Switch([department], "Other", "", "Unknown", "Sales", "S")',
+        flow_type="ObjectAddOnly",
+    )
+    mapping.action_delete = False
+    mapping.save()
+    first = export_object_mapping(mapping)
+    import_object_mapping(mapping, copy.deepcopy(first), actor=admin_user)
+    second = export_object_mapping(ObjectMapping.objects.get(pk=mapping.pk))
+    assert second == first
+    assert second["flowTypes"] == "Add, Update"
+    assert second["scope"]["groups"][0]["clauses"][1] == {
+        "operatorName": "IS NOT NULL",
+        "sourceOperandName": "mail",
+        "targetOperand": {"values": []},
+    }
+
+
+def test_import_bumps_the_version_and_audits(mapping, admin_user):
+    document = export_object_mapping(mapping)
+    import_object_mapping(mapping, document, actor=admin_user)
+    assert ObjectMapping.objects.get(pk=mapping.pk).version == 2
+    entry = AuditEntry.objects.get(activity=AuditActivity.UPDATE_MAPPINGS)
+    assert "Imported 14 attribute mappings" in entry.detail
+
+
+def test_errors_name_their_place_and_nothing_is_half_imported(mapping):
+    document = export_object_mapping(mapping)
+    rows = document["attributeMappings"]
+    index = next(i for i, r in enumerate(rows) if r["targetAttributeName"] == "Alias")
+    rows[index]["source"]["expression"] = "Mid([userPrincipalName], 1)"
+    first_name = next(i for i, r in enumerate(rows) if r["targetAttributeName"] == "FirstName")
+    rows[first_name]["source"]["name"] = "givenname"
+    rows.append({"targetAttributeName": "Nickname__x", "source": None, "defaultValue": "x"})
+    document["scope"] = {
+        "groups": [
+            {
+                "clauses": [
+                    {"operatorName": "REGEX MATCH", "sourceOperandName": "mail", "targetOperand": {"values": ["("]}}
+                ]
+            }
+        ]
+    }
+    before = list(AttributeMapping.objects.filter(object_mapping=mapping).values_list("target_attribute", "expression"))
+    with pytest.raises(MappingImportError) as caught:
+        import_object_mapping(mapping, document)
+    errors = caught.value.errors
+    assert f"attributeMappings[{index}] (target Alias): Mid expects 3 arguments, got 2 (column 1)" in errors[0]
+    assert any(
+        e.startswith(
+            f"attributeMappings[{first_name}] (target FirstName): "
+            "unknown attribute [givenname]: did you mean [givenName]?"
+        )
+        for e in errors
+    )
+    assert any(
+        e.startswith(f"attributeMappings[{len(rows) - 1}] (target Nickname__x): unknown target attribute")
+        for e in errors
+    )
+    assert any(e.startswith("scope.groups[0].clauses[0] (mail REGEX MATCH):") for e in errors)
+    after = list(AttributeMapping.objects.filter(object_mapping=mapping).values_list("target_attribute", "expression"))
+    assert after == before
+    assert ObjectMapping.objects.get(pk=mapping.pk).version == 1
+
+
+def test_a_required_attribute_missing_from_an_import_is_reported(mapping):
+    document = export_object_mapping(mapping)
+    document["attributeMappings"] = [r for r in document["attributeMappings"] if r["targetAttributeName"] != "Alias"]
+    with pytest.raises(MappingImportError) as caught:
+        import_object_mapping(mapping, document)
+    assert "attributeMappings: required attribute Alias has no mapping" in caught.value.errors
+
+
+def test_an_entra_schema_with_source_trees_only_is_imported(mapping):
+    """Entra's exported schema wraps the mapping in synchronizationRules; a tree without expression text still works."""
+    document = export_object_mapping(mapping)
+    for row in document["attributeMappings"]:
+        if row["source"] and row["source"]["type"] == "Function":
+            del row["source"]["expression"]
+    schema = {"synchronizationRules": [{"objectMappings": [{"sourceObjectName": "Group"}, document]}]}
+    import_object_mapping(mapping, schema)
+    rows = {r.target_attribute: r for r in AttributeMapping.objects.filter(object_mapping=mapping)}
+    assert rows["Alias"].expression == 'Mid([userPrincipalName], "1", "8")'
+    assert rows["LocaleSidKey"].expression == 'Replace([preferredLanguage], "-", , , "_", , )'
+    assert rows["Username"].expression == 'Append([userPrincipalName], ".uat")'
+
+
+def test_importing_a_different_suffix_updates_the_sandbox_suffix(mapping):
+    document = export_object_mapping(mapping)
+    for row in document["attributeMappings"]:
+        if row["targetAttributeName"] in ("Username", "Email"):
+            row["source"]["expression"] = row["source"]["expression"].replace(".uat", ".qa")
+    import_object_mapping(mapping, document)
+    assert ObjectMapping.objects.get(pk=mapping.pk).sandbox_suffix == "qa"
+
+
+def test_a_document_without_an_object_mapping_is_refused(mapping):
+    with pytest.raises(MappingImportError, match="no objectMapping found"):
+        import_object_mapping(mapping, {"hello": 1})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Join(", ", [surname], [givenName], "x")',
+        'Switch([country], "Other", "US", "United States", "", "None")',
+        'Coalesce([mail], [userPrincipalName], "")',
+        'IIF([country] = "USA", "US", "Other")',
+        'Replace([mail], , "(?<user>.*)@", "user", "${user}", , )',
+    ],
+)
+def test_source_trees_convert_back_to_the_same_expression(text):
+    tree = node_source(parse(text))
+    assert unparse(source_node(tree, "here")) == unparse(parse(text))
+
+
+def test_parameter_keys_follow_the_documented_names():
+    assert parameter_keys("Mid", 3) == ["source", "start", "length"]
+    assert parameter_keys("Join", 4) == ["separator", "source1", "source2", "source3"]
+    assert parameter_keys("Switch", 6) == ["source", "defaultValue", "key1", "value1", "key2", "value2"]
