@@ -1,0 +1,83 @@
+"""manage.py mappings: export, import and test from the command line, with exit codes."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from mappings.models import AttributeMapping, ObjectMapping
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args: str) -> str:
+    out = StringIO()
+    call_command("mappings", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_export_prints_the_object_mapping(application):
+    document = json.loads(_run("export", application.slug))
+    assert document["flowTypes"] == "Add, Update, Delete"
+    assert {m["targetAttributeName"] for m in document["attributeMappings"]} >= {"Username", "ProfileName"}
+
+
+def test_export_then_import_from_a_file(application, tmp_path):
+    path = tmp_path / "mapping.json"
+    _run("export", "UAT sandbox", "--output", str(path))
+    document = json.loads(path.read_text())
+    for row in document["attributeMappings"]:
+        if row["targetAttributeName"] == "FirstName":
+            row["source"] = {
+                "expression": "[displayName]",
+                "name": "displayName",
+                "parameters": [],
+                "type": "Attribute",
+            }
+    path.write_text(json.dumps(document))
+    assert "Imported 14 attribute mappings" in _run("import", application.slug, str(path))
+    row = AttributeMapping.objects.get(object_mapping__application=application, target_attribute="FirstName")
+    assert row.source_attribute == "displayName"
+    assert ObjectMapping.objects.get(application=application).version == 2
+
+
+def test_a_bad_import_fails_with_the_place_and_changes_nothing(application, tmp_path):
+    document = json.loads(_run("export", application.slug))
+    index = [m["targetAttributeName"] for m in document["attributeMappings"]].index("Alias")
+    document["attributeMappings"][index]["source"]["expression"] = "Mid([userPrincipalName], 1)"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(document))
+    err = StringIO()
+    with pytest.raises(CommandError, match="Nothing was imported: 1 problem"):
+        call_command("mappings", "import", application.slug, str(path), stdout=StringIO(), stderr=err)
+    assert f"attributeMappings[{index}] (target Alias): Mid expects 3 arguments, got 2 (column 1)" in err.getvalue()
+    assert ObjectMapping.objects.get(application=application).version == 1
+
+
+def test_test_with_a_sample(application):
+    out = _run("test", application.slug, "--expression", 'Append([userPrincipalName], ".uat")', "--sample",
+               '{"userPrincipalName": "john@contoso.com"}')  # fmt: skip
+    assert out.strip().endswith("john@contoso.com.uat")
+    assert '[userPrincipalName] = "john@contoso.com"' in out
+
+
+def test_test_reports_an_evaluation_error(application):
+    with pytest.raises(CommandError, match="No more than one app role assignment was expected"):
+        _run("test", application.slug, "--expression", "SingleAppRoleAssignment([appRoleAssignments])", "--sample",
+             '{"appRoleAssignments": ["Standard User", "Marketing User"]}')  # fmt: skip
+
+
+def test_unknown_application_is_an_error(db):
+    with pytest.raises(CommandError, match="No application 'nope'"):
+        _run("export", "nope")
+
+
+def test_failures_exit_with_code_1(application):
+    with pytest.raises(CommandError) as caught:
+        _run("test", application.slug, "--expression", "Mid([mail], 1)", "--sample", "{}")
+    assert caught.value.returncode == 1
+    assert "Mid expects 3 arguments, got 2 (column 1)" in str(caught.value)
