@@ -1,1 +1,1 @@
-"""Views of the console: the Applications list and each application's blade (see base.BLADE_NAV)."""
+"""Views of the console: the Applications list and each application's blade (nav: console.views.BLADE_NAV)."""
