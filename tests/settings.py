@@ -23,3 +23,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"console-test-{os.getpid()}.sqlite3")
     }
+# Integration tests give their qcluster a queue of its own (several runs may share one Redis).
+if os.environ.get("TEST_Q_QUEUE"):
+    Q_CLUSTER["cluster_name"] = os.environ["TEST_Q_QUEUE"]  # noqa: F405

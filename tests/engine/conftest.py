@@ -1,26 +1,14 @@
-"""Engine tests: emulators started once per session, reset before each test, and an application pointed at them."""
+"""Engine tests: the session emulators reset before each test, and an application pointed at them."""
 
 from __future__ import annotations
 
 import pytest
 
-from emulators import running_emulators
-
-SEED_USERS = 60
-
-
-@pytest.fixture(scope="session")
-def engine_emulators():
-    with running_emulators(seed=SEED_USERS) as emu:
-        yield emu
-
 
 @pytest.fixture
-def emu(engine_emulators):
-    engine_emulators.control.reset()
-    engine_emulators.set_latency(0)
-    yield engine_emulators
-    engine_emulators.control.reset()
+def emu(emulator_state_reset):
+    """The shared session emulators (tests/fixtures/emulators.py), back at their seed."""
+    return emulator_state_reset
 
 
 def point_at_emulators(application, info: dict) -> None:
