@@ -432,10 +432,8 @@ class ProvisioningLogEntry(models.Model):
             models.Index(fields=["job", "source_upn"], name="log_job_upn"),
             models.Index(fields=["job", "source_display_name"], name="log_job_name"),
             models.Index(fields=["activity_at"], name="log_activity"),  # retention purge
-            # Identity filter: prefix search on UPN / display name (LIKE 'x%' needs the pattern opclass on
-            # PostgreSQL under a non-C collation; other databases ignore opclasses).
-            models.Index(fields=["source_upn"], name="log_upn_prefix", opclasses=["varchar_pattern_ops"]),
-            models.Index(fields=["source_display_name"], name="log_name_prefix", opclasses=["varchar_pattern_ops"]),
+            # The identity filter's case-insensitive prefix search has PostgreSQL expression indexes
+            # (UPPER(col) text_pattern_ops) created by migration 0003_logs_indexes, outside the model state.
         ]
 
     def __str__(self) -> str:

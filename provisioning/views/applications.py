@@ -1,4 +1,4 @@
-"""The Applications list, creating and deleting an application, and its Overview page."""
+"""The Applications list, creating and deleting an application (its Overview is in views/overview.py)."""
 
 from __future__ import annotations
 
@@ -62,13 +62,3 @@ def application_delete(request: HttpRequest, slug: str) -> HttpResponse:
         blade_context(application, "application_overview", page_title="Delete application"),
     )
 
-
-@require_GET
-@reader_required
-def application_overview(request: HttpRequest, slug: str) -> HttpResponse:
-    application = get_application(slug)
-    return render(
-        request,
-        "provisioning/overview.html",
-        blade_context(application, "application_overview", job=application.job),
-    )

@@ -1,0 +1,65 @@
+"""Retention of the provisioning log: entries older than LOG_RETENTION_DAYS are deleted by a daily task.
+
+Entries are never edited; this purge is the only way they leave the table. Cycles (the history on the
+Overview page) are kept: they are small and their counters are the statistics to date.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django_q.models import Schedule
+
+from provisioning.models import ProvisioningLogEntry
+
+logger = logging.getLogger(__name__)
+
+PURGE_FUNC = "provisioning.retention.purge_expired_log_entries"
+SCHEDULE_NAME = "provisioning-log-retention"
+PURGE_BATCH = 5000
+
+
+def retention_days() -> int:
+    return int(getattr(settings, "LOG_RETENTION_DAYS", 30))
+
+
+def retention_cutoff(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(days=retention_days())
+
+
+def purge_expired_log_entries(now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
+    """Delete entries older than the retention period, in batches (short transactions, no lock on the table
+    for the length of a million-row delete). Returns how many were deleted."""
+    cutoff = retention_cutoff(now)
+    expired = ProvisioningLogEntry.objects.filter(activity_at__lt=cutoff)
+    total = 0
+    while True:
+        pks = list(expired.order_by().values_list("pk", flat=True)[:batch_size])
+        if not pks:
+            break
+        deleted, _ = ProvisioningLogEntry.objects.filter(pk__in=pks).delete()
+        total += deleted
+    if total:
+        logger.info("Provisioning log retention: deleted %s entries older than %s", total, cutoff.isoformat())
+    return total
+
+
+def ensure_retention_schedule() -> Schedule:
+    """The daily purge schedule, created once and kept unique (safe to call at every migrate)."""
+    schedule, created = Schedule.objects.update_or_create(
+        name=SCHEDULE_NAME,
+        defaults={"func": PURGE_FUNC, "schedule_type": Schedule.DAILY, "repeats": -1},
+    )
+    if created:
+        schedule.next_run = timezone.now() + timedelta(minutes=5)
+        schedule.save(update_fields=["next_run"])
+    Schedule.objects.filter(name=SCHEDULE_NAME).exclude(pk=schedule.pk).delete()
+    return schedule
+
+
+def create_schedule_after_migrate(sender, using: str = "default", **kwargs) -> None:
+    """post_migrate receiver: the schedule exists on every install without a manual step."""
+    ensure_retention_schedule()

@@ -1,0 +1,183 @@
+"""An application's Overview: current status, live progress, statistics to date, cycle history, and the
+administrator's buttons (Start/Stop, Sync now, Restart, Dry run, Allow/Reject deletes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from connections.models import Application
+from console.models import AuditActivity, record_audit
+from console.roles import administrator_required, reader_required
+from provisioning import tasks
+from provisioning.charts import cycle_chart
+from provisioning.models import (
+    COUNTER_FIELDS,
+    TERMINAL_CYCLE_STATUSES,
+    CycleStatus,
+    CycleTrigger,
+    ProvisioningCycle,
+    ProvisioningJob,
+)
+from provisioning.scheduling import apply_schedule
+from provisioning.views.base import blade_context, get_application
+
+HISTORY_LENGTH = 20
+POLL_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class CurrentStatus:
+    """Graph's synchronizationStatus.code, as the Overview shows it."""
+
+    code: str  # NotConfigured / NotRun / Active / Paused / Quarantine
+    label: str
+    colour: str
+    text: str
+
+
+def current_status(application: Application, job: ProvisioningJob, has_finished_cycle: bool) -> CurrentStatus:
+    if not application.is_automatic or not _connections_configured(application):
+        return CurrentStatus(
+            "NotConfigured",
+            "Not configured",
+            "grey",
+            "Set Provisioning Mode to Automatic and enter both connections on the Provisioning page.",
+        )
+    if job.is_quarantined:
+        return CurrentStatus("Quarantine", "Quarantined", "red", f"Quarantined: {job.quarantine_reason}.")
+    if not has_finished_cycle:
+        if job.enabled:
+            return CurrentStatus("NotRun", "Not run", "blue", "The first cycle has not finished yet.")
+        return CurrentStatus("NotRun", "Not run", "grey", "Provisioning Status is Off and no cycle has run.")
+    if not job.enabled:
+        return CurrentStatus(
+            "Paused", "Paused", "grey", "Provisioning Status is Off: no cycle runs; links and state are kept."
+        )
+    return CurrentStatus("Active", "Active", "green", f"Cycles run every {job.interval_minutes} minutes.")
+
+
+def _connections_configured(application: Application) -> bool:
+    parts = [getattr(application, "entra", None), getattr(application, "salesforce", None)]
+    return all(part is not None and getattr(part, "is_configured", True) for part in parts)
+
+
+def running_cycle(job: ProvisioningJob) -> ProvisioningCycle | None:
+    return job.cycles.filter(status__in=[CycleStatus.RUNNING, CycleStatus.PENDING]).order_by("-created_at").first()
+
+
+def deletions_held(job: ProvisioningJob, last: ProvisioningCycle | None) -> bool:
+    """Deactivations staged by Prevent accidental deletions, and the engine exposes a way to release them."""
+    engine_supports = hasattr(tasks, "allow_deletes") and hasattr(tasks, "reject_deletes")
+    return bool(engine_supports and last is not None and last.staged)
+
+
+def progress_context(job: ProvisioningJob) -> dict:
+    cycle = running_cycle(job)
+    context: dict = {"cycle": cycle, "poll_seconds": POLL_SECONDS, "percent": None}
+    if cycle is not None:
+        # Entra's bar counts pages; objects are finer-grained when the engine has an estimate.
+        if cycle.objects_total:
+            context["percent"] = cycle.progress_percent
+        elif cycle.pages_total:
+            context["percent"] = min(100, round(100 * cycle.pages_done / cycle.pages_total))
+    return context
+
+
+def log_url(application: Application, **filters: str) -> str:
+    url = reverse("provisioning_logs", args=[application.slug])
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+@require_GET
+@reader_required
+def application_overview(request: HttpRequest, slug: str) -> HttpResponse:
+    application = get_application(slug)
+    job = application.job
+    history = list(job.cycles.order_by("-created_at", "-id")[:HISTORY_LENGTH])
+    finished = job.cycles.filter(status__in=TERMINAL_CYCLE_STATUSES)
+    last = finished.order_by("-finished_at", "-id").first()
+    totals = finished.filter(dry_run=False).aggregate(**{name: Sum(name) for name in COUNTER_FIELDS})
+    context = blade_context(
+        application,
+        "application_overview",
+        job=job,
+        status=current_status(application, job, last is not None),
+        last_cycle=last,
+        last_cycle_log_url=log_url(application, cycle=last.cycle_id) if last else None,
+        users_in_link_table=job.links.count(),
+        escrows=job.escrows.count(),
+        totals={name: value or 0 for name, value in totals.items()},
+        history=history,
+        chart=cycle_chart([c for c in history if c.is_finished]),
+        deletions_held=deletions_held(job, last),
+        **progress_context(job),
+    )
+    return render(request, "provisioning/overview.html", context)
+
+
+@require_GET
+@reader_required
+def overview_progress(request: HttpRequest, slug: str) -> HttpResponse:
+    """The current-cycle partial, polled by htmx every POLL_SECONDS while a cycle runs."""
+    application = get_application(slug)
+    context = {"application": application, "job": application.job, **progress_context(application.job)}
+    return render(request, "provisioning/partials/progress.html", context)
+
+
+ACTIONS = ("start", "stop", "sync", "restart", "dry-run", "allow-deletes", "reject-deletes")
+
+
+@require_POST
+@administrator_required
+def overview_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404("Unknown action")
+    application = get_application(slug)
+    with transaction.atomic():
+        job = ProvisioningJob.objects.select_for_update().get(pk=application.job.pk)
+        text = _do(request, application, job, action)
+    messages.success(request, text)
+    return redirect("application_overview", application.slug)
+
+
+def _do(request: HttpRequest, application: Application, job: ProvisioningJob, action: str) -> str:
+    user = request.user
+    if action in ("start", "stop"):
+        enabled = action == "start"
+        if job.enabled != enabled:
+            job.enabled = enabled
+            job.save(update_fields=["enabled", "updated_at"])
+            apply_schedule(job)
+            activity = AuditActivity.START if enabled else AuditActivity.STOP
+            record_audit(activity, actor=user, application=application, changed_fields=["enabled"])
+        if enabled:
+            return "Provisioning started: the first cycle is due now."
+        return "Provisioning stopped: a running cycle stops after its current page."
+    if action == "sync":
+        tasks.sync_now(job)
+        return "A cycle is queued; its progress shows below."
+    if action == "restart":
+        tasks.restart(job)
+        record_audit(AuditActivity.RESTART, actor=user, application=application)
+        return "Provisioning restarts with an initial cycle: watermark, escrows and quarantine were cleared."
+    if action == "dry-run":
+        tasks.enqueue_cycle(job, trigger=CycleTrigger.SYNC_NOW, dry_run=True)
+        return "A dry-run cycle is queued: it reads both systems and logs what it would do, writing nothing."
+    if not hasattr(tasks, "allow_deletes"):
+        raise Http404("Held deletions are not supported by this version of the engine")
+    if action == "allow-deletes":
+        tasks.allow_deletes(job)
+        record_audit(AuditActivity.ALLOW_DELETES, actor=user, application=application)
+        return "The held deactivations will be exported by the next cycle."
+    tasks.reject_deletes(job)
+    record_audit(AuditActivity.REJECT_DELETES, actor=user, application=application)
+    return "The held deactivations were discarded."
