@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+import re
 from collections import OrderedDict
 from typing import Any
 
@@ -39,13 +41,13 @@ def _norm(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _like(value: Any, pattern: str) -> bool:
-    if value is None:
-        return False
-    import re
+@functools.lru_cache(maxsize=256)
+def _like_pattern(pattern: str) -> re.Pattern:
+    return re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern.lower()), re.S)
 
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern.lower())
-    return re.fullmatch(regex, str(value).lower(), re.S) is not None
+
+def _like(value: Any, pattern: str) -> bool:
+    return value is not None and _like_pattern(pattern).fullmatch(str(value).lower()) is not None
 
 
 def _compare(left: Any, op: str, right: Any) -> bool:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from emulators.salesforce.schema import FIELD_INDEX, OBJECT_NAMES, RELATIONSHIPS
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>-?\d+(?:\.\d+)?)(?![\w.])|(?P<op>!=|<>|<=|>=|=|<|>)|(?P<punct>[(),])"
+    r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')"
+    r"|(?P<dt>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))"
+    r"|(?P<num>-?\d+(?:\.\d+)?)(?![\w.])|(?P<op>!=|<>|<=|>=|=|<|>)|(?P<punct>[(),])"
     r"|(?P<word>[A-Za-z_][\w.]*))",
     re.S,
 )
@@ -93,6 +96,9 @@ def tokenize(text: str) -> list[tuple[str, Any]]:
         value = m.group(kind)
         if kind == "str":
             tokens.append(("str", _unescape(value)))
+        elif kind == "dt":  # compared as text in the stored form: 2024-01-31T08:00:00.000+0000 (UTC)
+            stamp = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+            tokens.append(("str", stamp.strftime("%Y-%m-%dT%H:%M:%S.000+0000")))
         elif kind == "num":
             tokens.append(("num", float(value) if "." in value else int(value)))
         elif kind == "word" and value.lower() in _KEYWORDS:

@@ -172,6 +172,8 @@ def test_soql_filters_escaping_relationships_and_errors(sf, standard, emulators)
     ordered = sf.query("SELECT Name FROM Profile WHERE NOT Name LIKE 'S%' ORDER BY Name DESC LIMIT 2")
     assert [r["Name"] for r in ordered["records"]] == ["Read Only", "Minimum Access - Salesforce"]
     assert sf.query("SELECT IsSandbox FROM Organization LIMIT 1")["records"][0]["IsSandbox"] is True
+    assert sf.query("SELECT COUNT() FROM User WHERE LastModifiedDate > 2000-01-01T00:00:00Z")["totalSize"] > 1
+    assert sf.query("SELECT COUNT() FROM User WHERE LastModifiedDate < 2000-01-01T01:00:00+01:00")["totalSize"] == 0
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.query("SELECT Id FROM User WHERE")
     assert err.value.content[0]["errorCode"] == "MALFORMED_QUERY"
