@@ -89,7 +89,7 @@ def load_assignments(graph, *, profile_default: str | None = "Chatter Free User"
                         row.members.append(member)
                         user_roles.setdefault(member["id"], []).append((value, row.principal_name))
                         user_names.setdefault(
-                            member["id"], member.get("userPrincipalName") or member.get("displayName") or member["id"]
+                            member["id"], member.get("displayName") or member.get("userPrincipalName") or member["id"]
                         )
     overview = AssignmentsOverview(roles=roles, rows=rows, user_roles=user_roles, user_names=user_names)
     overview.warnings = assignment_warnings(overview, profile_default)
@@ -121,7 +121,7 @@ def assignment_warnings(overview: AssignmentsOverview, profile_default: str | No
             "Assign one of the imported profile roles instead."
         )
     for user_id, entries in overview.user_roles.items():
-        named = [(n, how) for n, how in entries if n]
+        named = sorted({(n, how) for n, how in entries if n})
         distinct = sorted({n for n, _ in named})
         if len(distinct) < 2:
             continue
@@ -134,7 +134,7 @@ def assignment_warnings(overview: AssignmentsOverview, profile_default: str | No
             lead = f"{name} has more than one role"
         warnings.append(
             f"{lead}: {_via(named)}. SingleAppRoleAssignment([appRoleAssignments]) fails for this user "
-            f"(No more than one app role assignment was expected, but this many where found: {len(distinct)}). "
+            f"(No more than one app role assignment was expected, but this many were found: {len(distinct)}). "
             "Keep one role per user."
         )
     return warnings

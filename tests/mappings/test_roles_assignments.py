@@ -1,0 +1,257 @@
+"""Against the HTTPS emulators: Import roles, Users and groups (list, warnings, add, remove), Test expression on a
+live user and Refresh target attributes, all through the real Graph and Salesforce clients."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from console.models import AuditActivity, AuditEntry
+from mappings.models import TargetAttribute
+from mappings.roles import DuplicateRolesError, plan_app_roles
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def emu(emulator_state_reset):
+    return emulator_state_reset
+
+
+@pytest.fixture
+def live_app(application, emu):
+    """The application with both connections pointed at the emulators, as an administrator would fill them."""
+    info = emu.info
+    entra, salesforce = application.entra, application.salesforce
+    e, s = info["entra"], info["salesforce"]
+    entra.tenant_id, entra.client_id, entra.service_principal_id = (
+        e["tenant_id"],
+        e["client_id"],
+        e["service_principal_id"],
+    )
+    entra.authority_host, entra.graph_url, entra.ca_bundle = e["authority_host"], e["graph_url"], info["ca_bundle"]
+    entra.set_secret("client_secret", e["client_secret"])
+    entra.save()
+    salesforce.login_url, salesforce.admin_username = s["login_url"], s["username"]
+    salesforce.api_version, salesforce.ca_bundle = s["api_version"], info["ca_bundle"]
+    salesforce.set_secret("admin_password", s["password"])
+    salesforce.set_secret("security_token", s["security_token"])
+    salesforce.save()
+    application.provisioning_mode = "automatic"
+    application.save()
+    return application
+
+
+def _app_roles(emu) -> list[dict]:
+    return [dict(r) for r in emu.entra_app.state.service_principal["appRoles"]]
+
+
+def _add_profile(emu, name: str) -> None:
+    state = emu.salesforce_app.state
+    with emu.salesforce_app.lock:
+        template = next(iter(state.profiles.values()))
+        pid = state.ids.next("00e")
+        state.profiles[pid] = {**template, "Id": pid, "Name": name, "Description": name}
+
+
+def _unassigned_user(emu) -> dict:
+    assigned = set(emu.control.assigned_user_ids())
+    state = emu.entra_app.state
+    return next(u for uid, u in state.users.items() if uid not in assigned)
+
+
+def _two_role_user(emu) -> dict:
+    state = emu.entra_app.state
+    for uid, user in state.users.items():
+        direct = [a for a in state.assignments.values() if a["principalId"] == uid]
+        if len(direct) == 2:
+            return user
+    raise AssertionError("the seed has a user with two roles")
+
+
+def test_import_roles_publishes_new_profiles_and_keeps_existing_ids(admin_client, live_app, emu):
+    before = {r["value"]: r["id"] for r in _app_roles(emu)}
+    _add_profile(emu, "Custom: Field Sales")
+    response = admin_client.post(reverse("import_roles", args=[live_app.slug]), follow=True)
+    assert "1 new role(s): Custom: Field Sales" in response.content.decode()
+    roles = {r["value"]: r for r in _app_roles(emu)}
+    new = roles["Custom: Field Sales"]
+    assert new["allowedMemberTypes"] == ["User"] and new["displayName"] == "Custom: Field Sales"
+    assert uuid.UUID(new["id"]).version == 4
+    assert {v: roles[v]["id"] for v in before} == before
+    entry = AuditEntry.objects.get(activity=AuditActivity.IMPORT_ROLES)
+    assert entry.changed_fields == ["appRoles"] and "Custom: Field Sales" in entry.detail
+    # The roles are listed in the console and offered when assigning.
+    page = admin_client.get(reverse("users_and_groups", args=[live_app.slug])).content.decode()
+    assert f'<option value="{new["id"]}">Custom: Field Sales</option>' in page
+
+
+def test_import_roles_again_publishes_nothing(admin_client, live_app, emu):
+    before = _app_roles(emu)
+    response = admin_client.post(reverse("import_roles", args=[live_app.slug]), follow=True)
+    assert "0 new role(s)" in response.content.decode()
+    assert _app_roles(emu) == before
+
+
+def test_duplicate_profile_names_are_refused(admin_client, live_app, emu):
+    before = _app_roles(emu)
+    _add_profile(emu, "standard user")
+    response = admin_client.post(reverse("import_roles", args=[live_app.slug]), follow=True)
+    assert "more than one profile named &#x27;Standard User&#x27;" in response.content.decode()
+    assert _app_roles(emu) == before
+    assert not AuditEntry.objects.filter(activity=AuditActivity.IMPORT_ROLES).exists()
+
+
+def test_plan_keeps_default_access_and_refuses_duplicate_roles():
+    default = {"id": "00000000-0000-0000-0000-000000000000", "value": "msiam_access", "displayName": "msiam_access"}
+    plan = plan_app_roles([default], [{"Name": "Standard User"}])
+    assert plan.roles[0] == default and plan.added == ["Standard User"]
+    with pytest.raises(DuplicateRolesError, match="already has more than one app role named 'A'"):
+        plan_app_roles([{"id": "1", "value": "A"}, {"id": "2", "value": "A"}], [])
+
+
+def test_users_and_groups_lists_assignments_with_their_roles(reader_client, live_app, emu):
+    page = reader_client.get(reverse("users_and_groups", args=[live_app.slug]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<td>Sales Team</td>\n      <td>Group</td>\n      <td>Sales Representative" in html
+    assert "Support Agent" in html
+    assert "Read only" in html and "Add assignment" not in html and ">Remove<" not in html
+
+
+def test_warnings_for_two_roles_default_access_and_group_plus_direct(admin_client, live_app, emu):
+    two_roles = _two_role_user(emu)
+    lonely = _unassigned_user(emu)
+    emu.control.assign(lonely["userPrincipalName"], None)
+    state = emu.entra_app.state
+    sales_team = next(g for g in state.groups.values() if g["displayName"] == "Sales Team")
+    member = next(state.users[m] for m in sales_team["members"] if m in state.users)
+    emu.control.assign(member["userPrincipalName"], "Standard User")
+    html = admin_client.get(reverse("users_and_groups", args=[live_app.slug])).content.decode()
+    assert f"{two_roles['displayName']} has more than one role: Marketing User (direct), Standard User (direct)" in html
+    assert f"{lonely['displayName']} is assigned with Default Access" in html
+    assert "its default value &#x27;Chatter Free User&#x27;" in html
+    assert (
+        f"{member['displayName']} is a member of a group assigned another role and is also assigned directly: "
+        "Sales Representative (through group Sales Team), Standard User (direct)" in html
+    )
+
+
+def test_administrator_adds_and_removes_an_assignment(admin_client, live_app, emu):
+    user = _unassigned_user(emu)
+    role = next(r for r in _app_roles(emu) if r["value"] == "Read Only")
+    url = reverse("assignment_add", args=[live_app.slug])
+    response = admin_client.post(url, {"principal": user["userPrincipalName"], "role": role["id"]}, follow=True)
+    assert f"Assigned user {user['userPrincipalName']} the role Read Only" in response.content.decode()
+    created = [a for a in emu.entra_app.state.assignments.values() if a["principalId"] == user["id"]]
+    assert [a["appRoleId"] for a in created] == [role["id"]]
+    assert f"{user['displayName']}</td>" in response.content.decode()
+
+    response = admin_client.post(
+        reverse("assignment_remove", args=[live_app.slug]),
+        {"assignment": created[0]["id"], "label": user["displayName"]},
+        follow=True,
+    )
+    assert f"Removed the assignment of {user['displayName']}" in response.content.decode()
+    assert not [a for a in emu.entra_app.state.assignments.values() if a["principalId"] == user["id"]]
+    details = list(
+        AuditEntry.objects.filter(activity=AuditActivity.UPDATE_ASSIGNMENTS).values_list("detail", flat=True)
+    )
+    assert len(details) == 2
+
+
+def test_assigning_a_group_by_object_id(admin_client, live_app, emu):
+    state = emu.entra_app.state
+    group = next(g for g in state.groups.values() if g["displayName"] == "All Staff")
+    role = next(r for r in _app_roles(emu) if r["value"] == "Standard User")
+    response = admin_client.post(
+        reverse("assignment_add", args=[live_app.slug]), {"principal": group["id"], "role": role["id"]}, follow=True
+    )
+    assert "Assigned group All Staff the role Standard User" in response.content.decode()
+    assert any(a["principalId"] == group["id"] for a in state.assignments.values())
+
+
+def test_assigning_an_unknown_user_says_so(admin_client, live_app, emu):
+    role = _app_roles(emu)[0]
+    before = dict(emu.entra_app.state.assignments)
+    response = admin_client.post(
+        reverse("assignment_add", args=[live_app.slug]), {"principal": "nobody@nowhere.example", "role": role["id"]},
+        follow=True,
+    )  # fmt: skip
+    assert "No user nobody@nowhere.example in the tenant" in response.content.decode()
+    assert emu.entra_app.state.assignments == before
+
+
+def test_reader_cannot_change_assignments_or_roles(reader_client, live_app, emu):
+    before = (dict(emu.entra_app.state.assignments), _app_roles(emu))
+    slug = live_app.slug
+    assert reader_client.post(reverse("import_roles", args=[slug])).status_code == 403
+    assert (
+        reader_client.post(reverse("assignment_add", args=[slug]), {"principal": "x", "role": "y"}).status_code == 403
+    )
+    assert reader_client.post(reverse("assignment_remove", args=[slug]), {"assignment": "x"}).status_code == 403
+    assert (dict(emu.entra_app.state.assignments), _app_roles(emu)) == before
+
+
+def test_users_and_groups_needs_sign_in(client, application):
+    response = client.get(reverse("users_and_groups", args=[application.slug]))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_users_and_groups_without_entra_credentials_says_what_to_do(reader_client, application):
+    html = reader_client.get(reverse("users_and_groups", args=[application.slug])).content.decode()
+    assert "Enter the Microsoft Entra credentials" in html
+
+
+def test_expression_tester_reads_a_live_user_with_roles(admin_client, live_app, emu):
+    user = _two_role_user(emu)
+    url = reverse("expression_test", args=[live_app.slug])
+    response = admin_client.post(
+        url,
+        {"expression": "SingleAppRoleAssignment([appRoleAssignments])", "user": user["userPrincipalName"]},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert "No more than one app role assignment was expected, but this many were found: 2" in html
+    assert "<html" not in html  # the htmx partial only
+
+    other = next(u for u in emu.entra_app.state.users.values() if u.get("mail"))
+    response = admin_client.post(
+        url, {"expression": 'Append([mail], ".uat")', "user": other["id"]}, HTTP_HX_REQUEST="true"
+    )
+    assert f"<code>{other['mail']}.uat</code>" in response.content.decode()
+
+
+def test_expression_tester_with_a_sample_and_an_unknown_user(admin_client, live_app, emu):
+    url = reverse("expression_test", args=[live_app.slug])
+    response = admin_client.post(url, {"expression": "ToUpper([givenName])", "sample": '{"givenName": "Zoë"}'})
+    assert response.status_code == 200 and "<code>ZOË</code>" in response.content.decode()
+    response = admin_client.post(url, {"expression": "ToUpper([givenName])", "user": "ghost@nowhere.example"})
+    assert "Reading ghost@nowhere.example from Microsoft Graph failed" in response.content.decode()
+    response = admin_client.post(url, {"expression": "ToUpper([givenName]", "sample": "{}"})
+    assert "(column" in response.content.decode()
+
+
+def test_expression_tester_page_for_reader_and_anonymous(reader_client, client, live_app):
+    url = reverse("expression_test", args=[live_app.slug])
+    assert reader_client.get(url).status_code == 200
+    assert reader_client.post(url, {"expression": "Now()", "sample": "{}"}).status_code == 403
+    client.logout()
+    assert "/login/" in client.get(url)["Location"]
+
+
+def test_refresh_target_attributes_reads_custom_fields(admin_client, live_app, emu):
+    response = admin_client.post(reverse("mapping_refresh_targets", args=[live_app.slug]), follow=True)
+    assert "of them custom" in response.content.decode()
+    custom = set(TargetAttribute.objects.filter(application=live_app, custom=True).values_list("name", flat=True))
+    assert custom == {"Entra_Object_Id__c", "Cost_Center__c"}
+    assert not TargetAttribute.objects.filter(application=live_app, name="CreatedDate").exists()
+    assert TargetAttribute.objects.get(application=live_app, name="Alias").required
+    response = admin_client.post(
+        reverse("attribute_mapping_add", args=[live_app.slug]),
+        {"mapping_type": "Direct", "source_attribute": "id", "target_attribute": "Entra_Object_Id__c",
+         "flow_type": "ObjectAddOnly"},
+    )  # fmt: skip
+    assert response.status_code == 302
