@@ -2,6 +2,8 @@
 need=()
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+# The browser tests drive Debian's chromium through Playwright (Playwright never downloads a browser here).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
     echo "== installing ${need[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
