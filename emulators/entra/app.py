@@ -142,6 +142,11 @@ class EntraApp(EmulatorApp):
                     self.snapshots.popitem(last=False)
         chunk = [s for s in (shape(x) for x in rows[offset : offset + size]) if s is not None]
         body: dict[str, Any] = {"@odata.context": f"{request.base_url}/v1.0/$metadata#{context}"}
+        if request.query.get("$count", "").lower() == "true":  # an advanced query: Graph insists on the header
+            if request.header("ConsistencyLevel").lower() != "eventual":
+                return graph_error(400, "Request_BadRequest", "$count is not currently supported without the "
+                                   "ConsistencyLevel: eventual header.")  # fmt: skip
+            body["@odata.count"] = len(rows)
         if offset + size < len(rows):
             params = [(k, v) for k, v in parse_qsl(request.raw_query, keep_blank_values=True) if k != "$skiptoken"]
             params.append(("$skiptoken", encode_token({"s": snapshot_id, "o": offset + size})))

@@ -88,6 +88,9 @@ def test_users_page_with_absolute_next_links(emulators):
     assert set(users[0]) == set(SELECT.split(","))
     assert any(u["mail"] is None for u in users) and any(u["accountEnabled"] is False for u in users)
     assert session.get(url, params={"$top": "1000"}).status_code == 400
+    assert session.get(url, params={"$count": "true"}).status_code == 400
+    counted = session.get(url, params={"$count": "true"}, headers={"ConsistencyLevel": "eventual"}).json()
+    assert counted["@odata.count"] == len(users)
     default = session.get(url).json()["value"][0]
     assert "accountEnabled" not in default and "businessPhones" in default
 
