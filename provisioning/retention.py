@@ -49,6 +49,10 @@ def purge_expired_log_entries(now: datetime | None = None, batch_size: int = PUR
 
 def ensure_retention_schedule() -> Schedule:
     """The daily purge schedule, created once and kept unique (safe to call at every migrate)."""
+    # Duplicates (created by hand) would purge twice a day and make update_or_create fail: keep the oldest.
+    keep = Schedule.objects.filter(name=SCHEDULE_NAME).order_by("pk").values_list("pk", flat=True).first()
+    if keep is not None:
+        Schedule.objects.filter(name=SCHEDULE_NAME).exclude(pk=keep).delete()
     schedule, created = Schedule.objects.update_or_create(
         name=SCHEDULE_NAME,
         defaults={"func": PURGE_FUNC, "schedule_type": Schedule.DAILY, "repeats": -1},
@@ -56,7 +60,6 @@ def ensure_retention_schedule() -> Schedule:
     if created:
         schedule.next_run = timezone.now() + timedelta(minutes=5)
         schedule.save(update_fields=["next_run"])
-    Schedule.objects.filter(name=SCHEDULE_NAME).exclude(pk=schedule.pk).delete()
     return schedule
 
 
