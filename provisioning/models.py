@@ -300,11 +300,13 @@ class ProvisionedLink(models.Model):
         return f"{self.user_principal_name or self.source_id} -> {self.target_id or '(none)'}"
 
 
-ESCROW_DELAYS = (timedelta(0), timedelta(hours=6), timedelta(hours=12), timedelta(hours=24))
+ESCROW_DELAYS = (timedelta(hours=6), timedelta(hours=12), timedelta(hours=24))
 
 
 def escrow_delay(attempts: int) -> timedelta:
-    """When a failed object is retried: the next cycle, then +6 h, +12 h, +24 h, then daily."""
+    """When a failed object is retried (Entra's escrow): +6 h, +12 h, +24 h after its failures, then daily.
+
+    A mapping change or Restart provisioning makes every escrowed object due at once."""
     return ESCROW_DELAYS[min(max(attempts, 1), len(ESCROW_DELAYS)) - 1]
 
 

@@ -22,7 +22,7 @@ from provisioning.engine.importer import SourceReader, is_removed, select_for, s
 from provisioning.engine.items import ItemError, WorkItem
 from provisioning.engine.log import LogWriter
 from provisioning.engine.matcher import INDEX_THRESHOLD, Matcher, target_fields
-from provisioning.engine.pipeline import PageContext, process
+from provisioning.engine.pipeline import UNASSIGNED, PageContext, process
 from provisioning.engine.planner import Policy
 from provisioning.models import (
     CycleKind,
@@ -91,6 +91,9 @@ def run_cycle(
         if dry_run:
             kind = CycleKind.DRY_RUN
         kind = kind or choose_kind(job, object_mapping.version)
+        if not dry_run and job.mapping_version != object_mapping.version:
+            # The new mappings may fix what failed: escrowed users are retried at once.
+            Escrow.objects.filter(job=job).update(next_attempt_at=timezone.now())
         cycle = ProvisioningCycle.objects.create(
             job=job, kind=kind, trigger=trigger, dry_run=dry_run, mapping_version=object_mapping.version
         )
@@ -261,17 +264,27 @@ class CycleRunner:
         if not self.sync_all:
             linked: set[str] = set()
             unassigned: list[WorkItem] = []
-            for link in self._links(
-                ("source_id", "roles_key", "active", "in_scope", "user_principal_name", "display_name")
-            ):
+            forgotten: list[int] = []  # never provisioned and now unassigned: only the link row changes
+            fields = (
+                "source_id",
+                "target_id",
+                "roles_key",
+                "active",
+                "in_scope",
+                "user_principal_name",
+                "display_name",
+            )
+            for link in self._links(fields):
                 source_id = link["source_id"]
                 linked.add(source_id)
                 if source_id in processed:
                     continue
                 roles = assignments.get(source_id)
                 if roles is None:
-                    if link["active"] or link["in_scope"]:
+                    if link["target_id"] and (link["active"] or link["in_scope"]):
                         unassigned.append(self._link_item(link, "Assigned to application: no"))
+                    elif not link["target_id"] and link["roles_key"] != UNASSIGNED:
+                        forgotten.append(link["pk"])
                 elif link["roles_key"] != ";".join(roles):
                     refetch.append(source_id)
                 if len(unassigned) >= PAGE_SIZE:
@@ -279,6 +292,8 @@ class CycleRunner:
                     unassigned = []
             if unassigned:
                 self._page(unassigned)
+            if forgotten and not self.cycle.dry_run:
+                ProvisionedLink.objects.filter(pk__in=forgotten).update(roles_key=UNASSIGNED, in_scope=False)
             refetch.extend(sid for sid in assignments if sid not in linked and sid not in processed)
         now = timezone.now()
         due = Escrow.objects.filter(job=self.job, next_attempt_at__lte=now).values_list("source_id", flat=True)
@@ -324,7 +339,7 @@ class CycleRunner:
 
     def _disable_unseen(self) -> None:
         """Links the full import did not return: the user was deleted in Entra (or left its visibility)."""
-        stale = Q(active=True) | Q(in_scope=True)
+        stale = ~Q(target_id="") & (Q(active=True) | Q(in_scope=True))
         pending: list[WorkItem] = []
         for link in self._links(("source_id", "user_principal_name", "display_name", "last_seen_cycle"), stale):
             if link["last_seen_cycle"] == self.cycle.pk or link["source_id"] in self.seen:

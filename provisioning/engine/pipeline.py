@@ -282,27 +282,35 @@ def _remember(
     """Update the item's link with what Salesforce now holds (or create it for a new or matched user)."""
     link = item.link
     succeeded = item.error is None and item.plan is not None
-    if not item.target_id or not succeeded:
-        if link is not None:
-            seen_only.append(link.pk)
-        return
-    exported = dict(item.target.values) if item.target is not None else {}
-    active = item.target.active if item.target is not None else True
-    for name, value in (item.plan.changes or {}).items():
-        if name == "IsActive":
-            active = comparable(value) == "true"
-        exported[name] = stored(value)
-    exported.pop("IsActive", None)
-    fields = {
-        "target_id": item.target_id,
-        "exported": {k: stored(v) for k, v in exported.items()},
-        "active": active,
-        "in_scope": item.in_scope,
+    names = {
         "roles_key": item.roles_key if item.assigned else UNASSIGNED,
         "display_name": (item.display_name or "")[:256],
         "user_principal_name": (item.upn or "")[:256],
         "last_seen_cycle": cycle.pk,
     }
+    if item.target_id and succeeded:
+        exported = dict(item.target.values) if item.target is not None else {}
+        active = item.target.active if item.target is not None else True
+        for name, value in (item.plan.changes or {}).items():
+            if name == "IsActive":
+                active = comparable(value) == "true"
+            exported[name] = stored(value)
+        exported.pop("IsActive", None)
+        fields = {
+            "target_id": item.target_id,
+            "exported": {k: stored(v) for k, v in exported.items()},
+            "active": active,
+            "in_scope": item.in_scope,
+            **names,
+        }
+    elif not item.target_id and item.user is not None:
+        # Known in Entra but not in Salesforce (skipped or failed): remembered with its roles, so that checking
+        # assignments in later cycles need not read it from Graph again.
+        fields = {"target_id": "", "exported": {}, "active": False, "in_scope": item.in_scope, **names}
+    else:
+        if link is not None:
+            seen_only.append(link.pk)
+        return
     if link is None:
         new_links.append(ProvisionedLink(job_id=cycle.job_id, source_id=item.source_id, **fields))
         return

@@ -96,13 +96,25 @@ def test_an_unchanged_user_costs_no_write_and_is_counted_not_logged(configured_a
     first = run(job)
     writes = sf_writes(emu)
     second = run(job, kind=CycleKind.INITIAL)
-    # Only the users that failed the first time are tried again (one collection call for all of them).
-    assert second.failed == first.failed
-    assert sf_writes(emu) - writes <= 1
-    assert second.created == second.updated == second.disabled == 0
-    assert second.unchanged == first.created + first.updated + first.unchanged
-    assert not ProvisioningLogEntry.objects.filter(cycle=second).exclude(status=LogStatus.FAILURE).exists()
-    assert ProvisioningLogEntry.objects.filter(cycle=second, escrow_attempt=2).count() == second.failed
+    assert sf_writes(emu) == writes
+    assert second.created == second.updated == second.disabled == second.failed == 0
+    assert second.unchanged == first.created + first.updated + first.enabled + first.unchanged
+    # The users that failed wait in escrow for their next attempt (+6 h): counted as skipped, not tried.
+    assert second.skipped == first.skipped + first.failed
+    assert not ProvisioningLogEntry.objects.filter(cycle=second).exists()
+
+
+def test_a_mapping_change_makes_the_next_cycle_initial_and_retries_escrowed_users(configured_app, emu):
+    job = configured_app.job
+    first = run(job)
+    assert first.failed and Escrow.objects.filter(job=job).count() == first.failed
+    mapping = configured_app.user_mapping
+    mapping.version += 1
+    mapping.save()
+    second = run(job)
+    assert second.kind == CycleKind.INITIAL
+    assert second.failed == first.failed  # tried again at once (same data, same failures)
+    assert Escrow.objects.filter(job=job, attempts=2).count() == first.failed
 
 
 def test_an_entra_change_arrives_in_the_next_incremental_cycle_as_an_update_of_that_attribute_only(configured_app, emu):
@@ -141,7 +153,9 @@ def test_unassigning_disables_and_reassigning_enables_again(configured_app, emu)
     cycle = run(job)
     assert cycle.enabled == 1
     assert sf_user(emu, upn)["IsActive"] is True
-    assert ProvisionedLink.objects.filter(job=job).count() == ProvisionedLink.objects.filter(job=job).count()
+    # The same Salesforce user came back: no second user, the link kept its target.
+    assert ProvisionedLink.objects.get(pk=link.pk).target_id == link.target_id
+    assert emu.control.get_salesforce_user(id=link.target_id)["Username"] == f"{upn}.uat"
 
 
 def test_disabled_and_soft_deleted_users_are_deactivated_never_deleted(configured_app, emu):
@@ -207,7 +221,9 @@ def test_transient_salesforce_errors_are_retried_and_an_expired_session_logs_in_
     assert first.salesforce_calls > 0 and answered > first.salesforce_calls - 1  # 503s were answered and retried
     assert first.created > 0
     assert not ProvisioningLogEntry.objects.filter(error_code__in=["SERVER_UNAVAILABLE", "HTTP_503"]).exists()
-    user = next(emu.control.get_entra_user(link.source_id) for link in ProvisionedLink.objects.filter(job=job))
+    user = next(
+        emu.control.get_entra_user(link.source_id) for link in ProvisionedLink.objects.filter(job=job, active=True)
+    )
     emu.control.update_entra_user(user["id"], surname="Lovelace")
     from connections.clients.salesforce import SalesforceClient
 
@@ -218,7 +234,7 @@ def test_transient_salesforce_errors_are_retried_and_an_expired_session_logs_in_
     cycle = run(job, salesforce_client=client)
     assert emu.control.counters()["salesforce"]["POST /services/Soap/u/XX.X"] == logins + 1
     assert cycle.updated == 1
-    assert cycle.failed == first.failed  # only the seeded bad users, retried from escrow
+    assert cycle.failed == 0  # the seeded bad users wait in escrow
     assert sf_user(emu, user["userPrincipalName"])["LastName"] == "Lovelace"
 
 
@@ -253,7 +269,9 @@ def test_stop_error_fails_the_cycle_with_the_reason_and_keeps_the_watermark(conf
     watermark = job.watermark
     emu.control.reject_logins("INVALID_LOGIN")
     emu.control.expire_sessions()
-    user = next(emu.control.get_entra_user(link.source_id) for link in ProvisionedLink.objects.filter(job=job))
+    user = next(
+        emu.control.get_entra_user(link.source_id) for link in ProvisionedLink.objects.filter(job=job, active=True)
+    )
     emu.control.update_entra_user(user["id"], givenName="Changed")
     cycle = run_cycle(job.pk)
     cycle.refresh_from_db()

@@ -1,0 +1,193 @@
+"""python manage.py bench_cycle --users N --latency-ms L [--json FILE]: time real cycles against the emulators.
+
+The emulators run in a child process (`manage.py emulators`), so the figures are those of the engine alone:
+wall time, remote calls, peak memory of this process and log rows, for three runs: an initial cycle that creates
+everyone, an initial cycle with nothing to change, and an incremental cycle after 1% of the users changed.
+The application is created for the run on the configured database and deleted afterwards (unless --keep).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from provisioning.applications import create_application
+from provisioning.engine.cycle import run_cycle
+from provisioning.models import CycleKind, ProvisioningLogEntry
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakMemory:
+    """Samples this process's resident memory every 20 ms while a run is going."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb())
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = rss_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+class EmulatorProcess:
+    """`manage.py emulators` in a child process, driven through its HTTPS control API."""
+
+    def __init__(self, users: int, latency_ms: int) -> None:
+        self.info_file = Path(tempfile.mkdtemp(prefix="bench-cycle-")) / "emulators.json"
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+            [sys.executable, "manage.py", "emulators", "--seed", str(users), "--latency-ms", str(latency_ms),
+             "--info-file", str(self.info_file)],
+            cwd=settings.BASE_DIR,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 600
+        while not self.info_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise CommandError("The emulators did not start (see `manage.py emulators --seed N`).")
+            time.sleep(0.2)
+        self.info = json.loads(self.info_file.read_text())
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = self.info["ca_bundle"]
+
+    def control(self, method: str, **kwargs: Any) -> Any:
+        response = self.session.post(f"{self.info['control_url']}/{method}", json=kwargs, timeout=300)
+        response.raise_for_status()
+        return response.json()["result"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def point_at(application, info: dict) -> None:
+    entra, salesforce = application.entra, application.salesforce
+    e, s = info["entra"], info["salesforce"]
+    entra.tenant_id, entra.client_id, entra.service_principal_id = (
+        e["tenant_id"],
+        e["client_id"],
+        e["service_principal_id"],
+    )
+    entra.authority_host, entra.graph_url, entra.ca_bundle = e["authority_host"], e["graph_url"], info["ca_bundle"]
+    entra.set_secret("client_secret", e["client_secret"])
+    entra.save()
+    salesforce.login_url, salesforce.admin_username = s["login_url"], s["username"]
+    salesforce.api_version, salesforce.ca_bundle = s["api_version"], info["ca_bundle"]
+    salesforce.set_secret("admin_password", s["password"])
+    salesforce.set_secret("security_token", s["security_token"])
+    salesforce.save()
+
+
+class Command(BaseCommand):
+    help = "Time an all-create initial cycle, an unchanged initial cycle and a 1% incremental cycle."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--users", type=int, default=10_000, help="Assigned users the emulators are seeded with.")
+        parser.add_argument("--latency-ms", type=int, default=0, help="Latency of every emulated remote call.")
+        parser.add_argument("--json", default="", help="Also write the results to this file.")
+        parser.add_argument("--keep", action="store_true", help="Keep the benchmark application and its log.")
+
+    def handle(self, *args, users: int, latency_ms: int, json: str, keep: bool, **options) -> None:
+        emulators = EmulatorProcess(users, latency_ms)
+        application = None
+        try:
+            name = f"bench-cycle-{int(time.time())}"
+            application = create_application(name, suffix="uat", slug=name)
+            point_at(application, emulators.info)
+            job = application.job
+            runs = [self.measure("initial_create", job, emulators, CycleKind.INITIAL)]
+            runs.append(self.measure("initial_unchanged", job, emulators, CycleKind.INITIAL))
+            changed = self.change_one_percent(emulators)
+            runs.append(self.measure("incremental_1pct", job, emulators, CycleKind.INCREMENTAL))
+            runs[-1]["entra_users_changed"] = changed
+        finally:
+            emulators.stop()
+            if application is not None and not keep:
+                application.delete()
+        result = {
+            "users": users,
+            "latency_ms": latency_ms,
+            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "runs": runs,
+        }
+        text = __import__("json").dumps(result, indent=2)
+        self.stdout.write(text)
+        if json:
+            Path(json).write_text(text + "\n")
+
+    def change_one_percent(self, emulators: EmulatorProcess) -> int:
+        ids = emulators.control("assigned_user_ids")
+        chosen = random.Random(7).sample(ids, max(1, len(ids) // 100))
+        for n, user_id in enumerate(chosen):
+            emulators.control("update_entra_user", id_or_upn=user_id, givenName=f"Changed{n}")
+        return len(chosen)
+
+    def measure(self, name: str, job, emulators: EmulatorProcess, kind: str) -> dict:
+        emulators.control("reset_counters")
+        self.stderr.write(f"{name} ...")
+        with PeakMemory() as memory:
+            start = time.perf_counter()
+            cycle = run_cycle(job.pk, kind)
+            wall = time.perf_counter() - start
+        if cycle is None:
+            raise CommandError("Another cycle of the benchmark job was running.")
+        cycle.refresh_from_db()
+        counters = emulators.control("counters")
+        row = {
+            "name": name,
+            "status": cycle.status,
+            "wall_s": round(wall, 2),
+            "users_per_s": round(cycle.objects_done / wall, 1) if wall else None,
+            "salesforce_calls": counters["totals"]["salesforce"],
+            "graph_calls": counters["totals"]["entra"],
+            "salesforce_writes": counters["writes"]["salesforce"],
+            "peak_rss_mb": round(memory.peak, 1),
+            "log_rows": ProvisioningLogEntry.objects.filter(cycle=cycle).count(),
+            "created": cycle.created,
+            "updated": cycle.updated,
+            "disabled": cycle.disabled,
+            "enabled": cycle.enabled,
+            "failed": cycle.failed,
+            "unchanged": cycle.unchanged,
+            "skipped": cycle.skipped,
+            "objects": cycle.objects_done,
+        }
+        self.stderr.write(f"  {row}")
+        return row
