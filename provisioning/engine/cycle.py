@@ -146,7 +146,7 @@ class CycleRunner:
             ),
             matcher=self.matcher,
             exporter=Exporter(self.salesforce, self.profiles, booleans),
-            log=LogWriter(self.cycle),
+            log=LogWriter(self.cycle, redacted_targets=frozenset(self.compiled.redacted_targets)),
             initial=self.cycle.kind in (CycleKind.INITIAL, CycleKind.DRY_RUN),
             sync_all=self.sync_all,
         )

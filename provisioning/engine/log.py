@@ -104,16 +104,19 @@ def steps_for(item: WorkItem, dry_run: bool) -> list[dict]:
     return steps
 
 
-def modified_properties(item: WorkItem) -> list[dict]:
+def modified_properties(item: WorkItem, redacted: frozenset[str] = frozenset()) -> list[dict]:
     if item.plan is None or not item.plan.changes:
         return []
-    return [
-        {"displayName": name, "oldValue": shown(item.plan.old.get(name)), "newValue": shown(value)}
-        for name, value in item.plan.changes.items()
-    ]
+    rows = []
+    for name, value in item.plan.changes.items():
+        old = item.plan.old.get(name)
+        if name in redacted:  # neither the new value nor what Salesforce held before
+            old, value = (REDACTED if old not in (None, "") else None), REDACTED
+        rows.append({"displayName": name, "oldValue": shown(old), "newValue": shown(value)})
+    return rows
 
 
-def entry_for(item: WorkItem, cycle: ProvisioningCycle) -> ProvisioningLogEntry:
+def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()) -> ProvisioningLogEntry:
     plan = item.plan
     if item.error:
         status = LogStatus.FAILURE
@@ -138,7 +141,7 @@ def entry_for(item: WorkItem, cycle: ProvisioningCycle) -> ProvisioningLogEntry:
         source_upn=(item.upn or "")[:256],
         target_id=item.target_id or "",
         target_display_name=(item.target_name or "")[:256],
-        modified_properties=modified_properties(item),
+        modified_properties=modified_properties(item, redacted),
         steps=steps_for(item, cycle.dry_run),
         error_code=error.code[:100] if error else "",
         error_reason=error.reason if error else "",
@@ -165,14 +168,17 @@ def should_log(item: WorkItem, *, initial: bool) -> bool:
 class LogWriter:
     """Collects a page's entries and writes them with one bulk INSERT per flush."""
 
-    def __init__(self, cycle: ProvisioningCycle, *, batch_size: int = 500) -> None:
+    def __init__(
+        self, cycle: ProvisioningCycle, *, redacted_targets: frozenset[str] = frozenset(), batch_size: int = 500
+    ) -> None:
         self.cycle = cycle
+        self.redacted_targets = redacted_targets
         self.batch_size = batch_size
         self.pending: list[ProvisioningLogEntry] = []
         self.written = 0
 
     def add(self, item: WorkItem) -> None:
-        self.pending.append(entry_for(item, self.cycle))
+        self.pending.append(entry_for(item, self.cycle, self.redacted_targets))
 
     def flush(self) -> int:
         if not self.pending:

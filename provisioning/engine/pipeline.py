@@ -236,7 +236,7 @@ def _record(items: Sequence[WorkItem], ctx: PageContext, links: dict, escrows: d
             item.next_attempt_at = escrow.next_attempt_at
         elif escrow is not None:
             resolved_escrows.append(escrow.pk)
-        _remember(item, cycle, new_links, changed_links, seen_only)
+        _remember(item, cycle, new_links, changed_links, seen_only, ctx.log.redacted_targets)
 
     for item in items:
         if should_log(item, initial=ctx.initial):
@@ -278,6 +278,7 @@ def _remember(
     new_links: list[ProvisionedLink],
     changed_links: list[ProvisionedLink],
     seen_only: list[int],
+    redacted: frozenset[str] = frozenset(),
 ) -> None:
     """Update the item's link with what Salesforce now holds (or create it for a new or matched user)."""
     link = item.link
@@ -296,6 +297,9 @@ def _remember(
                 active = comparable(value) == "true"
             exported[name] = stored(value)
         exported.pop("IsActive", None)
+        for name in redacted:  # a value read from Salesforce when matched is not kept readable either
+            if isinstance(exported.get(name), str) and not exported[name].startswith("[Redact]:"):
+                exported[name] = redaction_marker(exported[name])
         fields = {
             "target_id": item.target_id,
             "exported": {k: stored(v) for k, v in exported.items()},
