@@ -72,6 +72,7 @@ class AttributeMappingForm(forms.ModelForm):
             "value; None writes only the default value, when the user is created.",
             "source_attribute": "An Entra user attribute such as userPrincipalName; extension attributes "
             "(extension_<appId>_name, extensionAttribute1-15) may be typed.",
+            "constant_value": "Written as is when the mapping type is Constant.",
             "expression": 'For example Append([userPrincipalName], ".uat"). Checked when you save.',
             "default_value": "Written only when the user is created and the source gives no value.",
             "match_objects": "Find the existing Salesforce user by this attribute.",

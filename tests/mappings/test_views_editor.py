@@ -81,7 +81,6 @@ def test_reader_sees_the_mapping_read_only_and_cannot_post(reader_client, applic
 
 
 def test_provisioning_tab_links_to_the_editor_and_shows_the_suffix(admin_client, application):
-    html = admin_client.get(reverse("provisioning", args=[application.slug])).content.decode()
     application.provisioning_mode = "automatic"
     application.save()
     html = admin_client.get(reverse("provisioning", args=[application.slug])).content.decode()
