@@ -51,7 +51,11 @@ def _page(request: HttpRequest, object_mapping: ObjectMapping, form: ObjectMappi
 @require_GET
 @reader_required
 def mapping_editor(request: HttpRequest, slug: str) -> HttpResponse:
-    return _page(request, get_object_mapping(get_application(slug)))
+    application = get_application(slug)
+    object_mapping = ObjectMapping.objects.filter(application=application).select_related("application").first()
+    if object_mapping is None:  # only after a failed migration or manual deletion: offer the defaults
+        return redirect(reverse("mapping_restore", args=[application.slug]))
+    return _page(request, object_mapping)
 
 
 @require_POST

@@ -237,3 +237,11 @@ def test_restore_default_mappings_asks_first_then_resets(admin_client, applicati
 def test_refresh_target_attributes_failure_is_reported(admin_client, application):
     response = admin_client.post(reverse("mapping_refresh_targets", args=[application.slug]), follow=True)
     assert "Could not read the Salesforce User fields" in response.content.decode()
+
+
+def test_an_application_without_a_mapping_is_offered_the_defaults(admin_client, application):
+    _mapping(application).delete()
+    response = admin_client.get(reverse("mapping_editor", args=[application.slug]))
+    assert response["Location"] == reverse("mapping_restore", args=[application.slug])
+    assert admin_client.post(response["Location"]).status_code == 302
+    assert _row(application, "Username").expression == 'Append([userPrincipalName], ".uat")'
