@@ -19,38 +19,21 @@ from django.db import transaction
 
 from mappings.changes import SUFFIXED_TARGETS, record_mapping_change
 from mappings.expressions import (
-    FUNCTIONS,
     Attribute,
-    Call,
-    Comparison,
     ExpressionError,
-    Missing,
-    Node,
-    Number,
     String,
     is_known_attribute,
     parse,
-    quote,
     unparse,
     validate,
 )
 from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, suggest
-from mappings.expressions.nodes import COMPARISON_OPERATORS
+from mappings.graph_tree import node_source, source_node
 from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping, ScopingClause, ScopingFilter
 from mappings.scoping import UNARY_OPERATORS, validate_clause
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, target_attribute_names
 
 FLOW_TYPES = ("Add", "Update", "Delete")
-# Graph's own parameter keys for Replace (seen in Entra's exported Salesforce template: source, Find, Replacement).
-REPLACE_KEYS = (
-    "source",
-    "Find",
-    "RegexPattern",
-    "RegexGroupName",
-    "Replacement",
-    "ReplacementAttributeName",
-    "Template",
-)
 
 
 class MappingImportError(ValueError):
@@ -61,67 +44,7 @@ class MappingImportError(ValueError):
         self.errors = errors
 
 
-# -- parameter keys ------------------------------------------------------------------------------
-
-
-def parameter_keys(function: str, count: int) -> list[str]:
-    """The key of each argument slot: Graph's names for Replace, the documented names for the others, numbered
-    names for the open-ended functions."""
-    if function == "Replace":
-        return [REPLACE_KEYS[i] if i < len(REPLACE_KEYS) else f"arg{i + 1}" for i in range(count)]
-    if function == "Join":
-        return ["separator", *(f"source{i}" for i in range(1, count))]
-    if function == "Switch":
-        pairs = [f"{'key' if i % 2 == 0 else 'value'}{i // 2 + 1}" for i in range(max(count - 2, 0))]
-        return ["source", "defaultValue", *pairs][:count]
-    if function in ("Coalesce", "SelectUniqueValue"):
-        base = "source" if function == "Coalesce" else "uniqueValueRule"
-        return [f"{base}{i + 1}" for i in range(count)]
-    spec = FUNCTIONS.get(function)
-    inside = spec.signature.partition("(")[2].rstrip(")") if spec else ""
-    names = [n.strip().strip("[]").strip() for n in inside.split(",") if n.strip() and n.strip() != "..."]
-    return [names[i] if i < len(names) else f"arg{i + 1}" for i in range(count)]
-
-
 # -- export --------------------------------------------------------------------------------------
-
-
-def _leaf(kind: str, name: str, expression: str) -> dict[str, Any]:
-    return {"expression": expression, "name": name, "parameters": [], "type": kind}
-
-
-def node_source(node: Node) -> dict[str, Any]:
-    """A parsed expression as Graph's attributeMappingSource tree."""
-    if isinstance(node, Attribute):
-        return _leaf("Attribute", node.name, f"[{node.name}]")
-    if isinstance(node, String):
-        return _leaf("Constant", node.value, quote(node.value))
-    if isinstance(node, Number):
-        text = unparse(node)
-        return _leaf("Constant", text, quote(text))
-    if isinstance(node, Comparison):
-        return {
-            "expression": unparse(node),
-            "name": node.op,
-            "parameters": [
-                {"key": "left", "value": node_source(node.left)},
-                {"key": "right", "value": node_source(node.right)},
-            ],
-            "type": "Function",
-        }
-    if isinstance(node, Call):
-        keys = parameter_keys(node.name, len(node.args))
-        return {
-            "expression": unparse(node),
-            "name": node.name,
-            "parameters": [
-                {"key": key, "value": node_source(arg)}
-                for key, arg in zip(keys, node.args, strict=True)
-                if not isinstance(arg, Missing)
-            ],
-            "type": "Function",
-        }
-    return _leaf("Constant", "", '""')
 
 
 def row_source(row: AttributeMapping) -> dict[str, Any] | None:
@@ -218,33 +141,6 @@ def find_object_mapping(document: Any) -> dict[str, Any]:
     raise MappingImportError(
         ["no objectMapping found: expected an object with attributeMappings, objectMappings or synchronizationRules"]
     )
-
-
-def source_node(source: dict[str, Any], where: str) -> Node:
-    """A Graph source tree back to an expression tree (used only when the source carries no expression text)."""
-    kind, name = source.get("type") or "Attribute", source.get("name") or ""
-    if kind == "Attribute":
-        return Attribute(name)
-    if kind == "Constant":
-        return String(name)
-    if kind != "Function":
-        raise ExpressionError(f"{where}: unknown source type {kind!r} (Attribute, Constant or Function)", 0)
-    params = source.get("parameters") or []
-    if name in COMPARISON_OPERATORS and [p.get("key") for p in params] == ["left", "right"]:
-        left, right = (source_node(p.get("value") or {}, where) for p in params)
-        return Comparison(name, left, right)
-    keys = parameter_keys(
-        name, max(len(params), FUNCTIONS[name].max_args or len(params)) if name in FUNCTIONS else len(params)
-    )
-    args: dict[int, Node] = {}
-    for position, pair in enumerate(params):
-        key = pair.get("key")
-        index = keys.index(key) if key in keys and keys.index(key) not in args else position
-        args[index] = source_node(pair.get("value") or {}, where)
-    count = max(args, default=-1) + 1
-    if name == "Replace":
-        count = max(count, len(REPLACE_KEYS))  # Entra always writes Replace with its seven slots
-    return Call(name, tuple(args.get(i, Missing()) for i in range(count)))
 
 
 def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> AttributeMapping | None:

@@ -8,14 +8,8 @@ import pytest
 
 from console.models import AuditActivity, AuditEntry
 from mappings.expressions import parse, unparse
-from mappings.graph_json import (
-    MappingImportError,
-    export_object_mapping,
-    import_object_mapping,
-    node_source,
-    parameter_keys,
-    source_node,
-)
+from mappings.graph_json import MappingImportError, export_object_mapping, import_object_mapping
+from mappings.graph_tree import node_source, parameter_keys, source_node
 from mappings.models import AttributeMapping, ObjectMapping, ScopingClause, ScopingFilter
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,120 @@
+"""Expression trees as Graph's attributeMappingSource trees and back.
+
+Graph serialises a mapping source as {expression, name, type Attribute|Constant|Function, parameters[{key, value}]}.
+Numbers become Constants (as in Entra's own exports: Mid's 1 and 8 are "1" and "8"); skipped optional arguments
+are left out of `parameters`, so each argument carries its documented key to find its slot again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mappings.expressions import (
+    FUNCTIONS,
+    Attribute,
+    Call,
+    Comparison,
+    ExpressionError,
+    Missing,
+    Node,
+    Number,
+    String,
+    quote,
+    unparse,
+)
+from mappings.expressions.nodes import COMPARISON_OPERATORS
+
+# Graph's own parameter keys for Replace (seen in Entra's exported Salesforce template: source, Find, Replacement).
+REPLACE_KEYS = (
+    "source",
+    "Find",
+    "RegexPattern",
+    "RegexGroupName",
+    "Replacement",
+    "ReplacementAttributeName",
+    "Template",
+)
+
+
+def parameter_keys(function: str, count: int) -> list[str]:
+    """The key of each argument slot: Graph's names for Replace, the documented names for the others, numbered
+    names for the open-ended functions."""
+    if function == "Replace":
+        return [REPLACE_KEYS[i] if i < len(REPLACE_KEYS) else f"arg{i + 1}" for i in range(count)]
+    if function == "Join":
+        return ["separator", *(f"source{i}" for i in range(1, count))]
+    if function == "Switch":
+        pairs = [f"{'key' if i % 2 == 0 else 'value'}{i // 2 + 1}" for i in range(max(count - 2, 0))]
+        return ["source", "defaultValue", *pairs][:count]
+    if function in ("Coalesce", "SelectUniqueValue"):
+        base = "source" if function == "Coalesce" else "uniqueValueRule"
+        return [f"{base}{i + 1}" for i in range(count)]
+    spec = FUNCTIONS.get(function)
+    inside = spec.signature.partition("(")[2].rstrip(")") if spec else ""
+    names = [n.strip().strip("[]").strip() for n in inside.split(",") if n.strip() and n.strip() != "..."]
+    return [names[i] if i < len(names) else f"arg{i + 1}" for i in range(count)]
+
+
+def _leaf(kind: str, name: str, expression: str) -> dict[str, Any]:
+    return {"expression": expression, "name": name, "parameters": [], "type": kind}
+
+
+def node_source(node: Node) -> dict[str, Any]:
+    """A parsed expression as Graph's attributeMappingSource tree."""
+    if isinstance(node, Attribute):
+        return _leaf("Attribute", node.name, f"[{node.name}]")
+    if isinstance(node, String):
+        return _leaf("Constant", node.value, quote(node.value))
+    if isinstance(node, Number):
+        text = unparse(node)
+        return _leaf("Constant", text, quote(text))
+    if isinstance(node, Comparison):
+        return {
+            "expression": unparse(node),
+            "name": node.op,
+            "parameters": [
+                {"key": "left", "value": node_source(node.left)},
+                {"key": "right", "value": node_source(node.right)},
+            ],
+            "type": "Function",
+        }
+    if isinstance(node, Call):
+        keys = parameter_keys(node.name, len(node.args))
+        return {
+            "expression": unparse(node),
+            "name": node.name,
+            "parameters": [
+                {"key": key, "value": node_source(arg)}
+                for key, arg in zip(keys, node.args, strict=True)
+                if not isinstance(arg, Missing)
+            ],
+            "type": "Function",
+        }
+    return _leaf("Constant", "", '""')
+
+
+def source_node(source: dict[str, Any], where: str) -> Node:
+    """A Graph source tree back to an expression tree (used only when the source carries no expression text)."""
+    kind, name = source.get("type") or "Attribute", source.get("name") or ""
+    if kind == "Attribute":
+        return Attribute(name)
+    if kind == "Constant":
+        return String(name)
+    if kind != "Function":
+        raise ExpressionError(f"{where}: unknown source type {kind!r} (Attribute, Constant or Function)", 0)
+    params = source.get("parameters") or []
+    if name in COMPARISON_OPERATORS and [p.get("key") for p in params] == ["left", "right"]:
+        left, right = (source_node(p.get("value") or {}, where) for p in params)
+        return Comparison(name, left, right)
+    keys = parameter_keys(
+        name, max(len(params), FUNCTIONS[name].max_args or len(params)) if name in FUNCTIONS else len(params)
+    )
+    args: dict[int, Node] = {}
+    for position, pair in enumerate(params):
+        key = pair.get("key")
+        index = keys.index(key) if key in keys and keys.index(key) not in args else position
+        args[index] = source_node(pair.get("value") or {}, where)
+    count = max(args, default=-1) + 1
+    if name == "Replace":
+        count = max(count, len(REPLACE_KEYS))  # Entra always writes Replace with its seven slots
+    return Call(name, tuple(args.get(i, Missing()) for i in range(count)))
