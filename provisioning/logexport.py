@@ -20,13 +20,51 @@ from datetime import UTC, datetime
 from django.db.models import QuerySet
 
 from connections.models import Application
-from provisioning.logquery import iter_keyset
-from provisioning.models import ProvisioningCycle, ProvisioningJob, ProvisioningLogEntry
+from provisioning.logquery import iter_keyset_values
+from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningJob
 
 SOURCE_SYSTEM = "Microsoft Entra ID"
 TARGET_SYSTEM = "Salesforce Sandbox"
 INITIATOR = {"id": "", "displayName": "Azure AD Provisioning Service", "initiatorType": "system"}
 FLUSH_EVERY = 500  # entries per yielded piece of JSON
+ACTION_LABELS = dict(LogAction.choices)
+STATUS_LABELS = dict(LogStatus.choices)
+
+# Columns each pass reads: the CSV passes skip the JSON columns they do not write.
+SCALAR_FIELDS = (
+    "change_id",
+    "cycle_id",
+    "activity_at",
+    "action",
+    "status",
+    "dry_run",
+    "source_id",
+    "source_display_name",
+    "source_upn",
+    "target_id",
+    "target_display_name",
+    "error_code",
+    "error_reason",
+    "error_recommendation",
+    "error_category",
+    "duration_ms",
+    "escrow_attempt",
+    "next_attempt_at",
+)
+ALL_FIELDS = (*SCALAR_FIELDS, "steps", "modified_properties")
+STEP_FIELDS = ("change_id", "steps")
+PROPERTY_FIELDS = ("change_id", "modified_properties")
+
+
+class Row(dict):
+    """A row read with .values(): attribute access, so the builders read like they would on a model."""
+
+    __getattr__ = dict.__getitem__
+
+
+def rows_of(entries: QuerySet, fields: tuple[str, ...]) -> Iterator[Row]:
+    return (Row(values) for values in iter_keyset_values(entries, fields))
+
 
 LOG_COLUMNS = (
     "Date (UTC)",
@@ -87,7 +125,7 @@ class ExportContext:
         }
         self.cycle_ids = dict(ProvisioningCycle.objects.filter(job=job).values_list("pk", "cycle_id"))
 
-    def cycle_guid(self, entry: ProvisioningLogEntry) -> str:
+    def cycle_guid(self, entry: Row) -> str:
         guid = self.cycle_ids.get(entry.cycle_id)
         if guid is None:  # a cycle that started after the download did
             guid = ProvisioningCycle.objects.filter(pk=entry.cycle_id).values_list("cycle_id", flat=True).first()
@@ -95,7 +133,7 @@ class ExportContext:
         return guid or ""
 
 
-def summary(entry: ProvisioningLogEntry, ctx: ExportContext) -> dict:
+def summary(entry: Row, ctx: ExportContext) -> dict:
     """One entry as Graph's provisioningObjectSummary (v1.0)."""
     error = None
     if entry.error_code or entry.error_reason:
@@ -156,7 +194,7 @@ def stream_json(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
     yield b"["
     first = True
     pieces: list[str] = []
-    for entry in iter_keyset(entries):
+    for entry in rows_of(entries, ALL_FIELDS):
         text = json.dumps(summary(entry, ctx), separators=(",", ":"), ensure_ascii=False)
         pieces.append(text if first else "," + text)
         first = False
@@ -170,15 +208,15 @@ def stream_json(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
 # CSV ---------------------------------------------------------------------------------------------------------
 
 
-def log_row(entry: ProvisioningLogEntry, ctx: ExportContext) -> list:
+def log_row(entry: Row, ctx: ExportContext) -> list:
     return [
         utc_text(entry.activity_at),
         entry.change_id,
         entry.change_id,
         ctx.cycle_guid(entry),
         ctx.job.job_id,
-        entry.get_action_display(),
-        entry.get_status_display(),
+        ACTION_LABELS.get(entry.action, entry.action),
+        STATUS_LABELS.get(entry.status, entry.status),
         SOURCE_SYSTEM,
         TARGET_SYSTEM,
         entry.source_id,
@@ -197,7 +235,7 @@ def log_row(entry: ProvisioningLogEntry, ctx: ExportContext) -> list:
     ]
 
 
-def step_rows(entry: ProvisioningLogEntry, ctx: ExportContext) -> Iterable[list]:
+def step_rows(entry: Row, ctx: ExportContext) -> Iterable[list]:
     for number, s in enumerate(entry.steps or [], start=1):
         details = json.dumps(s.get("details") or {}, separators=(",", ":"), ensure_ascii=False)
         yield [
@@ -211,7 +249,7 @@ def step_rows(entry: ProvisioningLogEntry, ctx: ExportContext) -> Iterable[list]
         ]
 
 
-def property_rows(entry: ProvisioningLogEntry, ctx: ExportContext) -> Iterable[list]:
+def property_rows(entry: Row, ctx: ExportContext) -> Iterable[list]:
     for p in entry.modified_properties or []:
         yield [entry.change_id, p.get("displayName", ""), p.get("oldValue") or "", p.get("newValue") or ""]
 
@@ -241,7 +279,8 @@ def _csv_member(
     name: str,
     header: tuple[str, ...],
     entries: QuerySet,
-    rows: Callable[[ProvisioningLogEntry, ExportContext], Iterable[list]],
+    fields: tuple[str, ...],
+    rows: Callable[[Row, ExportContext], Iterable[list]],
     ctx: ExportContext,
 ) -> Iterator[bytes]:
     text = io.StringIO()
@@ -249,7 +288,7 @@ def _csv_member(
     with archive.open(name, "w", force_zip64=True) as member:
         member.write("\ufeff".encode())  # a BOM so that spreadsheet programs read UTF-8
         writer.writerow(header)
-        for count, entry in enumerate(iter_keyset(entries), start=1):
+        for count, entry in enumerate(rows_of(entries, fields), start=1):
             writer.writerows(rows(entry, ctx))
             if count % FLUSH_EVERY == 0:
                 member.write(text.getvalue().encode())
@@ -265,8 +304,12 @@ def stream_csv_zip(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
     ctx = ExportContext(job)
     sink = _Sink()
     archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
-    yield from _csv_member(archive, sink, CSV_FILES[0], LOG_COLUMNS, entries, lambda e, c: [log_row(e, c)], ctx)
-    yield from _csv_member(archive, sink, CSV_FILES[1], STEP_COLUMNS, entries, step_rows, ctx)
-    yield from _csv_member(archive, sink, CSV_FILES[2], PROPERTY_COLUMNS, entries, property_rows, ctx)
+    passes = (
+        (CSV_FILES[0], LOG_COLUMNS, SCALAR_FIELDS, lambda e, c: [log_row(e, c)]),
+        (CSV_FILES[1], STEP_COLUMNS, STEP_FIELDS, step_rows),
+        (CSV_FILES[2], PROPERTY_COLUMNS, PROPERTY_FIELDS, property_rows),
+    )
+    for name, header, fields, rows in passes:
+        yield from _csv_member(archive, sink, name, header, entries, fields, rows, ctx)
     archive.close()
     yield sink.drain()

@@ -232,6 +232,20 @@ def iter_keyset(entries: QuerySet, chunk_size: int = CHUNK_SIZE) -> Iterator[Pro
         cursor = (rows[-1].activity_at, rows[-1].pk)
 
 
+def iter_keyset_values(entries: QuerySet, fields: tuple[str, ...], chunk_size: int = CHUNK_SIZE) -> Iterator[dict]:
+    """As iter_keyset, but dicts of only `fields` (plus activity_at and id): no model instances, no unused columns;
+    what a download of a million rows needs."""
+    names = list(dict.fromkeys([*fields, "activity_at", "id"]))
+    cursor: tuple[datetime, int] | None = None
+    while True:
+        query = older_than(entries, cursor) if cursor else entries
+        rows = list(query.order_by("-activity_at", "-id").values(*names)[:chunk_size])
+        yield from rows
+        if len(rows) < chunk_size:
+            return
+        cursor = (rows[-1]["activity_at"], rows[-1]["id"])
+
+
 def present_choices(job: ProvisioningJob) -> dict[str, list[tuple[str, str]]]:
     """Filter choices with data behind them (Entra offers no "Create" when nothing was created): one index
     probe per value, so this costs the same at any table size."""

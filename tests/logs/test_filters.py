@@ -132,6 +132,8 @@ def test_choices_come_from_the_data(reader_client, application, world):
     assert [v for v, _ in response.context["statuses"]] == ["success", "failure", "skipped"]
     content = response.content.decode()
     assert '<option value="delete"' not in content
+    assert '<span class="badge badge-green">Create</span>' in content
+    assert '<span class="badge badge-red">Failure</span>' in content
 
 
 def test_columns_chosen_by_the_user_stay_in_the_links(reader_client, application, job, cycle):
