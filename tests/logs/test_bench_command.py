@@ -1,0 +1,22 @@
+"""bench_logs fills the log with the asked number of rows and reports a time for every page it measures."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management import call_command
+
+from provisioning.models import ProvisioningLogEntry
+
+
+def test_bench_logs_fills_and_times(db, tmp_path):
+    out = tmp_path / "bench.json"
+    call_command("bench_logs", rows=1500, repeat=1, json_file=str(out), stdout=open(tmp_path / "log", "w"))
+    assert ProvisioningLogEntry.objects.count() == 1500
+    results = json.loads(out.read_text())
+    assert results["rows"] == 1500
+    assert results["pages"]["no filter, page 1"]["rows"] == 50
+    assert results["pages"]["change id"]["rows"] == 1
+    assert all(page["median_ms"] > 0 for page in results["pages"].values())
+    assert set(results["downloads"]) == {"json", "csv zip"}
+    assert results["downloads"]["json"]["megabytes"] > 0
