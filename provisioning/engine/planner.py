@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mappings.expressions import Redacted
+
 ACTIVE = "IsActive"
 
 
@@ -62,10 +64,6 @@ def redaction_marker(value: str) -> str:
 
 
 def is_redacted(value: Any) -> bool:
-    try:
-        from mappings.expressions import Redacted
-    except ImportError:  # pragma: no cover - the expressions package is always installed in the project
-        return False
     return isinstance(value, Redacted)
 
 

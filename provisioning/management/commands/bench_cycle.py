@@ -125,6 +125,8 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark application and its log.")
 
     def handle(self, *args, users: int, latency_ms: int, json: str, keep: bool, **options) -> None:
+        # DEBUG keeps the text of every SQL statement in memory: workers run without it, and so does the benchmark.
+        settings.DEBUG = False
         emulators = EmulatorProcess(users, latency_ms)
         application = None
         try:
