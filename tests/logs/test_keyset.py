@@ -89,3 +89,14 @@ def test_iter_keyset_reads_everything_in_chunks(job, cycle):
     assert [e.pk for e in iter_keyset(entries, chunk_size=5)] == list(
         entries.order_by("-activity_at", "-id").values_list("pk", flat=True)
     )
+
+
+def test_htmx_paging_gets_only_the_table(reader_client, application, cycle):
+    for n in range(60):
+        make_entry(cycle, number=n, minutes_ago=n)
+    url = reverse("provisioning_logs", args=[application.slug])
+    page = reader_client.get(url).content.decode()
+    assert 'hx-target="#log-table"' in page
+    partial = reader_client.get(url, {"status": "success"}, headers={"HX-Request": "true"}).content.decode()
+    assert partial.lstrip().startswith('<div id="log-table">') and "<html" not in partial
+    assert partial.count("<tr>") == 51
