@@ -301,6 +301,17 @@ class CycleRunner:
         self._refetch(list(dict.fromkeys(refetch)))
         return watermark
 
+    def provision_users(self, raw_users: list[dict], *, honour_escrow_backoff: bool = False) -> list[WorkItem]:
+        """Run Graph users (read with self.reader.select) through the pipeline at once, e.g. provision on demand.
+
+        Call prepare() and load the assignments (self.ctx.assignments = self.reader.load_assignments()) first.
+        Returns the items with their scope reasons, match note, plan, error and Salesforce id.
+        """
+        self.ctx.honour_escrow_backoff = honour_escrow_backoff
+        items = process([self._item(raw) for raw in raw_users], self.ctx, assigned_scope_drops_unlinked=False)
+        self._flush_counts()
+        return items
+
     # -- helpers ------------------------------------------------------------------------------------
     def _item(self, raw: dict) -> WorkItem:
         removed = is_removed(raw)

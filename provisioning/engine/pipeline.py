@@ -62,8 +62,10 @@ class PageContext:
         return self.cycle.dry_run
 
 
-def process(items: Sequence[WorkItem], ctx: PageContext, *, assigned_scope_drops_unlinked: bool = True) -> None:
-    """Run a page of items through the pipeline and record the outcome."""
+def process(
+    items: Sequence[WorkItem], ctx: PageContext, *, assigned_scope_drops_unlinked: bool = True
+) -> list[WorkItem]:
+    """Run a page of items through the pipeline and record the outcome; returns the items processed."""
     job_id = ctx.cycle.job_id
     ids = [item.source_id for item in items]
     links = {link.source_id: link for link in ProvisionedLink.objects.filter(job_id=job_id, source_id__in=ids)}
@@ -100,6 +102,7 @@ def process(items: Sequence[WorkItem], ctx: PageContext, *, assigned_scope_drops
     _map_and_plan(kept, ctx)
     _export(kept, ctx)
     _record(kept, ctx, links, escrows)
+    return kept
 
 
 def _match(items: Sequence[WorkItem], ctx: PageContext) -> None:

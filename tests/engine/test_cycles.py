@@ -319,3 +319,21 @@ def test_dry_run_sends_no_write_and_logs_what_would_happen(configured_app, emu):
     assert not ProvisionedLink.objects.filter(job=job).exists()
     entry = ProvisioningLogEntry.objects.filter(cycle=cycle, action=LogAction.CREATE).first()
     assert entry.dry_run and "would be created" in entry.steps[-1]["description"]
+
+
+def test_provision_users_runs_chosen_users_through_the_pipeline_at_once(configured_app, emu):
+    """The entry point provision on demand builds on: one user, all steps, one log entry."""
+    from provisioning.engine.cycle import CycleRunner
+
+    job = configured_app.job
+    cycle = ProvisioningCycle.objects.create(job=job, kind=CycleKind.ON_DEMAND, trigger="on_demand")
+    cycle.start()
+    runner = CycleRunner(job, cycle, owner="test")
+    runner.prepare()
+    runner.ctx.assignments = runner.reader.load_assignments()
+    user = a_plain_assigned_user(emu)
+    [item] = runner.provision_users([runner.graph.get_user(user["id"], runner.reader.select)])
+    assert item.plan.kind == "create" and item.error is None
+    assert sf_user(emu, user["userPrincipalName"])["Id"] == item.target_id
+    entry = ProvisioningLogEntry.objects.get(cycle=cycle)
+    assert [step["type"] for step in entry.steps] == ["import", "scoping", "matching", "export"]
