@@ -71,6 +71,20 @@ class ProvisioningJob(models.Model):
     quarantine_next_attempt = models.DateTimeField(null=True, blank=True)
     quarantine_error = models.TextField(blank=True)
     quarantine_request = models.CharField(max_length=500, blank=True)
+    quarantine_min_operations = models.PositiveIntegerField(
+        "Minimum operations before the failure ratio quarantines",
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="A cycle is quarantined when more than 40% of its operations fail, once it has at least this "
+        "many operations (Entra waits for 5,000; small deployments need a lower figure).",
+    )
+    # Prevent accidental deletions: the cycle whose StagedDelete entries are held, and the Allow deletes answer.
+    held_deletions_cycle = models.ForeignKey(
+        "ProvisioningCycle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deletions_allowed = models.BooleanField(
+        default=False, help_text="Allow deletes was chosen: the next cycle exports the held deactivations."
+    )
 
     # The running-cycle claim (provisioning/engine/lock.py): at most one cycle per job, on any database.
     lock_owner = models.CharField(max_length=200, blank=True)
