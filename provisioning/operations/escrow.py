@@ -1,0 +1,53 @@
+"""When a failed user is tried again (Entra's escrow).
+
+Most failures back off: +6 h after the first failure, +12 h after the second, +24 h after the third, then
+daily. Failures Entra documents as "retried in 40 minutes" or "next cycle" (a username taken in another org,
+a server error, a timeout) are due again at the next scheduled cycle instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from provisioning.models import escrow_delay
+
+# Entra's error codes (provisioning/engine/exporter.py ERROR_CODES) and transport codes retried next cycle.
+NEXT_CYCLE_CODES = frozenset(
+    {
+        "SalesforceDuplicateUserName",
+        "InternalServerError",
+        "InternalError",
+        "WebExceptionProtocolError",
+        "Timeout",
+        "TooManyRequests",
+        "TRANSIENT",
+        "UNABLE_TO_LOCK_ROW",
+        "REQUEST_LIMIT_EXCEEDED",
+    }
+)
+# A scheduled cycle starts about one interval after the previous one started; a little slack makes the
+# escrow due by then even when the schedule fires a few seconds early.
+NEXT_CYCLE_SLACK = timedelta(minutes=1)
+
+
+def retries_next_cycle(error_code: str) -> bool:
+    return error_code in NEXT_CYCLE_CODES or error_code.startswith(("Graph5", "HTTP5"))
+
+
+def next_attempt_at(
+    attempts: int, error_code: str, *, failed_at: datetime, cycle_started_at: datetime | None, interval_minutes: int
+) -> datetime:
+    """When the escrowed user is due again, `attempts` being how many times it has failed so far."""
+    if retries_next_cycle(error_code):
+        start = cycle_started_at or failed_at
+        return max(failed_at, start + timedelta(minutes=interval_minutes) - NEXT_CYCLE_SLACK)
+    return failed_at + escrow_delay(attempts)
+
+
+def describe_delay(due: datetime, now: datetime) -> str:
+    """'in 6 hours', 'in 40 minutes': how the log and the emails say when the next attempt is."""
+    seconds = max(0, int((due - now).total_seconds()))
+    if seconds >= 2 * 3600:
+        return f"in {round(seconds / 3600)} hours"
+    minutes = max(1, round(seconds / 60))
+    return f"in {minutes} minute{'s' if minutes != 1 else ''}"
