@@ -59,6 +59,13 @@ class SessionExpired(TransientError):
     default_code = "INVALID_SESSION_ID"
 
 
+class RequestLimitExceeded(TransientError):
+    """Salesforce's REQUEST_LIMIT_EXCEEDED: retried with back-off within the cycle; when the retries are used up
+    the client raises StopError instead, because the org's allowance will not come back within this cycle."""
+
+    default_code = "REQUEST_LIMIT_EXCEEDED"
+
+
 class NotFound(RemoteError):
     default_code = "NOT_FOUND"
 

@@ -25,7 +25,7 @@ import requests
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
-from connections.clients.errors import RemoteError, SessionExpired, StopError, TransientError
+from connections.clients.errors import RemoteError, RequestLimitExceeded, SessionExpired, StopError, TransientError
 from connections.clients.http import (
     backoff_delay,
     build_session,
@@ -221,6 +221,10 @@ class SalesforceClient:
                 self.login()
             except TransientError as exc:
                 if attempt >= self.max_retries:
+                    if isinstance(exc, RequestLimitExceeded):
+                        raise StopError(
+                            exc.message, code=exc.code, recommendation=exc.recommendation, request=exc.request
+                        ) from None
                     raise
                 self._sleep(backoff_delay(attempt, exc.retry_after))
                 attempt += 1

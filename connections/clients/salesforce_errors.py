@@ -18,6 +18,7 @@ from connections.clients.errors import (
     NotFound,
     RemoteError,
     SessionExpired,
+    RequestLimitExceeded,
     StopError,
     TransientError,
 )
@@ -135,7 +136,7 @@ def rest_error(exc: SalesforceError, request: str) -> RemoteError:
     if status == 401:
         return SessionExpired(f"Salesforce session expired or invalid. {described}", request=request)
     if code == "REQUEST_LIMIT_EXCEEDED":
-        return StopError(
+        return RequestLimitExceeded(
             f"Salesforce API request limit reached: {described}",
             code=code,
             recommendation="Provisioning stops until the org's rolling 24-hour API allowance frees up "

@@ -136,7 +136,7 @@ def test_transient_errors_stop_after_max_retries(sf_connection, wire, no_sleep):
     assert len(waits) == 2 and len(wire.calls("GET")) == 3
 
 
-def test_request_limit_exceeded_stops_without_retry(client, wire):
+def test_request_limit_exceeded_is_retried_with_back_off_then_stops_the_cycle(client, wire):
     wire.salesforce_login_ok()
     wire.add(
         "GET",
@@ -148,7 +148,20 @@ def test_request_limit_exceeded_stops_without_retry(client, wire):
         list(client.query("SELECT Id FROM User"))
     assert caught.value.code == "REQUEST_LIMIT_EXCEEDED"
     assert "24-hour" in str(caught.value)
-    assert len(wire.calls("GET")) == 1
+    assert len(wire.calls("GET")) == client.max_retries + 1
+
+
+def test_request_limit_exceeded_that_clears_lets_the_call_succeed(client, wire):
+    wire.salesforce_login_ok()
+    wire.add(
+        "GET",
+        f"{API}/query/",
+        Reply(403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "ConcurrentPerOrgLongTxn Limit exceeded."}]),
+        Reply(200, {"totalSize": 0, "done": True, "records": []}),
+    )
+
+    assert list(client.query("SELECT Id FROM User")) == []
+    assert len(wire.calls("GET")) == 2
 
 
 @pytest.mark.parametrize(
