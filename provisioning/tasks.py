@@ -14,6 +14,7 @@ from django_q.tasks import async_task
 
 from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleKind, CycleTrigger, Escrow, ProvisioningJob
+from provisioning.operations import hooks
 
 logger = logging.getLogger(__name__)
 CYCLE_TASK = "provisioning.tasks.run_cycle_task"
@@ -24,6 +25,9 @@ def run_scheduled_cycle(job_pk: int) -> str:
     job = ProvisioningJob.objects.filter(pk=job_pk).only("enabled").first()
     if job is None or not job.enabled:
         return "skipped: provisioning is off"
+    waiting = hooks.quarantine_wait(job_pk)
+    if waiting:
+        return waiting
     cycle = run_cycle(job_pk, trigger=CycleTrigger.SCHEDULE)
     return _summary(cycle)
 
@@ -88,3 +92,18 @@ def restart(job: ProvisioningJob) -> None:
         ]
     )
     enqueue_cycle(job, kind=CycleKind.INITIAL, trigger=CycleTrigger.RESTART)
+
+
+def allow_deletes(job: ProvisioningJob) -> int:
+    """Allow deletes (the Overview's button, which records the audit entry): the next cycle, queued now, exports
+    the held deactivations. See provisioning.operations.deletions."""
+    from provisioning.operations.deletions import allow_deletes as allow
+
+    return allow(job, audit=False)
+
+
+def reject_deletes(job: ProvisioningJob) -> int:
+    """Reject deletes (the Overview's button, which records the audit entry): the held users stay active."""
+    from provisioning.operations.deletions import reject_deletes as reject
+
+    return reject(job, audit=False)

@@ -143,7 +143,7 @@ def pending_source_ids(job: ProvisioningJob) -> list[str]:
     return list(held_deletions(job).values_list("source_id", flat=True))
 
 
-def allow_deletes(job: ProvisioningJob, actor: Any = None, *, enqueue: bool = True) -> int:
+def allow_deletes(job: ProvisioningJob, actor: Any = None, *, enqueue: bool = True, audit: bool = True) -> int:
     """Allow deletes: the next cycle deactivates the held users (those still out of scope). Returns how many."""
     from provisioning import tasks
 
@@ -152,19 +152,20 @@ def allow_deletes(job: ProvisioningJob, actor: Any = None, *, enqueue: bool = Tr
         count = held_deletions(job).count()
         job.deletions_allowed = True
         job.save(update_fields=["deletions_allowed", "updated_at"])
-        record_audit(
-            AuditActivity.ALLOW_DELETES,
-            actor=actor,
-            application=job.application,
-            changed_fields=["deletions_allowed"],
-            detail=f"{count} held deactivation{'s' if count != 1 else ''} allowed; the next cycle exports them.",
-        )
+        if audit:
+            record_audit(
+                AuditActivity.ALLOW_DELETES,
+                actor=actor,
+                application=job.application,
+                changed_fields=["deletions_allowed"],
+                detail=f"{count} held deactivation{'s' if count != 1 else ''} allowed; the next cycle exports them.",
+            )
         if enqueue:
             tasks.sync_now(job)
     return count
 
 
-def reject_deletes(job: ProvisioningJob, actor: Any = None) -> int:
+def reject_deletes(job: ProvisioningJob, actor: Any = None, *, audit: bool = True) -> int:
     """Reject deletes: the held users stay active in Salesforce and later cycles do not plan their deactivation
     again (until they come back in scope and leave it once more). Ends a TooManyDeletes quarantine."""
     from provisioning.operations import quarantine
@@ -179,14 +180,15 @@ def reject_deletes(job: ProvisioningJob, actor: Any = None) -> int:
         job.held_deletions_cycle = None
         job.deletions_allowed = False
         job.save(update_fields=["held_deletions_cycle", "deletions_allowed", "updated_at"])
-        record_audit(
-            AuditActivity.REJECT_DELETES,
-            actor=actor,
-            application=job.application,
-            changed_fields=["held_deletions_cycle"],
-            detail=f"{len(source_ids)} held deactivation{'s' if len(source_ids) != 1 else ''} rejected; "
-            "the Salesforce users stay active.",
-        )
+        if audit:
+            record_audit(
+                AuditActivity.REJECT_DELETES,
+                actor=actor,
+                application=job.application,
+                changed_fields=["held_deletions_cycle"],
+                detail=f"{len(source_ids)} held deactivation{'s' if len(source_ids) != 1 else ''} rejected; "
+                "the Salesforce users stay active.",
+            )
         if job.quarantine_reason == quarantine.TOO_MANY_DELETES:
             quarantine.leave(job, why="The held deactivations were rejected.")
     return len(source_ids)
