@@ -17,8 +17,8 @@ from connections.clients.errors import (
     BadRequest,
     NotFound,
     RemoteError,
-    SessionExpired,
     RequestLimitExceeded,
+    SessionExpired,
     StopError,
     TransientError,
 )
