@@ -83,6 +83,10 @@ def deletions_held(job: ProvisioningJob, last: ProvisioningCycle | None) -> bool
 def progress_context(job: ProvisioningJob) -> dict:
     cycle = running_cycle(job)
     context: dict = {"cycle": cycle, "poll_seconds": POLL_SECONDS, "percent": None}
+    # Just turned On: keep polling until the scheduler starts the first cycle, so the page shows it by itself.
+    context["waiting"] = (
+        cycle is None and job.enabled and not job.cycles.filter(status__in=TERMINAL_CYCLE_STATUSES).exists()
+    )
     if cycle is not None:
         # Entra's bar counts pages; objects are finer-grained when the engine has an estimate.
         if cycle.objects_total:
