@@ -8,7 +8,7 @@ from provisioning.views import (
     configuration,
     connection_tests,
     downloads,
-    logs,
+    on_demand,
     overview,
     provisioning_logs,
 )
@@ -36,7 +36,7 @@ urlpatterns = [
         connection_tests.send_test_notification,
         name="send_test_email",
     ),
-    path("apps/<slug:slug>/provision-on-demand/", logs.provision_on_demand, name="provision_on_demand"),
+    path("apps/<slug:slug>/provision-on-demand/", on_demand.provision_on_demand, name="provision_on_demand"),
     path("apps/<slug:slug>/provisioning-logs/", provisioning_logs.provisioning_logs, name="provisioning_logs"),
     path(
         "apps/<slug:slug>/provisioning-logs/download.json",
