@@ -16,8 +16,9 @@ DEFAULT_ACCESS = "00000000-0000-0000-0000-000000000000"
 PSEUDO_ATTRIBUTES = frozenset({"appRoleAssignments", "IsSoftDeleted", "objectId"})
 BASE_SELECT = ("id", "accountEnabled", "userPrincipalName", "displayName")
 BATCH_SIZE = 20  # Graph JSON batch limit
-# Entra gives a group's assignment to its direct members only (nested groups are not expanded); so do we.
-TRANSITIVE_GROUPS = False
+# Entra gives a group's assignment to its direct members only, a known stumbling block for administrators
+# who nest groups; we expand nested groups, so every user inside an assigned group is provisioned.
+TRANSITIVE_GROUPS = True
 
 
 def select_for(source_attributes: Iterable[str]) -> list[str]:

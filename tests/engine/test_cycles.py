@@ -337,3 +337,20 @@ def test_provision_users_runs_chosen_users_through_the_pipeline_at_once(configur
     assert sf_user(emu, user["userPrincipalName"])["Id"] == item.target_id
     entry = ProvisioningLogEntry.objects.get(cycle=cycle)
     assert [step["type"] for step in entry.steps] == ["import", "scoping", "matching", "export"]
+
+
+def test_members_of_a_group_nested_in_an_assigned_group_are_provisioned_with_its_role(configured_app, emu):
+    # The seed nests "Sales Interns" (two otherwise unassigned users) inside the assigned "Sales Team".
+    direct = set(emu.control.assigned_user_ids())
+    cycle = run(configured_app.job)
+    nested = [
+        link
+        for link in ProvisionedLink.objects.filter(job=configured_app.job).exclude(target_id="")
+        if link.source_id not in direct
+    ]
+    assert cycle.created > 0
+    assert len(nested) == 2
+    for link in nested:
+        record = emu.control.get_salesforce_user(id=link.target_id)
+        assert record["IsActive"] is True
+        assert record["ProfileId"] == emu.control.profile_id("Sales Representative")
