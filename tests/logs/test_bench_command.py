@@ -18,5 +18,6 @@ def test_bench_logs_fills_and_times(db, tmp_path):
     assert results["pages"]["no filter, page 1"]["rows"] == 50
     assert results["pages"]["change id"]["rows"] == 1
     assert all(page["median_ms"] > 0 for page in results["pages"].values())
-    assert set(results["downloads"]) == {"json", "csv zip"}
-    assert results["downloads"]["json"]["megabytes"] > 0
+    assert {"json all", "csv zip all", "json last 7 days"} <= set(results["downloads"])
+    assert results["downloads"]["json all"]["rows"] == 1500
+    assert results["downloads"]["json all"]["megabytes"] > 0

@@ -17,6 +17,7 @@ import tracemalloc
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -26,7 +27,7 @@ from django.utils import timezone
 from connections.models import Application
 from console.roles import REPORTS_READER
 from provisioning.applications import create_application
-from provisioning.logquery import encode_cursor
+from provisioning.logquery import encode_cursor, filtered_entries, parse_filters
 from provisioning.models import CycleStatus, ProvisioningCycle, ProvisioningLogEntry
 from provisioning.views.downloads import download_csv, download_json
 from provisioning.views.provisioning_logs import log_detail, provisioning_logs
@@ -35,6 +36,8 @@ SLUG = "bench-logs"
 ROWS_PER_CYCLE = 2000
 BATCH = 5000
 SPAN_DAYS = 29  # inside the default retention
+# Downloads are measured for growing subsets of the same table: memory must not grow with the row count.
+DOWNLOAD_SETS = (("last 24 h", {"date": "24h"}), ("last 7 days", {"date": "7d"}), ("all", {}))
 FIRST = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory", "Niaj"]
 LAST = ["Wu", "Marsh", "Ng", "Oak", "Smith", "Garcia", "Müller", "Rossi", "Dubois", "Kowalski", "Sato", "Silva"]
 ACTIONS = [("update", 60), ("create", 20), ("disable", 8), ("other", 12)]
@@ -44,6 +47,9 @@ ERRORS = [
     ("SalesforceLicenseLimitExceeded", "No Salesforce licence left for the profile.", "Free or buy licences."),
     ("SalesforceRequiredFieldMissing", "Required field missing: Alias.", "Check the Alias mapping."),
 ]
+
+
+FORMATS = (("json", download_json), ("csv zip", download_csv))
 
 
 class RssSampler(threading.Thread):
@@ -90,6 +96,9 @@ class Command(BaseCommand):
     def handle(self, *args, rows: int, json_file: str | None, repeat: int, no_download: bool, seed: int, **options):
         if rows < 1000:
             raise CommandError("--rows must be at least 1000.")
+        # With DEBUG on, Django keeps the text of the last 9,000 queries: a million-row fill would hold gigabytes
+        # and hide what the downloads use.
+        settings.DEBUG = False
         application = Application.objects.filter(slug=SLUG).first() or create_application(
             "Bench logs", suffix="bench", slug=SLUG
         )
@@ -228,6 +237,7 @@ class Command(BaseCommand):
             "no filter, page 1000": {"after": deep_cursor},
             "identity: UPN prefix": {"identity": sample.source_upn.split("@")[0]},
             "identity: display name prefix": {"identity": "Grace Sm"},
+            "identity: one-letter prefix": {"identity": "g"},
             "identity: source id": {"identity": sample.source_id},
             "identity: Salesforce id": {"identity": sample.target_id},
             "date: 24 hours": {"date": "24h"},
@@ -251,17 +261,19 @@ class Command(BaseCommand):
     def time_downloads(self, application, user, results: dict, trace: bool) -> None:
         """Time each full download; memory is the peak resident size while streaming, sampled by a thread
         (tracemalloc, with --trace-memory, counts Python allocations exactly but slows the run several times)."""
-        for name, view in (("json", download_json), ("csv zip", download_csv)):
+        downloads = [(f"{fmt} {label}", view, params) for label, params in DOWNLOAD_SETS for fmt, view in FORMATS]
+        for name, view, params in downloads:
             sampler = RssSampler()
             if trace:
                 tracemalloc.start()
             sampler.start()
             started = time.perf_counter()
-            response = self.call(view, user, "/", {}, slug=application.slug)
+            response = self.call(view, user, "/", params, slug=application.slug)
             size = sum(len(piece) for piece in response.streaming_content)
             took = time.perf_counter() - started
             sampler.stop()
             row = {
+                "rows": self.count(application, params),
                 "seconds": round(took, 1),
                 "megabytes": round(size / 1e6, 1),
                 "rss_start_mb": round(sampler.start_rss / 1e6, 1),
@@ -272,6 +284,9 @@ class Command(BaseCommand):
                 tracemalloc.stop()
             results["downloads"][name] = row
 
+    def count(self, application, params: dict) -> int:
+        return filtered_entries(application.job, parse_filters(params)).count()
+
     def report(self, results: dict) -> None:
         self.stdout.write(f"\n{results['rows']} rows on {results['database']}")
         for name, row in results["pages"].items():
@@ -280,7 +295,7 @@ class Command(BaseCommand):
             )
         for name, row in results["downloads"].items():
             self.stdout.write(
-                f"  download {name:8} {row['seconds']:7.1f} s  {row['megabytes']:8.1f} MB  "
+                f"  download {name:12} {row['rows']:8} rows {row['seconds']:7.1f} s  {row['megabytes']:8.1f} MB  "
                 f"RSS {row['rss_start_mb']} MB + peak growth {row['rss_peak_growth_mb']} MB"
                 + (f"  peak traced {row['peak_traced_mb']} MB" if "peak_traced_mb" in row else "")
             )
