@@ -126,8 +126,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check",
             action="store_true",
-            help="Start everything, turn provisioning On for the demo application, wait for the first cycle to "
-            "finish, print it and stop (a smoke test of the whole stack).",
+            help="Start everything, turn provisioning On for the demo application and ask for a cycle at once, wait "
+            "for it to finish, print it and stop (a smoke test of the whole stack; Provisioning Status is put back).",
         )
         parser.add_argument("--check-timeout", type=float, default=300, help="Seconds --check waits for a cycle.")
 
@@ -222,6 +222,7 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _check(self, started: float, timeout: float) -> None:
+        from provisioning import tasks
         from provisioning.models import ProvisioningCycle
         from provisioning.scheduling import apply_schedule
 
@@ -231,6 +232,7 @@ class Command(BaseCommand):
         job.enabled = True
         job.save(update_fields=["enabled", "updated_at"])
         apply_schedule(job)
+        tasks.sync_now(job)  # at once, rather than at the scheduler's next tick (every 30 seconds)
         try:
             self._wait_for_cycle(job, after, started, timeout)
         finally:
