@@ -34,6 +34,7 @@ from provisioning.models import (
     ProvisioningJob,
     SyncScope,
 )
+from provisioning.operations import hooks
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 999
@@ -99,7 +100,9 @@ def run_cycle(
         )
         ProvisioningJob.objects.filter(pk=job_pk).update(running_cycle=cycle)
         cycle.start(worker=owner)
-        CycleRunner(job, cycle, owner, salesforce_client=salesforce_client, graph_client=graph_client).run()
+        runner = CycleRunner(job, cycle, owner, salesforce_client=salesforce_client, graph_client=graph_client)
+        runner.run()
+        hooks.cycle_finished(cycle, runner)
         return cycle
     finally:
         lock.release(job_pk, owner)
@@ -150,6 +153,7 @@ class CycleRunner:
             initial=self.cycle.kind in (CycleKind.INITIAL, CycleKind.DRY_RUN),
             sync_all=self.sync_all,
         )
+        self.ctx.deletion_hold = hooks.deletion_hold(self.job, self.cycle, frozenset(self.compiled.redacted_targets))
 
     # -- the cycle ----------------------------------------------------------------------------------
     def run(self) -> None:
@@ -170,6 +174,7 @@ class CycleRunner:
                     watermark = self.run_full()
             else:
                 watermark = self.run_full()
+            hooks.settle_deletions(self.ctx)  # held deactivations run now, or stay held over the threshold
         except CyclePaused:
             self._flush_counts()
             cycle.finish(
@@ -195,6 +200,7 @@ class CycleRunner:
             )
             return
         except StopError as exc:
+            self.stop_error = exc  # quarantine reads it (provisioning/operations/hooks.py)
             self._flush_counts()
             cycle.finish(
                 CycleStatus.FAILED, error_code=exc.code[:100], error_message=str(exc), error_request=exc.request[:500]
@@ -298,6 +304,7 @@ class CycleRunner:
         now = timezone.now()
         due = Escrow.objects.filter(job=self.job, next_attempt_at__lte=now).values_list("source_id", flat=True)
         refetch.extend(sid for sid in due if sid not in processed)
+        refetch.extend(sid for sid in hooks.held_source_ids(self.job) if sid not in processed)
         self._refetch(list(dict.fromkeys(refetch)))
         return watermark
 

@@ -23,7 +23,8 @@ from provisioning.engine.log import LogWriter, should_log
 from provisioning.engine.matcher import Matcher
 from provisioning.engine.planner import PlanKind, Policy, TargetState, comparable, is_redacted, plan, redaction_marker
 from provisioning.engine.scope import decide_scope
-from provisioning.models import Escrow, ProvisionedLink, ProvisioningCycle, escrow_delay
+from provisioning.models import Escrow, ProvisionedLink, ProvisioningCycle
+from provisioning.operations import hooks
 
 logger = logging.getLogger(__name__)
 UNASSIGNED = "(unassigned)"  # roles_key of a user not assigned: any assignment differs from it
@@ -56,6 +57,7 @@ class PageContext:
     assignments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sleep: Any = time.sleep
     honour_escrow_backoff: bool = True  # provision on demand retries an escrowed user at once
+    deletion_hold: Any = None  # Prevent accidental deletions (provisioning/operations/deletions.py)
 
     @property
     def dry_run(self) -> bool:
@@ -100,6 +102,7 @@ def process(
 
     _match_with_retry(kept, ctx)
     _map_and_plan(kept, ctx)
+    kept = hooks.hold_deletions(kept, ctx)
     _export(kept, ctx)
     _record(kept, ctx, links, escrows)
     return kept
@@ -231,7 +234,9 @@ def _record(items: Sequence[WorkItem], ctx: PageContext, links: dict, escrows: d
             escrow.user_principal_name = (item.upn or "")[:256]
             escrow.action = item.plan.kind.value if item.plan else ""
             escrow.last_failed_at = now
-            escrow.next_attempt_at = now + escrow_delay(escrow.attempts)
+            escrow.next_attempt_at = hooks.escrow_retry_at(
+                cycle.job.interval_minutes, escrow.attempts, item.error.code, cycle, now
+            )
             escrow.error_code = item.error.code[:100]
             escrow.error_message = item.error.reason
             escrow.last_cycle = cycle
