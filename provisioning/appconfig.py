@@ -175,3 +175,17 @@ def config_from_emulator_info(info: Mapping[str, Any], name: str) -> dict[str, A
             "ca_bundle": ca_bundle,
         },
     }
+
+
+def point_at_emulators(application: Application, info: Mapping[str, Any]) -> None:
+    """Fill both connections of an existing application from the emulators' info file (demo, tests, benchmarks)."""
+    config = config_from_emulator_info(info, application.name)
+    for connection, section in ((application.salesforce, config["salesforce"]), (application.entra, config["entra"])):
+        for field, value in section.items():
+            if field in connection.SECRET_FIELDS:
+                connection.set_secret(field, value)
+            else:
+                setattr(connection, field, value)
+        connection.save()
+    application.provisioning_mode = config["provisioning_mode"]
+    application.save(update_fields=["provisioning_mode", "updated_at"])

@@ -11,6 +11,7 @@ from django.urls import reverse
 from console.models import AuditActivity, AuditEntry
 from mappings.models import TargetAttribute
 from mappings.roles import DuplicateRolesError, plan_app_roles
+from provisioning.appconfig import point_at_emulators
 
 pytestmark = pytest.mark.django_db
 
@@ -23,24 +24,7 @@ def emu(emulator_state_reset):
 @pytest.fixture
 def live_app(application, emu):
     """The application with both connections pointed at the emulators, as an administrator would fill them."""
-    info = emu.info
-    entra, salesforce = application.entra, application.salesforce
-    e, s = info["entra"], info["salesforce"]
-    entra.tenant_id, entra.client_id, entra.service_principal_id = (
-        e["tenant_id"],
-        e["client_id"],
-        e["service_principal_id"],
-    )
-    entra.authority_host, entra.graph_url, entra.ca_bundle = e["authority_host"], e["graph_url"], info["ca_bundle"]
-    entra.set_secret("client_secret", e["client_secret"])
-    entra.save()
-    salesforce.login_url, salesforce.admin_username = s["login_url"], s["username"]
-    salesforce.api_version, salesforce.ca_bundle = s["api_version"], info["ca_bundle"]
-    salesforce.set_secret("admin_password", s["password"])
-    salesforce.set_secret("security_token", s["security_token"])
-    salesforce.save()
-    application.provisioning_mode = "automatic"
-    application.save()
+    point_at_emulators(application, emu.info)
     return application
 
 

@@ -24,6 +24,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from provisioning.appconfig import point_at_emulators
 from provisioning.applications import create_application
 from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleKind, ProvisioningLogEntry
@@ -97,24 +98,6 @@ class EmulatorProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
-def point_at(application, info: dict) -> None:
-    entra, salesforce = application.entra, application.salesforce
-    e, s = info["entra"], info["salesforce"]
-    entra.tenant_id, entra.client_id, entra.service_principal_id = (
-        e["tenant_id"],
-        e["client_id"],
-        e["service_principal_id"],
-    )
-    entra.authority_host, entra.graph_url, entra.ca_bundle = e["authority_host"], e["graph_url"], info["ca_bundle"]
-    entra.set_secret("client_secret", e["client_secret"])
-    entra.save()
-    salesforce.login_url, salesforce.admin_username = s["login_url"], s["username"]
-    salesforce.api_version, salesforce.ca_bundle = s["api_version"], info["ca_bundle"]
-    salesforce.set_secret("admin_password", s["password"])
-    salesforce.set_secret("security_token", s["security_token"])
-    salesforce.save()
-
-
 class Command(BaseCommand):
     help = "Time an all-create initial cycle, an unchanged initial cycle and a 1% incremental cycle."
 
@@ -132,7 +115,7 @@ class Command(BaseCommand):
         try:
             name = f"bench-cycle-{int(time.time())}"
             application = create_application(name, suffix="uat", slug=name)
-            point_at(application, emulators.info)
+            point_at_emulators(application, emulators.info)
             job = application.job
             runs = [self.measure("initial_create", job, emulators, CycleKind.INITIAL)]
             runs.append(self.measure("initial_unchanged", job, emulators, CycleKind.INITIAL))
