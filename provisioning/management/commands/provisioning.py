@@ -1,4 +1,7 @@
-"""python manage.py provisioning start|stop|sync-now|restart|status APP: provisioning from scripts."""
+"""python manage.py provisioning start|stop|sync-now|restart|status APP: provisioning from scripts.
+
+Operations (provisioning/operations/cli.py): on-demand APP USER, dry-run APP,
+allow-deletes APP, reject-deletes APP."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from provisioning import tasks
 from provisioning.engine import lock
 from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleTrigger, ProvisioningJob
+from provisioning.operations.cli import OPERATIONS
 from provisioning.scheduling import apply_schedule
 
 
@@ -32,8 +36,9 @@ class Command(BaseCommand):
     help = "Start, stop, sync now, restart or show the status of an application's provisioning."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("action", choices=["start", "stop", "sync-now", "restart", "status"])
+        parser.add_argument("action", choices=["start", "stop", "sync-now", "restart", "status", *OPERATIONS])
         parser.add_argument("app", help="Application slug or name.")
+        parser.add_argument("user", nargs="?", help="on-demand only: name, user principal name, mail or object id.")
         parser.add_argument(
             "--foreground",
             action="store_true",
@@ -43,6 +48,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, app: str, foreground: bool, json: bool, **options) -> None:
         job = find_job(app)
+        if action in OPERATIONS:
+            OPERATIONS[action](self, job, options.get("user"))
+            return
         handler = getattr(self, "do_" + action.replace("-", "_"))
         if action == "sync-now":
             handler(job, foreground)
