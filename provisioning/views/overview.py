@@ -27,6 +27,7 @@ from provisioning.models import (
     ProvisioningCycle,
     ProvisioningJob,
 )
+from provisioning.operations import deletions
 from provisioning.scheduling import apply_schedule
 from provisioning.views.base import blade_context, get_application
 
@@ -74,10 +75,11 @@ def running_cycle(job: ProvisioningJob) -> ProvisioningCycle | None:
     return job.cycles.filter(status__in=[CycleStatus.RUNNING, CycleStatus.PENDING]).order_by("-created_at").first()
 
 
-def deletions_held(job: ProvisioningJob, last: ProvisioningCycle | None) -> bool:
-    """Deactivations staged by Prevent accidental deletions, and the engine exposes a way to release them."""
-    engine_supports = hasattr(tasks, "allow_deletes") and hasattr(tasks, "reject_deletes")
-    return bool(engine_supports and last is not None and last.staged)
+def held_deletions_count(job: ProvisioningJob) -> int:
+    """Deactivations held by Prevent accidental deletions and not yet answered (0 when none)."""
+    if not deletions.has_held_deletions(job):
+        return 0
+    return deletions.held_deletions(job).count()
 
 
 def progress_context(job: ProvisioningJob) -> dict:
@@ -122,7 +124,10 @@ def application_overview(request: HttpRequest, slug: str) -> HttpResponse:
         totals={name: value or 0 for name, value in totals.items()},
         history=history,
         chart=cycle_chart([c for c in history if c.is_finished]),
-        deletions_held=deletions_held(job, last),
+        held_deletions=held_deletions_count(job),
+        held_deletions_url=log_url(application, cycle=job.held_deletions_cycle.cycle_id, action="stageddelete")
+        if job.held_deletions_cycle_id
+        else None,
         **progress_context(job),
     )
     return render(request, "provisioning/overview.html", context)
@@ -176,12 +181,10 @@ def _do(request: HttpRequest, application: Application, job: ProvisioningJob, ac
     if action == "dry-run":
         tasks.enqueue_cycle(job, trigger=CycleTrigger.SYNC_NOW, dry_run=True)
         return "A dry-run cycle is queued: it reads both systems and logs what it would do, writing nothing."
-    if not hasattr(tasks, "allow_deletes"):
-        raise Http404("Held deletions are not supported by this version of the engine")
+    if not deletions.has_held_deletions(job):
+        return "No deactivation is held: nothing to allow or reject."
     if action == "allow-deletes":
-        tasks.allow_deletes(job)
-        record_audit(AuditActivity.ALLOW_DELETES, actor=user, application=application)
-        return "The held deactivations will be exported by the next cycle."
-    tasks.reject_deletes(job)
-    record_audit(AuditActivity.REJECT_DELETES, actor=user, application=application)
-    return "The held deactivations were discarded."
+        count = deletions.allow_deletes(job, actor=user)  # audited there
+        return f"{count} held deactivation{'s' if count != 1 else ''} will be exported by the next cycle (queued)."
+    count = deletions.reject_deletes(job, actor=user)
+    return f"{count} held deactivation{'s' if count != 1 else ''} rejected: the Salesforce users stay active."

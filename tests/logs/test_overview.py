@@ -126,3 +126,54 @@ def test_admin_sees_buttons_with_restart_confirmation(admin_client, configured):
     for label in ("Start provisioning", "Sync now", "Dry run", "Restart provisioning"):
         assert label in content
     assert "confirm(" in content
+
+
+@pytest.fixture
+def held(configured):
+    """The last cycle held two deactivations (Prevent accidental deletions)."""
+    from tests.logs.conftest import make_entry
+
+    job = configured.job
+    cycle = make_cycle(job, staged=2)
+    for n in range(2):
+        make_entry(cycle, number=n, action="stageddelete", status="skipped")
+    job.held_deletions_cycle = cycle
+    job.save()
+    return job
+
+
+def test_held_deletions_show_with_a_link_to_them(reader_client, configured, held):
+    response = overview(reader_client, configured)
+    content = response.content.decode()
+    assert response.context["held_deletions"] == 2
+    assert "2 deactivations are held" in content
+    assert "action=stageddelete" in response.context["held_deletions_url"]
+    assert "Allow deletes" not in content  # a reader sees, does not answer
+
+
+def test_reader_cannot_answer_held_deletions(reader_client, configured, held):
+    for action in ("allow-deletes", "reject-deletes"):
+        assert reader_client.post(reverse("overview_action", args=[configured.slug, action])).status_code == 403
+    held.refresh_from_db()
+    assert held.held_deletions_cycle_id is not None and not held.deletions_allowed
+
+
+def test_admin_allows_deletes(admin_client, configured, held, django_capture_on_commit_callbacks):
+    from console.models import AuditActivity, AuditEntry
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        admin_client.post(reverse("overview_action", args=[configured.slug, "allow-deletes"]))
+    held.refresh_from_db()
+    assert held.deletions_allowed
+    assert len(callbacks) == 1  # the cycle that exports them
+    assert AuditEntry.objects.filter(activity=AuditActivity.ALLOW_DELETES).count() == 1
+
+
+def test_admin_rejects_deletes(admin_client, configured, held):
+    from console.models import AuditActivity, AuditEntry
+
+    admin_client.post(reverse("overview_action", args=[configured.slug, "reject-deletes"]))
+    held.refresh_from_db()
+    assert held.held_deletions_cycle_id is None
+    assert AuditEntry.objects.filter(activity=AuditActivity.REJECT_DELETES).count() == 1
+    assert overview(admin_client, configured).context["held_deletions"] == 0
