@@ -17,10 +17,9 @@ import tracemalloc
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, reset_queries
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -96,9 +95,6 @@ class Command(BaseCommand):
     def handle(self, *args, rows: int, json_file: str | None, repeat: int, no_download: bool, seed: int, **options):
         if rows < 1000:
             raise CommandError("--rows must be at least 1000.")
-        # With DEBUG on, Django keeps the text of the last 9,000 queries: a million-row fill would hold gigabytes
-        # and hide what the downloads use.
-        settings.DEBUG = False
         application = Application.objects.filter(slug=SLUG).first() or create_application(
             "Bench logs", suffix="bench", slug=SLUG
         )
@@ -145,6 +141,8 @@ class Command(BaseCommand):
                     ProvisioningLogEntry.objects.bulk_create(pending, batch_size=BATCH)
                     written += len(pending)
                     pending = []
+                    # With DEBUG on, Django keeps the text of recent queries: these INSERTs would hold gigabytes.
+                    reset_queries()
             cycle.finished_at = start + timedelta(milliseconds=40 * count)
             for name, value in counters.items():
                 setattr(cycle, name, value)
@@ -263,6 +261,7 @@ class Command(BaseCommand):
         (tracemalloc, with --trace-memory, counts Python allocations exactly but slows the run several times)."""
         downloads = [(f"{fmt} {label}", view, params) for label, params in DOWNLOAD_SETS for fmt, view in FORMATS]
         for name, view, params in downloads:
+            reset_queries()
             sampler = RssSampler()
             if trace:
                 tracemalloc.start()
