@@ -1,0 +1,180 @@
+"""Provision on demand against the emulators: Entra's steps with their details, the log entry, the time taken."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from mappings.models import MappingType
+from provisioning.models import CycleKind, CycleStatus, LogAction, ProvisionedLink, ProvisioningLogEntry
+from provisioning.operations.on_demand import provision_on_demand
+from tests.operations.conftest import plain_assigned_users, sf_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+STEPS = ["Import user", "Determine if user is in scope", "Match user between source and target", "Perform action"]
+
+
+def test_provision_on_demand_creates_the_user_showing_every_step_within_two_seconds(configured_app, emu):
+    user = plain_assigned_users(emu)[0]
+    started = time.monotonic()
+    result = provision_on_demand(configured_app, user["userPrincipalName"])
+    elapsed = time.monotonic() - started
+    assert elapsed <= 2.0, f"provision on demand took {elapsed:.2f} s"
+    print(f"\nprovision on demand (create): {elapsed * 1000:.0f} ms wall, {result.duration_ms} ms measured")
+
+    assert [step.name for step in result.steps] == STEPS
+    assert result.ok and all(step.status == "success" for step in result.steps)
+    imported, scope, match, action = result.steps
+    assert ("userPrincipalName", user["userPrincipalName"]) in imported.details
+    assert ("Active in source system", "yes") in scope.details
+    assert ("Assigned to application", "yes") in scope.details
+    assert match.details[0][0].startswith("Matching attribute 1: ")
+    assert "No matching user" in match.description
+    created = sf_user(emu, user["userPrincipalName"])
+    assert created is not None and created["IsActive"] is True
+    assert ("Action", "Create") in action.details
+    exported = {p["displayName"]: p["newValue"] for p in action.properties}
+    assert exported["Username"] == f"{user['userPrincipalName']}.uat"
+    assert exported["Email"] == f"{user['mail']}.uat"
+
+    cycle = result.cycle
+    cycle.refresh_from_db()
+    assert cycle.kind == CycleKind.ON_DEMAND and cycle.status == CycleStatus.SUCCEEDED and cycle.created == 1
+    entry = ProvisioningLogEntry.objects.get(cycle=cycle)
+    assert entry.action == LogAction.CREATE and entry.target_id == created["Id"] == result.entry.target_id
+    assert ProvisionedLink.objects.get(job=configured_app.job, source_id=user["id"]).target_id == created["Id"]
+
+
+def test_a_second_run_matches_the_linked_user_and_changes_nothing_but_still_logs(configured_app, emu):
+    user = plain_assigned_users(emu)[0]
+    provision_on_demand(configured_app, user["userPrincipalName"])
+    writes = emu.control.counters()["writes"]["salesforce"]
+    started = time.monotonic()
+    result = provision_on_demand(configured_app, user["id"])
+    print(f"\nprovision on demand (unchanged): {(time.monotonic() - started) * 1000:.0f} ms")
+    assert emu.control.counters()["writes"]["salesforce"] == writes
+    match, action = result.steps[2], result.steps[3]
+    assert "Linked to the Salesforce user" in match.description
+    assert action.status == "skipped" and ("Action", "None (already up to date)") in action.details
+    assert ProvisioningLogEntry.objects.filter(cycle=result.cycle).count() == 1
+
+
+def test_an_unassigned_user_is_shown_out_of_scope_and_not_created(configured_app, emu):
+    user = plain_assigned_users(emu)[0]
+    emu.control.unassign(user["id"])
+    result = provision_on_demand(configured_app, user["userPrincipalName"])
+    scope = result.steps[1]
+    assert scope.status == "skipped" and ("Assigned to application", "no") in scope.details
+    assert result.steps[3].status == "skipped"
+    assert sf_user(emu, user["userPrincipalName"]) is None
+
+
+def test_an_edited_user_is_updated_with_only_the_changed_attribute(configured_app, emu):
+    user = plain_assigned_users(emu)[0]
+    provision_on_demand(configured_app, user["userPrincipalName"])
+    emu.control.update_entra_user(user["id"], givenName="Renamed")
+    result = provision_on_demand(configured_app, user["userPrincipalName"])
+    action = result.steps[3]
+    assert ("Action", "Update") in action.details
+    assert [(p["displayName"], p["oldValue"], p["newValue"]) for p in action.properties] == [
+        ("FirstName", user["givenName"], "Renamed")
+    ]
+    assert sf_user(emu, user["userPrincipalName"])["FirstName"] == "Renamed"
+
+
+def test_redacted_attributes_are_shown_as_redact(configured_app, emu):
+    mapping = configured_app.user_mapping
+    row = mapping.attributes.get(target_attribute="FirstName")
+    row.mapping_type, row.source_attribute, row.expression = MappingType.EXPRESSION, "", "Redact([givenName])"
+    row.save()
+    mapping.version += 1
+    mapping.save()
+    user = plain_assigned_users(emu)[0]
+    result = provision_on_demand(configured_app, user["userPrincipalName"])
+    exported = {p["displayName"]: p["newValue"] for p in result.steps[3].properties}
+    assert exported["FirstName"] == "[Redact]"
+    assert user["givenName"] not in str(result.entry.modified_properties)
+    assert sf_user(emu, user["userPrincipalName"])["FirstName"] == user["givenName"]
+
+
+def test_bad_salesforce_credentials_show_the_failed_test_connection_step(configured_app, emu):
+    emu.control.reject_logins("INVALID_LOGIN")
+    user = plain_assigned_users(emu)[0]
+    result = provision_on_demand(configured_app, user["userPrincipalName"])
+    assert [step.name for step in result.steps] == ["Test connection"]
+    step = result.steps[0]
+    details = dict(step.details)
+    assert step.status == "failure" and details["Error code"] == "INVALID_LOGIN"
+    assert details["Failing request"].startswith("POST https://")
+    assert emu.info["salesforce"]["password"] not in str(step.details)
+    result.cycle.refresh_from_db()
+    assert result.cycle.status == CycleStatus.FAILED
+
+
+def test_a_search_matching_several_users_offers_them_to_choose(admin_client, configured_app, emu):
+    for letter in "AB":
+        made = emu.control.create_entra_user(
+            displayName=f"Zed Quill {letter}",
+            givenName="Zed",
+            surname=f"Quill {letter}",
+            userPrincipalName=f"zed.quill.{letter.lower()}@contoso.example",
+            mail=f"zed.quill.{letter.lower()}@contoso.example",
+        )
+        emu.control.assign(made["id"])
+    result = provision_on_demand(configured_app, "Zed Qu")
+    assert not result.steps and result.cycle is None and "choose one" in result.message
+    assert sorted(c["displayName"] for c in result.candidates) == ["Zed Quill A", "Zed Quill B"]
+
+    url = reverse("provision_on_demand", args=[configured_app.slug])
+    page = admin_client.post(url, {"q": "Zed Qu"}).content.decode()
+    assert "Choose a user" in page and "Provision Zed Quill B" in page
+    chosen = next(c for c in result.candidates if c["displayName"] == "Zed Quill B")
+    content = admin_client.post(url, {"q": "Zed Qu", "user_id": chosen["id"]}).content.decode()
+    assert "Perform action" in content
+    assert sf_user(emu, "zed.quill.b@contoso.example") is not None
+    assert sf_user(emu, "zed.quill.a@contoso.example") is None
+
+
+def test_no_match_says_so(configured_app, emu):
+    result = provision_on_demand(configured_app, "nobody-by-this-name-zzz")
+    assert not result.steps and not result.candidates and "No user matches" in result.message
+
+
+def test_page_shows_steps_with_view_details_for_administrators(admin_client, configured_app, emu):
+    user = plain_assigned_users(emu)[0]
+    url = reverse("provision_on_demand", args=[configured_app.slug])
+    page = admin_client.get(url).content.decode()
+    assert 'name="q"' in page
+    content = admin_client.post(url, {"q": user["userPrincipalName"]}).content.decode()
+    for name in STEPS:
+        assert f"<strong>{name}</strong>" in content
+    assert content.count("<summary>View details</summary>") == 4
+    assert f"{user['userPrincipalName']}.uat" in content
+    partial = admin_client.post(url, {"q": user["userPrincipalName"]}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial and "Perform action" in partial
+
+
+def test_readers_see_the_page_but_cannot_provision(reader_client, configured_app, emu):
+    user = plain_assigned_users(emu)[0]
+    url = reverse("provision_on_demand", args=[configured_app.slug])
+    page = reader_client.get(url).content.decode()
+    assert 'name="q"' not in page and "Only an Application Administrator" in page
+    assert reader_client.post(url, {"q": user["userPrincipalName"]}).status_code == 403
+    assert sf_user(emu, user["userPrincipalName"]) is None
+
+
+def test_command_prints_the_steps_and_exits_non_zero_on_failure(configured_app, emu, capsys):
+    user = plain_assigned_users(emu)[0]
+    call_command("provisioning", "on-demand", configured_app.slug, user["userPrincipalName"])
+    out = capsys.readouterr().out
+    for number, name in enumerate(STEPS, start=1):
+        assert f"{number}. {name}: SUCCESS" in out
+    assert "Username:" in out and f"{user['userPrincipalName']}.uat" in out
+    emu.control.reject_logins("INVALID_LOGIN")
+    with pytest.raises(CommandError):
+        call_command("provisioning", "on-demand", configured_app.slug, user["userPrincipalName"])
+    assert "1. Test connection: FAILURE" in capsys.readouterr().out
