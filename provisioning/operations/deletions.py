@@ -51,6 +51,7 @@ class DeletionHold:
         self.threshold = threshold
         self.redacted = redacted
         self.count = 0
+        self.staged_ids: set[str] = set()
         self.waiting: list[tuple[WorkItem, WorkItem]] = []  # (as planned, as it entered) while under the threshold
 
     @property
@@ -63,7 +64,9 @@ class DeletionHold:
         held: list[WorkItem] = []
         for item in items:
             if item.error is None and item.plan is not None and item.plan.kind == PlanKind.DISABLE:
-                held.append(item)
+                if item.source_id not in self.staged_ids:  # a held user read twice (link check and re-read)
+                    self.staged_ids.add(item.source_id)
+                    held.append(item)
             else:
                 kept.append(item)
         if not held:
