@@ -1,0 +1,57 @@
+"""Failure digests: one mail per cycle with new failures, none for retries that fail again; nothing when off."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from provisioning.engine.cycle import run_cycle
+from provisioning.models import Escrow, LogStatus, ProvisioningLogEntry
+from tests.operations.conftest import RECIPIENT
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(job):
+    cycle = run_cycle(job.pk)
+    assert cycle is not None
+    cycle.refresh_from_db()
+    return cycle
+
+
+def digests(mailbox):
+    return [m for m in mailbox.messages if "failure" in m.message["Subject"]]
+
+
+def test_a_cycle_with_new_failures_sends_one_digest_and_retries_failing_again_send_none(
+    notifying_app, emu, smtp_server
+):
+    job = notifying_app.job
+    first = run(job)
+    assert first.failed, "the seed has users that fail"
+    [mail] = digests(smtp_server)
+    assert mail.rcpt_tos == [RECIPIENT]
+    assert f"{first.failed} failure" in mail.message["Subject"]
+    text, html = mail.part("text/plain"), mail.part("text/html")
+    failure = ProvisioningLogEntry.objects.filter(cycle=first, status=LogStatus.FAILURE).first()
+    assert failure.error_code in text and failure.error_code in html
+    assert (failure.source_upn or failure.source_id) in text
+    assert emu.info["salesforce"]["password"] not in text + html
+
+    Escrow.objects.filter(job=job).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    second = run(job)
+    assert second.failed == first.failed  # the same users, failing again
+    assert len(digests(smtp_server)) == 1
+
+
+def test_no_mail_when_the_checkbox_is_off(notifying_app, emu, smtp_server):
+    job = notifying_app.job
+    job.notify_on_failure = False
+    job.save()
+    emu.control.reject_logins("INVALID_LOGIN")
+    run(job)
+    emu.control.reject_logins(None)
+    assert run(job).failed
+    assert smtp_server.messages == []
