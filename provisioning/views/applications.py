@@ -61,4 +61,3 @@ def application_delete(request: HttpRequest, slug: str) -> HttpResponse:
         "provisioning/application_delete.html",
         blade_context(application, "application_overview", page_title="Delete application"),
     )
-

@@ -19,4 +19,3 @@ def _not_yet(request: HttpRequest, slug: str, nav: str, template: str) -> HttpRe
 @reader_required
 def provision_on_demand(request: HttpRequest, slug: str) -> HttpResponse:
     return _not_yet(request, slug, "provision_on_demand", "provisioning/provision_on_demand.html")
-
