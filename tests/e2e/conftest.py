@@ -64,9 +64,12 @@ class Screenshots:
         self.directory = directory
         self.taken: list[Path] = []
 
-    def __call__(self, page, name: str) -> Path:
+    def __call__(self, page, name: str, *, show=None, full_page: bool = False) -> Path:
+        """The viewport (a laptop screen) with `show` (a locator) scrolled into view, or the whole page."""
         path = self.directory / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if show is not None:
+            show.evaluate("el => el.scrollIntoView({block: 'center'})")
+        page.screenshot(path=str(path), full_page=full_page)
         self.taken.append(path)
         return path
 

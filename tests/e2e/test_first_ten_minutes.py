@@ -3,7 +3,8 @@
 Sign in -> Applications -> the application -> Provisioning -> Mode Automatic -> Admin Credentials ->
 Test Connection (a wrong secret token, then the right one) -> Notification Email -> Mappings (the suffix) ->
 Settings: scope -> Provisioning Status On -> Save -> Overview with the progress bar -> Provisioning logs with
-the created users -> one entry's steps, and a failure (a username taken in another org) with its recommendation.
+the created users -> one entry's steps, a failure (a username taken in another org) with its recommendation and
+its notification email at the SMTP server, and provision on demand.
 """
 
 from __future__ import annotations
@@ -50,12 +51,12 @@ def victim(emulator_state_reset) -> dict:
     raise AssertionError("the seeded tenant has no assigned user without a sandbox account")
 
 
-def visit(page: Page, shots, name: str, *, keyboard: bool = False) -> None:
-    """Every main page: accessibility basics, then a screenshot."""
+def visit(page: Page, shots, name: str, *, keyboard: bool = False, show=None) -> None:
+    """Every main page: accessibility basics, then a screenshot (with `show` in view)."""
     check_page(page)
     if keyboard:
         check_keyboard_reaches_every_button(page)
-    shots(page, name)
+    shots(page, name, show=show)
 
 
 def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, cluster, smtp_server, screenshots):
@@ -99,7 +100,7 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
     result = page.locator("#test-result-salesforce")
     expect(result).to_contain_text("Failed")
     expect(result).to_contain_text(re.compile("token", re.I))
-    visit(page, screenshots, "03-test-connection-error")
+    visit(page, screenshots, "03-test-connection-error", show=page.locator("#test-salesforce"))
 
     # The right token: success.
     sf.get_by_label("Secret Token", exact=True).fill(sf_info["security_token"])
@@ -144,7 +145,7 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
     page.go_back()
 
     # Provisioning Status On -> Save. Slow remote systems so that the running cycle can be watched.
-    emu.control.set_latency(120)
+    emu.control.set_latency(500)
     status = page.locator("section#status")
     status.get_by_label("On", exact=True).check()
     status.get_by_role("button", name="Save").click()
@@ -199,6 +200,32 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
     expect(recommendation).not_to_have_text("—")
     visit(page, screenshots, "10-log-entry-failure")
 
+    # The failure notification reached the SMTP server, with what to do.
+    digest = _wait(lambda: next((m for m in smtp_server.messages if "failure" in m.message["Subject"]), None), "mail")
+    assert digest.rcpt_tos == [NOTIFY] and "Contoso UAT" in digest.message["Subject"]
+    text = digest.part("text/plain")
+    assert victim["userPrincipalName"] in text and "SalesforceDuplicateUserName" in text and "What to do:" in text
+
+    # Provision on demand: a user assigned after the cycle, provisioned at once with Entra's steps.
+    upn = f"grace.hopper@{info['entra']['tenant_domain']}"
+    newcomer = emu.control.create_entra_user(
+        userPrincipalName=upn,
+        mail=f"grace.hopper@{info['entra']['tenant_domain']}",
+        givenName="Grace",
+        surname="Hopper",
+        displayName="Grace Hopper",
+        accountEnabled=True,
+    )
+    emu.control.assign(newcomer["id"], "Standard User")
+    page.get_by_role("navigation", name="Contoso UAT").get_by_role("link", name="Provision on demand").click()
+    page.get_by_role("searchbox", name="User").fill(upn)
+    page.get_by_role("button", name="Provision").click()
+    result = page.locator("#pod-result")
+    expect(result.get_by_role("heading", name="Grace Hopper")).to_be_visible(timeout=30_000)
+    expect(result).to_contain_text("Success")
+    visit(page, screenshots, "11-provision-on-demand", keyboard=True)
+    assert emu.control.get_salesforce_user(username=f"{upn}.uat")["LastName"] == "Hopper"
+
     # What the browser showed happened in the emulated sandbox: the users exist with the suffix; the victim does not.
     link = application.job.links.exclude(target_id="").first()
     record = emu.control.get_salesforce_user(id=link.target_id)
@@ -206,10 +233,11 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
     assert emu.control.get_salesforce_user(username=f"{victim['userPrincipalName']}.uat") is None
 
 
-def _wait(predicate, what: str, timeout: float = 15.0) -> None:
+def _wait(predicate, what: str, timeout: float = 15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        value = predicate()
+        if value:
+            return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
