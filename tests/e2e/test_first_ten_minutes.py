@@ -62,7 +62,7 @@ def visit(page: Page, shots, name: str, *, keyboard: bool = False, show=None) ->
 def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, cluster, smtp_server, screenshots):
     emu = emulator_state_reset
     info = emu.info
-    application = create_application("Contoso UAT", suffix="uat")
+    application = create_application("Demo sandbox", suffix="uat")
 
     # Sign in.
     page.goto("/")
@@ -76,8 +76,8 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Applications").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Applications")
     visit(page, screenshots, "02-applications")
-    page.get_by_role("link", name="Contoso UAT").first.click()
-    blade = page.get_by_role("navigation", name="Contoso UAT")
+    page.get_by_role("link", name="Demo sandbox").first.click()
+    blade = page.get_by_role("navigation", name="Demo sandbox")
     blade.get_by_role("link", name="Provisioning", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Provisioning")
 
@@ -152,7 +152,7 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
     expect(page.locator("section#status")).to_contain_text("On")
 
     # Overview: the progress bar of the initial cycle, then its counters.
-    page.get_by_role("navigation", name="Contoso UAT").get_by_role("link", name="Overview").click()
+    page.get_by_role("navigation", name="Demo sandbox").get_by_role("link", name="Overview").click()
     bar = page.locator("#cycle-progress-bar")
     try:
         expect(bar).to_be_visible(timeout=CYCLE_TIMEOUT_MS)
@@ -202,7 +202,7 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
 
     # The failure notification reached the SMTP server, with what to do.
     digest = _wait(lambda: next((m for m in smtp_server.messages if "failure" in m.message["Subject"]), None), "mail")
-    assert digest.rcpt_tos == [NOTIFY] and "Contoso UAT" in digest.message["Subject"]
+    assert digest.rcpt_tos == [NOTIFY] and "Demo sandbox" in digest.message["Subject"]
     text = digest.part("text/plain")
     assert victim["userPrincipalName"] in text and "SalesforceDuplicateUserName" in text and "What to do:" in text
 
@@ -217,7 +217,7 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
         accountEnabled=True,
     )
     emu.control.assign(newcomer["id"], "Standard User")
-    page.get_by_role("navigation", name="Contoso UAT").get_by_role("link", name="Provision on demand").click()
+    page.get_by_role("navigation", name="Demo sandbox").get_by_role("link", name="Provision on demand").click()
     page.get_by_role("searchbox", name="User").fill(upn)
     page.get_by_role("button", name="Provision").click()
     result = page.locator("#pod-result")
