@@ -120,7 +120,7 @@ class DeletionHold:
 
 def hold_for(job: ProvisioningJob, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()):
     """The cycle's DeletionHold, or None when deactivations run unchecked (setting off, or Allow deletes)."""
-    if not job.prevent_accidental_deletions or (job.deletions_allowed and not cycle.dry_run):
+    if not job.prevent_accidental_deletions or job.deletions_allowed:
         return None
     return DeletionHold(cycle, job.deletion_threshold, redacted)
 

@@ -171,9 +171,11 @@ def _provision(application: Application, source_id: str, result: OnDemandResult,
                 error_request=exc.request[:500],
             )
             return
+        stage = "Import user"
         raw = graph.get_user(source_id, runner.reader.select)
         runner.ctx.assignments = runner.reader.load_assignments()
         result.user = raw
+        stage = "Perform action"
         [item] = runner.provision_users([raw])
         if not ProvisioningLogEntry.objects.filter(cycle=cycle).exists():  # unchanged users are not logged by cycles
             runner.ctx.log.add(item)
@@ -181,15 +183,14 @@ def _provision(application: Application, source_id: str, result: OnDemandResult,
         result.steps.extend(_steps(runner, raw, item))
         result.entry = ProvisioningLogEntry.objects.filter(cycle=cycle).order_by("-id").first()
         result.message = result.steps[-1].description
-    except RemoteError as exc:
-        result.steps.append(
-            Step(
-                "Import user",
-                "failure",
-                f"Microsoft Entra ID did not return the user: {exc.message}",
-                [("Error code", exc.code), ("Failing request", exc.request)],
-            )
-        )
+    except RemoteError as exc:  # a stop-class or persistent failure of a read or write: the step it broke
+        system = "Microsoft Entra ID" if stage == "Import user" else "Salesforce"
+        details = [("System", system), ("Error code", exc.code), ("Error", exc.message)]
+        if exc.recommendation:
+            details.append(("What to do", exc.recommendation))
+        if exc.request:
+            details.append(("Failing request", exc.request))
+        result.steps.append(Step(stage, "failure", f"{system} failed: {exc.message}", details))
         result.message = exc.message
         if not cycle.is_finished:
             cycle.finish(

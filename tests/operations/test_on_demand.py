@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from connections.clients.salesforce import SalesforceClient
 from mappings.models import MappingType
 from provisioning.models import CycleKind, CycleStatus, LogAction, ProvisionedLink, ProvisioningLogEntry
 from provisioning.operations.on_demand import provision_on_demand
@@ -47,6 +48,20 @@ def test_provision_on_demand_creates_the_user_showing_every_step_within_two_seco
     entry = ProvisioningLogEntry.objects.get(cycle=cycle)
     assert entry.action == LogAction.CREATE and entry.target_id == created["Id"] == result.entry.target_id
     assert ProvisionedLink.objects.get(job=configured_app.job, source_id=user["id"]).target_id == created["Id"]
+
+
+def test_provision_on_demand_stays_within_two_seconds_at_30_ms_per_request(configured_app, emu):
+    """Network latency as between a console and the cloud: the step count, not the data, sets the time."""
+    user = plain_assigned_users(emu)[0]
+    emu.control.set_latency(30)
+    emu.control.reset_counters()
+    started = time.monotonic()
+    result = provision_on_demand(configured_app, user["mail"])
+    elapsed = time.monotonic() - started
+    calls = emu.control.counters()["totals"]
+    print(f"\nprovision on demand at 30 ms latency: {elapsed * 1000:.0f} ms, calls {calls}")
+    assert result.ok and [step.name for step in result.steps] == STEPS
+    assert elapsed <= 2.0, f"provision on demand took {elapsed:.2f} s at 30 ms latency"
 
 
 def test_a_second_run_matches_the_linked_user_and_changes_nothing_but_still_logs(configured_app, emu):
@@ -178,3 +193,28 @@ def test_command_prints_the_steps_and_exits_non_zero_on_failure(configured_app, 
     with pytest.raises(CommandError):
         call_command("provisioning", "on-demand", configured_app.slug, user["userPrincipalName"])
     assert "1. Test connection: FAILURE" in capsys.readouterr().out
+
+
+def test_an_entra_credential_failure_shows_the_failed_test_connection_step(configured_app, emu):
+    entra = configured_app.entra
+    entra.set_secret("client_secret", "not-the-secret")
+    entra.save()
+    result = provision_on_demand(configured_app, "anyone")
+    [step] = result.steps
+    details = dict(step.details)
+    assert step.name == "Test connection" and step.status == "failure"
+    assert details["System"] == "Microsoft Entra ID" and details["Error code"].startswith("AADSTS")
+    assert "not-the-secret" not in str(step.details)
+
+
+def test_salesforce_refusing_every_request_fails_the_perform_action_step(configured_app, emu):
+    user = plain_assigned_users(emu)[0]
+    emu.control.request_limit_exceeded(100)
+    client = SalesforceClient(configured_app.salesforce, max_retries=0)  # no back-off: the test stays fast
+    result = provision_on_demand(configured_app, user["userPrincipalName"], salesforce_client=client)
+    step = result.steps[-1]
+    assert step.name == "Perform action" and step.status == "failure"
+    assert dict(step.details)["Error code"] == "REQUEST_LIMIT_EXCEEDED"
+    assert not result.ok
+    result.cycle.refresh_from_db()
+    assert result.cycle.status == CycleStatus.FAILED
