@@ -152,3 +152,14 @@ def test_commands_allow_and_reject_held_deletions(guarded_app, emu, capsys):
     assert AuditEntry.objects.get(activity=AuditActivity.REJECT_DELETES).actor_name == "manage.py provisioning"
     with pytest.raises(CommandError):
         call_command("provisioning", "reject-deletes", guarded_app.slug)
+
+
+def test_a_dry_run_over_the_threshold_logs_what_would_be_held_and_changes_nothing(guarded_app, emu, smtp_server):
+    job, users = unassign_over_threshold(guarded_app, emu)
+    cycle = run_cycle(job.pk, dry_run=True)
+    cycle.refresh_from_db()
+    staged = ProvisioningLogEntry.objects.filter(cycle=cycle, action=LogAction.STAGED_DELETE)
+    assert staged.count() == len(users) == cycle.staged and all(e.dry_run for e in staged)
+    assert "Held (dry run)" in staged.first().steps[-1]["description"]
+    job.refresh_from_db()
+    assert not job.is_quarantined and job.held_deletions_cycle_id is None and not held_mails(smtp_server)
