@@ -92,18 +92,3 @@ def restart(job: ProvisioningJob) -> None:
         ]
     )
     enqueue_cycle(job, kind=CycleKind.INITIAL, trigger=CycleTrigger.RESTART)
-
-
-def allow_deletes(job: ProvisioningJob) -> int:
-    """Allow deletes (the Overview's button, which records the audit entry): the next cycle, queued now, exports
-    the held deactivations. See provisioning.operations.deletions."""
-    from provisioning.operations.deletions import allow_deletes as allow
-
-    return allow(job, audit=False)
-
-
-def reject_deletes(job: ProvisioningJob) -> int:
-    """Reject deletes (the Overview's button, which records the audit entry): the held users stay active."""
-    from provisioning.operations.deletions import reject_deletes as reject
-
-    return reject(job, audit=False)
