@@ -146,7 +146,7 @@ def pending_source_ids(job: ProvisioningJob) -> list[str]:
     return list(held_deletions(job).values_list("source_id", flat=True))
 
 
-def allow_deletes(job: ProvisioningJob, actor: Any = None, *, enqueue: bool = True, audit: bool = True) -> int:
+def allow_deletes(job: ProvisioningJob, actor: Any = None, *, enqueue: bool = True) -> int:
     """Allow deletes: the next cycle deactivates the held users (those still out of scope). Returns how many."""
     from provisioning import tasks
 
@@ -155,20 +155,19 @@ def allow_deletes(job: ProvisioningJob, actor: Any = None, *, enqueue: bool = Tr
         count = held_deletions(job).count()
         job.deletions_allowed = True
         job.save(update_fields=["deletions_allowed", "updated_at"])
-        if audit:
-            record_audit(
-                AuditActivity.ALLOW_DELETES,
-                actor=actor,
-                application=job.application,
-                changed_fields=["deletions_allowed"],
-                detail=f"{count} held deactivation{'s' if count != 1 else ''} allowed; the next cycle exports them.",
-            )
+        record_audit(
+            AuditActivity.ALLOW_DELETES,
+            actor=actor,
+            application=job.application,
+            changed_fields=["deletions_allowed"],
+            detail=f"{count} held deactivation{'s' if count != 1 else ''} allowed; the next cycle exports them.",
+        )
         if enqueue:
             tasks.sync_now(job)
     return count
 
 
-def reject_deletes(job: ProvisioningJob, actor: Any = None, *, audit: bool = True) -> int:
+def reject_deletes(job: ProvisioningJob, actor: Any = None) -> int:
     """Reject deletes: the held users stay active in Salesforce and later cycles do not plan their deactivation
     again (until they come back in scope and leave it once more). Ends a TooManyDeletes quarantine."""
     from provisioning.operations import quarantine
@@ -183,15 +182,14 @@ def reject_deletes(job: ProvisioningJob, actor: Any = None, *, audit: bool = Tru
         job.held_deletions_cycle = None
         job.deletions_allowed = False
         job.save(update_fields=["held_deletions_cycle", "deletions_allowed", "updated_at"])
-        if audit:
-            record_audit(
-                AuditActivity.REJECT_DELETES,
-                actor=actor,
-                application=job.application,
-                changed_fields=["held_deletions_cycle"],
-                detail=f"{len(source_ids)} held deactivation{'s' if len(source_ids) != 1 else ''} rejected; "
-                "the Salesforce users stay active.",
-            )
+        record_audit(
+            AuditActivity.REJECT_DELETES,
+            actor=actor,
+            application=job.application,
+            changed_fields=["held_deletions_cycle"],
+            detail=f"{len(source_ids)} held deactivation{'s' if len(source_ids) != 1 else ''} rejected; "
+            "the Salesforce users stay active.",
+        )
         if job.quarantine_reason == quarantine.TOO_MANY_DELETES:
             quarantine.leave(job, why="The held deactivations were rejected.")
     return len(source_ids)
@@ -205,7 +203,7 @@ def record_outcome(job: ProvisioningJob, cycle: ProvisioningCycle, hold: Deletio
         update["held_deletions_cycle"] = cycle
     elif job.held_deletions_cycle_id is not None:
         update["held_deletions_cycle"] = None
-    if job.deletions_allowed:
+    if job.deletions_allowed and hold is None:  # this cycle ran with the allowance (not one already running)
         update["deletions_allowed"] = False
     if update:
         ProvisioningJob.objects.filter(pk=job.pk).update(**update)
