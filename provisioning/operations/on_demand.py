@@ -252,7 +252,7 @@ def _steps(runner, raw: dict, item) -> list[Step]:
             match_details.append((f"Matching attribute {position}: {attribute}", shown(value) or "(no value)"))
     except Exception as exc:  # noqa: BLE001 - shown as the step's failure below
         match_details.append(("Matching attributes", str(exc)))
-    if item.target_id:
+    if item.target is not None:  # matched or linked (not the user this run created)
         match_details.append(("Salesforce user", f"{item.target_id} {item.target_name}".strip()))
     if not item.in_scope and not item.target_id:
         note = "Not looked up: the user is out of scope."

@@ -35,6 +35,7 @@ def test_provision_on_demand_creates_the_user_showing_every_step_within_two_seco
     assert ("Assigned to application", "yes") in scope.details
     assert match.details[0][0].startswith("Matching attribute 1: ")
     assert "No matching user" in match.description
+    assert "Salesforce user" not in dict(match.details)
     created = sf_user(emu, user["userPrincipalName"])
     assert created is not None and created["IsActive"] is True
     assert ("Action", "Create") in action.details
@@ -74,6 +75,7 @@ def test_a_second_run_matches_the_linked_user_and_changes_nothing_but_still_logs
     assert emu.control.counters()["writes"]["salesforce"] == writes
     match, action = result.steps[2], result.steps[3]
     assert "Linked to the Salesforce user" in match.description
+    assert dict(match.details)["Salesforce user"].startswith(result.entry.target_id)
     assert action.status == "skipped" and ("Action", "None (already up to date)") in action.details
     assert ProvisioningLogEntry.objects.filter(cycle=result.cycle).count() == 1
 
