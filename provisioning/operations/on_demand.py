@@ -238,6 +238,12 @@ def _steps(runner, raw: dict, item) -> list[Step]:
         (reason.split(":", 1)[0], reason.split(":", 1)[1].strip() if ":" in reason else "")
         for reason in item.scope_reasons
     ]
+    if roles:
+        scope_details.insert(2, ("User has required role", f"yes ({', '.join(roles)})"))
+    elif roles == ():
+        scope_details.insert(
+            2, ("User has required role", "Default Access: no role needed, the mapping's default profile applies")
+        )
     status = "failure" if failed_at == "scoping" else ("success" if item.in_scope else "skipped")
     text = f"{who} is {'in scope' if item.in_scope else 'out of scope'}"
     steps.append(

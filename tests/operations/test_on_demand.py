@@ -33,6 +33,7 @@ def test_provision_on_demand_creates_the_user_showing_every_step_within_two_seco
     assert ("userPrincipalName", user["userPrincipalName"]) in imported.details
     assert ("Active in source system", "yes") in scope.details
     assert ("Assigned to application", "yes") in scope.details
+    assert dict(scope.details)["User has required role"]
     assert match.details[0][0].startswith("Matching attribute 1: ")
     assert "No matching user" in match.description
     assert "Salesforce user" not in dict(match.details)
