@@ -221,3 +221,21 @@ def test_salesforce_refusing_every_request_fails_the_perform_action_step(configu
     assert not result.ok
     result.cycle.refresh_from_db()
     assert result.cycle.status == CycleStatus.FAILED
+
+
+def test_each_scoping_clause_is_shown_with_its_outcome(configured_app, emu):
+    from mappings.models import ScopingClause, ScopingFilter
+
+    inside, outside = plain_assigned_users(emu)[:2]
+    scoping = ScopingFilter.objects.create(object_mapping=configured_app.user_mapping, title="Chosen")
+    ScopingClause.objects.create(
+        scoping_filter=scoping, attribute="surname", operator="EQUALS", value=inside["surname"]
+    )
+
+    passed = provision_on_demand(configured_app, inside["userPrincipalName"]).steps[1]
+    clause = f"Scoping filter 'Chosen' surname EQUALS {inside['surname']}"
+    assert passed.status == "success" and (clause, "passed") in passed.details
+
+    failed = provision_on_demand(configured_app, outside["userPrincipalName"])
+    assert failed.steps[1].status == "skipped" and (clause, "failed") in failed.steps[1].details
+    assert sf_user(emu, outside["userPrincipalName"]) is None
