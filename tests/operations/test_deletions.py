@@ -163,3 +163,14 @@ def test_a_dry_run_over_the_threshold_logs_what_would_be_held_and_changes_nothin
     assert "Held (dry run)" in staged.first().steps[-1]["description"]
     job.refresh_from_db()
     assert not job.is_quarantined and job.held_deletions_cycle_id is None and not held_mails(smtp_server)
+
+
+def test_status_command_reports_the_quarantine_and_held_deletions(guarded_app, emu, capsys):
+    import json
+
+    job, users = unassign_over_threshold(guarded_app, emu)
+    run(job)
+    call_command("provisioning", "status", guarded_app.slug, "--json")
+    status = json.loads(capsys.readouterr().out)
+    assert status["quarantine"] == "TooManyDeletes" and status["quarantine_next_attempt"]
+    assert status["held_deletions"] == len(users)

@@ -17,6 +17,7 @@ from provisioning import tasks
 from provisioning.engine import lock
 from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleTrigger, ProvisioningJob
+from provisioning.operations import deletions
 from provisioning.operations.cli import OPERATIONS
 from provisioning.scheduling import apply_schedule
 
@@ -109,6 +110,8 @@ class Command(BaseCommand):
             "interval_minutes": job.interval_minutes,
             "running": lock.is_held(job),
             "quarantine": job.quarantine_reason or None,
+            "quarantine_next_attempt": job.quarantine_next_attempt.isoformat() if job.quarantine_next_attempt else None,
+            "held_deletions": deletions.held_deletions(job).count() if deletions.has_held_deletions(job) else 0,
             "links": job.links.count(),
             "escrows": job.escrows.count(),
             "next_cycle": "initial" if job.needs_initial_cycle or not job.watermark else "incremental",
