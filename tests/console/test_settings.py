@@ -11,7 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    test_defaults = {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "SECURE_SSL_REDIRECT", "Q_SYNC"}
+    test_defaults = {
+        "DEBUG",
+        "SECRET_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+        "SECURE_SSL_REDIRECT",
+        "Q_SYNC",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests for their own process only
+    }
     clean = {k: v for k, v in os.environ.items() if k not in test_defaults}
     clean.update({"DJANGO_SETTINGS_MODULE": "console.settings", **env})
     return subprocess.run(
