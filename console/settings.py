@@ -197,6 +197,10 @@ EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "provisioning@localhost")
+# The console's public address, for links in notification emails (mail clients need an absolute URL).
+CONSOLE_URL = env_str("CONSOLE_URL").rstrip("/")
+if CONSOLE_URL and not CONSOLE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("CONSOLE_URL must be an absolute address such as https://console.example.com.")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Provisioning log: entries older than this many days are purged daily (provisioning/retention.py).

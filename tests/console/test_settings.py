@@ -39,6 +39,7 @@ def test_production_mode_refuses_to_start_without_secret_key_and_encryption_keys
         ("EMAIL_PORT", "twenty-five", "EMAIL_PORT='twenty-five' is not a whole number"),
         ("DATABASE_URL", "mysql://x@localhost/db", "must point at SQLite"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL must start with redis://"),
+        ("CONSOLE_URL", "console.example.com", "CONSOLE_URL must be an absolute address"),
     ],
 )
 def test_malformed_settings_stop_start_up_with_a_message(tmp_path, name, value, message):

@@ -55,3 +55,14 @@ def test_no_mail_when_the_checkbox_is_off(notifying_app, emu, smtp_server):
     emu.control.reject_logins(None)
     assert run(job).failed
     assert smtp_server.messages == []
+
+
+def test_the_digest_links_to_the_cycle_log_when_the_console_address_is_configured(
+    notifying_app, emu, smtp_server, settings
+):
+    settings.CONSOLE_URL = "https://console.example.com"
+    cycle = run(notifying_app.job)
+    [mail] = digests(smtp_server)
+    logs = f"https://console.example.com/apps/{notifying_app.slug}/provisioning-logs/?cycle={cycle.cycle_id}"
+    assert logs in mail.part("text/plain")
+    assert logs in mail.part("text/html").replace("&amp;", "&")
