@@ -28,12 +28,20 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 860}  # a laptop screen
 
-# Playwright's sync API keeps an event loop on this thread; the ORM calls of the test itself are synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+@pytest.fixture(scope="module")
+def _orm_beside_playwright():
+    """Playwright's sync API runs an event loop on this thread while it is started; the tests' own ORM calls (and
+    the database flush after each test) are synchronous all the same. Only for the modules that use the browser,
+    and ending after it: a loop left running would make Django refuse the ORM in every later test.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="module")
+def browser(_orm_beside_playwright):
     if not Path(CHROMIUM).is_file():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; scripts/ci-system-deps.sh does it)")
     from playwright.sync_api import sync_playwright

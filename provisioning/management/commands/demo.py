@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import os
 import signal
 import socket
@@ -232,6 +233,7 @@ class Command(BaseCommand):
         job.enabled = True
         job.save(update_fields=["enabled", "updated_at"])
         apply_schedule(job)
+        logging.getLogger("django-q").setLevel(logging.WARNING)  # no "Enqueued" line amid the demo's output
         tasks.sync_now(job)  # at once, rather than at the scheduler's next tick (every 30 seconds)
         try:
             self._wait_for_cycle(job, after, started, timeout)
