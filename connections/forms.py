@@ -8,6 +8,7 @@ forms validate `apps create --file` input, so the browser and the command agree 
 from __future__ import annotations
 
 import os
+import ssl
 
 from django import forms
 from django.core.validators import RegexValidator
@@ -73,6 +74,14 @@ class CredentialsForm(forms.ModelForm):
         path = self.cleaned_data.get("ca_bundle", "").strip()
         if path and not (os.path.isfile(path) and os.access(path, os.R_OK)):
             raise forms.ValidationError("No readable file at this path on the console server.")
+        if path:
+            try:
+                ssl.create_default_context(cafile=path)
+            except (ssl.SSLError, ValueError):
+                raise forms.ValidationError(
+                    "This file holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the path of the CA "
+                    "certificate file in PEM format."
+                ) from None
         return path
 
     def clean(self) -> dict:

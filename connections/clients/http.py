@@ -8,6 +8,7 @@ networks need from the environment: HTTPS_PROXY / HTTP_PROXY / NO_PROXY.
 
 from __future__ import annotations
 
+import os
 import random
 import ssl
 from typing import Any
@@ -18,6 +19,17 @@ import requests
 from requests.utils import get_environ_proxies
 
 from connections.clients.errors import RemoteError, StopError, TransientError
+
+
+class CABundleUnreadable(requests.exceptions.SSLError):
+    """The connection's CA bundle path names no readable file (moved, deleted, wrong permissions).
+
+    requests raises a bare OSError for this, outside its own exception tree, which would escape every
+    client's error mapping; raising it as an SSLError keeps it inside the closed set."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"CA bundle {path} cannot be read")
+        self.path = path
 
 
 class ConnectionSession(requests.Session):
@@ -31,6 +43,9 @@ class ConnectionSession(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
+        verify = kwargs.get("verify", self.verify)
+        if isinstance(verify, str) and not (os.path.exists(verify) and os.access(verify, os.R_OK)):
+            raise CABundleUnreadable(verify)
         return super().request(method, url, *args, **kwargs)
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[override]
@@ -86,7 +101,23 @@ def transport_error(exc: requests.RequestException, request: str, ca_bundle: str
     host = request.split("://", 1)[-1].split("/", 1)[0]
     cause = _root_cause(exc)
     trust = f"the CA bundle {ca_bundle}" if ca_bundle else "the system trust store (certifi)"
+    if isinstance(exc, CABundleUnreadable):
+        return StopError(
+            f"TLS cannot start with {host}: the CA bundle {exc.path} does not exist or cannot be read.",
+            code="TLS_CA_BUNDLE",
+            recommendation="Point the connection's CA bundle path at a readable PEM file on the console server "
+            "(the bundled emulators write a new one on each start), or clear it to use the system trust store.",
+            request=request,
+        )
     if isinstance(exc, requests.exceptions.SSLError):
+        if isinstance(cause, ssl.SSLError) and getattr(cause, "library", "") == "X509" and ca_bundle:
+            return StopError(
+                f"TLS cannot start with {host}: the CA bundle {ca_bundle} holds no usable certificate "
+                f"({cause.reason}).",
+                code="TLS_CA_BUNDLE",
+                recommendation="The file must hold one or more PEM certificates (-----BEGIN CERTIFICATE-----).",
+                request=request,
+            )
         if isinstance(cause, ssl.SSLCertVerificationError):
             why = cause.verify_message or "certificate verify failed"
             return StopError(
@@ -96,8 +127,9 @@ def transport_error(exc: requests.RequestException, request: str, ca_bundle: str
                 "set the connection's CA bundle path to a PEM file holding the proxy's CA.",
                 request=request,
             )
+        reason = getattr(cause, "reason", None) or type(cause).__name__
         return StopError(
-            f"TLS failure talking to {host}: {type(cause).__name__}.",
+            f"TLS failure talking to {host}: {reason}.",
             code="TLS_FAILURE",
             recommendation="Check that the address uses https on the right port and that no proxy alters TLS.",
             request=request,

@@ -6,6 +6,7 @@ import json
 from io import StringIO
 
 import pytest
+import trustme
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -221,7 +222,7 @@ def test_test_connection_runs_the_real_check(db, tmp_path):
 
 def test_create_from_emulator_info(db, tmp_path):
     bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    trustme.CA().cert_pem.write_to_path(str(bundle))
     info = {
         "salesforce": {
             "login_url": "https://127.0.0.1:8443",

@@ -276,3 +276,45 @@ def test_unreadable_secret_is_reported_without_a_call(sf_connection, wire, setti
 
     assert not result.ok and "Enter the secret again" in result.message
     assert not wire.requests
+
+
+def test_salesforce_api_disabled_for_the_user_says_which_permission(sf_connection, wire):
+    wire.salesforce_login_fault("API_CURRENTLY_DISABLED")
+
+    result = testing.test_salesforce_connection(sf_connection)
+
+    assert not result.ok
+    assert "not enabled for this user" in result.message and "'API Enabled' permission" in result.message
+
+
+def test_salesforce_host_that_does_not_resolve_is_named(sf_connection):
+    sf_connection.login_url = "https://no-such-host.invalid"
+
+    result = testing.test_salesforce_connection(sf_connection)
+
+    assert not result.ok
+    assert "Cannot reach no-such-host.invalid: the host name does not resolve" in result.message
+
+
+def test_missing_ca_bundle_file_is_named_not_an_unexpected_error(sf_connection, entra_connection, wire, tmp_path):
+    """The emulators write a new CA file on each start: a path saved earlier can vanish."""
+    gone = str(tmp_path / "gone.pem")
+    sf_connection.ca_bundle = entra_connection.ca_bundle = gone
+
+    for result in (testing.test_salesforce_connection(sf_connection), testing.test_entra_connection(entra_connection)):
+        assert not result.ok
+        assert f"the CA bundle {gone} does not exist or cannot be read" in result.message
+        assert "clear it to use the system trust store" in result.message
+    assert not wire.requests
+
+
+def test_ca_bundle_without_a_certificate_is_named(sf_connection, wire, tmp_path):
+    bundle = tmp_path / "not-a-ca.pem"
+    bundle.write_text("just text\n")
+    sf_connection.ca_bundle = str(bundle)
+
+    result = testing.test_salesforce_connection(sf_connection)
+
+    assert not result.ok
+    assert f"the CA bundle {bundle} holds no usable certificate" in result.message
+    assert "PEM" in result.message

@@ -39,6 +39,7 @@ LOGIN_FAULTS = {
     "new location? When accessing Salesforce--either via a desktop client or the API--from outside of your "
     "company's trusted networks, you must add a security token to your password to log in.",
     "API_DISABLED_FOR_ORG": "API is not enabled for this Organization or Partner",
+    "API_CURRENTLY_DISABLED": "API is disabled for this User",
 }
 
 TOKEN_ERRORS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import trustme
 from django.db import connection as db_connection
 from django.urls import reverse
 
@@ -130,6 +131,7 @@ def test_page_shows_set_and_not_set_but_never_values(admin_client, configured_ap
         ({"auth_method": "kerberos"}, "auth_method", "Select a valid choice"),
         ({"admin_password": "x" * 1001}, "admin_password", "at most 1000 characters"),
         ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle", "No readable file"),
+        ({"ca_bundle": __file__}, "ca_bundle", "holds no PEM certificate"),
     ],
 )
 def test_invalid_salesforce_input_saves_nothing(admin_client, configured_application, changes, field, message):
@@ -165,7 +167,7 @@ def test_my_domain_sandbox_login_url_and_numeric_suffix_username_are_accepted(ad
 
 def test_entra_credentials_save_and_normalise(admin_client, automatic_application, tmp_path):
     bundle = tmp_path / "ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    trustme.CA().cert_pem.write_to_path(str(bundle))
     response = post_entra(
         admin_client,
         automatic_application,
