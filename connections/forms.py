@@ -67,7 +67,9 @@ class CredentialsForm(forms.ModelForm):
                 widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
             )
             self.fields[f"clear_{name}"] = forms.BooleanField(
-                label=f"Clear the stored {SECRET_LABELS[name].lower()}", required=False
+                label=f"Clear the stored {SECRET_LABELS[name].lower()}",
+                required=False,
+                help_text="Removes the stored value when you save; the connection then works without it.",
             )
 
     def clean_ca_bundle(self) -> str:

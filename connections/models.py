@@ -186,7 +186,14 @@ class SalesforceConnection(ConnectionBase):
         help_text="https://test.salesforce.com for sandboxes, or the My Domain address such as "
         "https://acme--uat.sandbox.my.salesforce.com.",
     )
-    api_version = models.CharField("API version", max_length=5, default="59.0", validators=[API_VERSION_VALIDATOR])
+    api_version = models.CharField(
+        "API version",
+        max_length=5,
+        default="59.0",
+        validators=[API_VERSION_VALIDATOR],
+        help_text="Salesforce REST API version the console calls, such as 59.0. Keep the default unless "
+        "the org needs another.",
+    )
     admin_username = models.CharField(
         "Admin Username",
         max_length=80,

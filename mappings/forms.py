@@ -159,12 +159,22 @@ class ScopingFilterForm(forms.ModelForm):
 
 
 class ScopingClauseForm(forms.ModelForm):
-    operator = forms.ChoiceField(choices=[("", "Operator")] + [(o, o) for o in OPERATORS], required=False)
+    operator = forms.ChoiceField(
+        choices=[("", "Operator")] + [(o, o) for o in OPERATORS],
+        required=False,
+        help_text="IS NULL, IS NOT NULL, IS TRUE and IS FALSE take no value; Greater_Than compares whole numbers; "
+        "& passes when the user's value occurs in the clause's value.",
+    )
 
     class Meta:
         model = ScopingClause
         fields = ["attribute", "operator", "value"]
         widgets = {"attribute": forms.TextInput(attrs={"list": "entra-attributes", "spellcheck": "false"})}
+        help_texts = {
+            "attribute": "An Entra user attribute such as department; extension attributes may be typed.",
+            "value": "Compared exactly and case-sensitively (EQUALS, Includes, ENDS_WITH); a .NET regular "
+            "expression for REGEX MATCH.",
+        }
 
     def clean(self) -> dict:
         data = super().clean()
@@ -221,7 +231,11 @@ class MappingImportForm(forms.Form):
         help_text="An objectMapping exported from this console or from Entra (Graph synchronization schema).",
     )
     document = forms.CharField(
-        label="Or paste the JSON", required=False, widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"})
+        label="Or paste the JSON",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text="The same document as the file: an objectMapping with attributeMappings (and scope). "
+        "Nothing is imported unless every mapping is valid.",
     )
 
     def clean(self) -> dict:
