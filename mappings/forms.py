@@ -33,7 +33,14 @@ class ObjectMappingForm(forms.ModelForm):
 
     def clean_sandbox_suffix(self) -> str:
         suffix = self.cleaned_data["sandbox_suffix"].strip().lstrip(".")
-        if suffix and not SUFFIX_PATTERN.fullmatch(suffix):
+        if not suffix:
+            # Usernames are unique across every Salesforce org: without a suffix, sandbox users collide with
+            # their production accounts (DUPLICATE_USERNAME), and the Append expressions could not be rewritten.
+            raise forms.ValidationError(
+                "Enter the sandbox suffix (for example uat): Salesforce usernames are unique across all orgs, "
+                "so sandbox users need one to differ from their production accounts."
+            )
+        if not SUFFIX_PATTERN.fullmatch(suffix):
             raise forms.ValidationError("Use letters, digits, '-' and '_' only (for example uat or qa2).")
         return suffix
 
@@ -219,8 +226,13 @@ class ExpressionTestForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        if bool(data.get("user", "").strip()) == bool(data.get("sample", "").strip()):
+        has_user, has_sample = bool(data.get("user", "").strip()), bool(data.get("sample", "").strip())
+        if has_user and has_sample:
             raise forms.ValidationError("Give either an Entra user or a sample user, not both.")
+        if not has_user and not has_sample:
+            raise forms.ValidationError(
+                "Enter an Entra user (user principal name or object ID) or type a sample user as JSON."
+            )
         return data
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, is_known_attribute, suggest
 from mappings.expressions.dotnet_regex import compile_regex
 
 OPERATORS = (
@@ -66,6 +67,11 @@ def validate_clause(attribute: str, operator: str, value: str) -> None:
         raise ValueError("the clause needs an attribute name")
     if attribute in UNSUPPORTED_ATTRIBUTES:
         raise ValueError(f"{attribute} cannot be used in a scoping filter")
+    if not is_known_attribute(attribute):
+        # An unknown name reads as empty for every user, so a typo would silently take everyone out of scope.
+        guess = suggest(attribute, ENTRA_USER_ATTRIBUTES)
+        hint = f": did you mean {guess}?" if guess else " (extension attributes are extension_<appId>_<name>)"
+        raise ValueError(f"unknown attribute {attribute}{hint}")
     if operator not in OPERATORS:
         raise ValueError(f"unknown operator {operator!r}; use one of: {', '.join(OPERATORS)}")
     if operator in UNARY_OPERATORS:

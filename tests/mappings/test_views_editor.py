@@ -221,6 +221,18 @@ def test_an_invalid_suffix_is_refused(admin_client, application):
     assert _mapping(application).sandbox_suffix == "uat"
 
 
+def test_an_empty_suffix_is_refused_and_the_expressions_keep_theirs(admin_client, application):
+    response = admin_client.post(
+        reverse("mapping_save", args=[application.slug]),
+        {"mapping-enabled": "on", "mapping-action_create": "on", "mapping-sandbox_suffix": " "},
+    )
+    assert response.status_code == 400
+    assert "Enter the sandbox suffix (for example uat)" in response.content.decode()
+    mapping = _mapping(application)
+    assert (mapping.sandbox_suffix, mapping.version, mapping.action_update) == ("uat", 1, True)
+    assert _row(application, "Username").expression == 'Append([userPrincipalName], ".uat")'
+
+
 def test_restore_default_mappings_asks_first_then_resets(admin_client, application):
     _row(application, "FirstName").delete()
     url = reverse("mapping_restore", args=[application.slug])

@@ -81,9 +81,13 @@ def test_tester_shows_the_column_of_a_syntax_error(admin_client, application):
 
 
 def test_tester_needs_exactly_one_of_user_and_sample(admin_client, application):
-    response = admin_client.post(reverse("expression_test", args=[application.slug]), {"expression": "Now()"})
+    url = reverse("expression_test", args=[application.slug])
+    response = admin_client.post(url, {"expression": "Now()"})
     assert response.status_code == 400
-    assert "Give either an Entra user or a sample user" in response.content.decode()
+    assert "Enter an Entra user (user principal name or object ID) or type a sample user" in response.content.decode()
+    both = admin_client.post(url, {"expression": "Now()", "user": "ada@contoso.com", "sample": "{}"})
+    assert both.status_code == 400
+    assert "Give either an Entra user or a sample user, not both." in both.content.decode()
 
 
 def test_tester_refuses_a_sample_that_is_not_an_object(admin_client, application):
