@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
+from connections.testing import entra_missing_fields, salesforce_missing_fields
 from console.models import AuditActivity, record_audit
 from console.roles import administrator_required, is_administrator, reader_required
 from mappings.assignments import add_assignment, load_assignments
@@ -75,9 +76,12 @@ def assignment_add(request: HttpRequest, slug: str) -> HttpResponse:
         roles = graph.service_principal("id,appRoles").get("appRoles") or []
         form = AssignmentForm(request.POST, roles=role_choices(roles))
         if not form.is_valid():
-            messages.error(
-                request, "Nothing was assigned: " + "; ".join(e for errs in form.errors.values() for e in errs)
-            )
+            problems = [
+                f"{form.fields[name].label}: {error}" if name in form.fields else error
+                for name, errors in form.errors.items()
+                for error in errors
+            ]
+            messages.error(request, "Nothing was assigned: " + "; ".join(problems))
             return redirect(_page_url(application))
         role_id = form.cleaned_data["role"]
         role = dict(form.fields["role"].choices)[role_id]
@@ -127,6 +131,16 @@ def assignment_remove(request: HttpRequest, slug: str) -> HttpResponse:
 def roles_import(request: HttpRequest, slug: str) -> HttpResponse:
     """Import roles: Salesforce profiles become app roles of the enterprise application."""
     application = get_application(slug)
+    missing = [
+        *(f"Salesforce {label}" for label in salesforce_missing_fields(application.salesforce)),
+        *(f"Entra {label}" for label in entra_missing_fields(application.entra)),
+    ]
+    if missing:
+        # Without this the default login URL would be tried and fail with a network error that hides the cause.
+        messages.error(
+            request, f"Import roles reads Salesforce and writes to Entra: fill in {', '.join(missing)} first."
+        )
+        return redirect(_page_url(application) + "#app-roles")
     try:
         result = import_roles(application, actor=request.user)
     except DuplicateRolesError as exc:

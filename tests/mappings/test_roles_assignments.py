@@ -179,6 +179,24 @@ def test_reader_cannot_change_assignments_or_roles(reader_client, live_app, emu)
     assert (dict(emu.entra_app.state.assignments), _app_roles(emu)) == before
 
 
+def test_import_roles_without_credentials_names_what_to_fill_in(admin_client, application):
+    response = admin_client.post(reverse("import_roles", args=[application.slug]), follow=True)
+    html = response.content.decode()
+    assert "fill in Salesforce Admin Username, Salesforce Admin Password, Entra Tenant ID" in html
+    assert "does not resolve" not in html  # no call was made to the default login URL
+    assert not AuditEntry.objects.filter(activity=AuditActivity.IMPORT_ROLES).exists()
+
+
+def test_an_incomplete_assignment_names_the_missing_field(admin_client, live_app, emu):
+    before = dict(emu.entra_app.state.assignments)
+    response = admin_client.post(
+        reverse("assignment_add", args=[live_app.slug]), {"principal": "", "role": ""}, follow=True
+    )
+    html = response.content.decode()
+    assert "Nothing was assigned: User or group: This field is required.; Role: This field is required." in html
+    assert emu.entra_app.state.assignments == before
+
+
 def test_users_and_groups_needs_sign_in(client, application):
     response = client.get(reverse("users_and_groups", args=[application.slug]))
     assert response.status_code == 302 and "/login/" in response["Location"]
