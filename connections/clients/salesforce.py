@@ -133,6 +133,14 @@ class SalesforceClient:
 
     def login(self) -> None:
         """Sign in (SOAP username + password + token, or OAuth client credentials); no retry on refusal."""
+        from connections.testing import salesforce_missing_fields
+
+        missing = salesforce_missing_fields(self.connection)
+        if missing:
+            # Signing in without them would only reach the default login URL and hide the cause.
+            raise StopError(
+                f"The Salesforce connection is incomplete: fill in {', '.join(missing)}.", code="NOT_CONFIGURED"
+            )
         if self.connection.auth_method == SalesforceAuthMethod.CLIENT_CREDENTIALS:
             session_id, instance = self._oauth_login()
         else:

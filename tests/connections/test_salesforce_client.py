@@ -438,3 +438,15 @@ def test_soap_login_goes_to_the_configured_login_url(sf_connection, login_url):
         client.login()
 
     assert adapter.urls == [f"{login_url.rstrip('/')}/services/Soap/u/59.0"]
+
+
+def test_login_without_credentials_says_what_to_fill_in_and_calls_nothing(application, wire):
+    connection = application.salesforce
+    connection.login_url = wire.url
+
+    with pytest.raises(StopError) as caught:
+        SalesforceClient(connection).login()
+
+    assert str(caught.value) == "The Salesforce connection is incomplete: fill in Admin Username, Admin Password."
+    assert caught.value.code == "NOT_CONFIGURED"
+    assert not wire.requests

@@ -248,7 +248,9 @@ def test_restore_default_mappings_asks_first_then_resets(admin_client, applicati
 
 def test_refresh_target_attributes_failure_is_reported(admin_client, application):
     response = admin_client.post(reverse("mapping_refresh_targets", args=[application.slug]), follow=True)
-    assert "Could not read the Salesforce User fields" in response.content.decode()
+    html = response.content.decode()
+    assert "Could not read the Salesforce User fields" in html
+    assert "The Salesforce connection is incomplete: fill in Admin Username, Admin Password." in html
 
 
 def test_an_application_without_a_mapping_is_offered_the_defaults(admin_client, application):
