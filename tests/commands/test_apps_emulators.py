@@ -62,3 +62,37 @@ def test_export_of_an_emulated_application_has_no_secret(emulated_application, e
     ):
         assert secret not in text
     assert json.loads(text)["entra"]["secrets_set"] == {"client_secret": True}
+
+
+@pytest.mark.parametrize(
+    ("system", "change", "words"),
+    [
+        ("salesforce", lambda app: app.salesforce.set_secret("admin_password", "wrong"), "[INVALID_LOGIN]"),
+        ("salesforce", lambda app: app.salesforce.set_secret("security_token", ""), "LOGIN_MUST_USE_SECURITY_TOKEN"),
+        ("entra", lambda app: app.entra.set_secret("client_secret", "wrong"), "AADSTS7000215"),
+        ("entra", lambda app: setattr(app.entra, "client_id", "0" * 8 + "-0000-0000-0000-" + "0" * 12), "AADSTS700016"),
+        ("entra", lambda app: setattr(app.entra, "tenant_id", "1" * 8 + "-1111-1111-1111-" + "1" * 12), "AADSTS90002"),
+        ("entra", lambda app: setattr(app.entra, "service_principal_id", "2" * 8 + "-2222-2222-2222-" + "2" * 12),
+         "service principal"),
+    ],
+    ids=["wrong-password", "no-token", "wrong-client-secret", "unknown-client", "unknown-tenant", "unknown-sp"],
+)  # fmt: skip
+def test_wrong_settings_give_the_specific_error_against_the_emulators(emulated_application, system, change, words):
+    """The foundation's error mappings, end to end: the real clients against the emulators' real answers."""
+    change(emulated_application)
+    emulated_application.salesforce.save()
+    emulated_application.entra.save()
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("apps", "test-connection", "emulated-sandbox", f"--{system}", stdout=out)
+    message = out.getvalue()
+    assert "Failed" in message and words.lower() in message.lower(), message
+    assert "invalid credentials" not in message.lower()
+
+
+def test_api_disabled_for_the_org_against_the_emulators(emulated_application, emulator_state_reset):
+    emulator_state_reset.control.reject_logins("API_DISABLED_FOR_ORG")
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("apps", "test-connection", "emulated-sandbox", "--salesforce", stdout=out)
+    assert "API_DISABLED_FOR_ORG" in out.getvalue() and "API Enabled" in out.getvalue()
