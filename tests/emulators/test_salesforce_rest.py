@@ -222,3 +222,25 @@ def test_get_and_upsert_by_lookup_field(sf, standard, emulators):
     assert sf.User.get_by_custom_id("Username", body["Username"])["FederationIdentifier"] == "fed70@contoso.com"
     with pytest.raises(SalesforceResourceNotFound):
         sf.User.get_by_custom_id("Title", "Lead")
+
+
+def test_query_all_pages_like_query(sf, standard, emulators):
+    for n in range(2050):
+        emulators.control.create_salesforce_user(**new_user(5000 + n, ProfileId=standard))
+    first = sf.restful("queryAll/", params={"q": "SELECT Id FROM User WHERE Username LIKE 'new.user%'"})
+    assert first["totalSize"] == 2050 and len(first["records"]) == 2000 and not first["done"]
+    assert "/queryAll/01g" in first["nextRecordsUrl"]
+    everything = sf.query_all("SELECT Id FROM User WHERE Username LIKE 'new.user%'", include_deleted=True)
+    assert len({r["Id"] for r in everything["records"]}) == 2050
+
+
+def test_every_rest_answer_carries_the_daily_api_counter(sf, emulators):
+    session, base = sf.session, f"{sf.base_url}"
+    headers = {"Authorization": f"Bearer {sf.session_id}"}
+    used = []
+    for path in ("limits/", "query/?q=SELECT+Id+FROM+Profile", "sobjects/User/005000000000000AAA", "query/?q=SELEC"):
+        response = session.get(base + path, headers=headers)
+        info = response.headers["Sforce-Limit-Info"]
+        assert info.startswith("api-usage=") and info.endswith("/" + str(emulators.control.set_api_usage()["limit"]))
+        used.append(int(info.split("=")[1].split("/")[0]))
+    assert used == sorted(used) and used[-1] > used[0]  # errors (404, MALFORMED_QUERY) carry it too and count
