@@ -139,6 +139,9 @@ def test_to_lower_and_to_upper_with_optional_culture():
     assert ev('ToUpper("istanbul", "tr-TR")') == "İSTANBUL"
     assert ev('ToLower("ISTANBUL", "tr-TR")') == "ıstanbul"
     assert ev('ToUpper("abc", "en-US")') == "ABC"
+    # One character for one, as .NET does: no "SS" for ß, no ligature split, no combining dot after i.
+    assert ev('ToUpper("Straße ﬁle")') == "STRAßE ﬁLE"
+    assert ev('ToLower("İstanbul")') == "istanbul"
     assert ev("ToUpper([x])") is None
 
 

@@ -238,7 +238,17 @@ def _case(text, culture, upper: bool):
     lang = (to_str(culture) or "").split("-")[0].lower() if culture is not MISSING else ""
     if lang in ("tr", "az"):  # Turkish dotted and dotless i
         text = text.replace("i", "İ").replace("ı", "I") if upper else text.replace("I", "ı").replace("İ", "i")
-    return text.upper() if upper else text.lower()
+    return "".join(_simple_case(ch, upper) for ch in text)
+
+
+def _simple_case(ch: str, upper: bool) -> str:
+    """.NET changes case one character for one character ("straße" -> "STRAßE"); Python's full case mapping
+    would lengthen the text ("STRASSE"), so a character whose mapping is longer is kept as it is, except the
+    dotted capital I, whose simple lower-case mapping is a plain i."""
+    mapped = ch.upper() if upper else ch.lower()
+    if len(mapped) == 1:
+        return mapped
+    return "i" if ch == "İ" else ch
 
 
 @function("ToLower(source, [culture])", 1, 2)
