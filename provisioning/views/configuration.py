@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from connections.forms import EntraCredentialsForm, SalesforceCredentialsForm
@@ -117,12 +118,19 @@ def save_mode(request: HttpRequest, slug: str) -> HttpResponse:
     return _save_section(request, slug, "mode")
 
 
+# Django's error reports (the DEBUG page, mail to ADMINS) then show these POST values as stars.
+SALESFORCE_SECRET_POST_FIELDS = [f"salesforce-{name}" for name in SalesforceCredentialsForm.secret_fields]
+ENTRA_SECRET_POST_FIELDS = [f"entra-{name}" for name in EntraCredentialsForm.secret_fields]
+
+
+@sensitive_post_parameters(*SALESFORCE_SECRET_POST_FIELDS)
 @require_POST
 @administrator_required
 def save_salesforce_credentials(request: HttpRequest, slug: str) -> HttpResponse:
     return _save_section(request, slug, "salesforce")
 
 
+@sensitive_post_parameters(*ENTRA_SECRET_POST_FIELDS)
 @require_POST
 @administrator_required
 def save_entra_credentials(request: HttpRequest, slug: str) -> HttpResponse:

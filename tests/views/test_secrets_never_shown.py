@@ -51,3 +51,19 @@ def test_no_action_response_or_audit_entry_shows_a_secret(admin_client, configur
     entries = list(AuditEntry.objects.values_list("changed_fields", "detail"))
     assert (["client_secret"], "") in entries
     assert_no_secret(repr(entries).encode(), "audit entries")
+
+
+def test_error_reports_of_credential_saves_hide_the_typed_secrets(admin_client, configured_application):
+    """Django's DEBUG page and ADMINS mail show POST data; the typed secrets must appear there as stars."""
+    from django.views.debug import SafeExceptionReporterFilter
+
+    slug = configured_application.slug
+    for view, fields in (
+        ("save_salesforce_credentials", ["salesforce-admin_password", "salesforce-security_token"]),
+        ("save_entra_credentials", ["entra-client_secret"]),
+    ):
+        data = {field: "typed-secret-value" for field in fields}
+        response = admin_client.post(reverse(view, args=[slug]), {**data, "salesforce-login_url": "http://x"})
+        shown = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+        for field in fields:
+            assert shown[field] != "typed-secret-value" and set(shown[field]) == {"*"}
