@@ -99,7 +99,9 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
     sf.get_by_role("button", name="Test Connection").click()
     result = page.locator("#test-result-salesforce")
     expect(result).to_contain_text("Failed")
-    expect(result).to_contain_text(re.compile("token", re.I))
+    expect(result).to_contain_text("Secret Token")
+    expect(result).to_contain_text("INVALID_LOGIN")
+    assert "not-the-token" not in page.content()  # secrets are write-only, even a wrong one
     visit(page, screenshots, "03-test-connection-error", show=page.locator("#test-salesforce"))
 
     # The right token: success.
