@@ -50,16 +50,24 @@ def _form_errors(section: str, form) -> list[str]:
     return errors
 
 
-def _section_data(section: str, form_class, instance, values: Mapping[str, Any], env: Mapping[str, str]):
-    """Form data for `section`: current values of the instance, overlaid with the document's values."""
+def _section_data(
+    section: str, form_class, instance, values: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """Form data for `section` (current values of the instance, overlaid with the document's values) and the
+    problems found on the way; the caller still validates the data, so one run lists every problem."""
     if not isinstance(values, Mapping):
         raise ConfigError([f"{section}: expected an object"])
     plain = list(form_class._meta.fields)
     secret_fields = getattr(form_class, "secret_fields", ())
     allowed = set(plain) | set(secret_fields) | {f"{s}_env" for s in secret_fields} | {"secrets_set"}
     errors = [f"{section}.{key}: unknown key" for key in values if key not in allowed]
+    errors += [
+        f"{section}.{key}: expected a single value, not a list or an object"
+        for key, value in values.items()
+        if key in allowed and key != "secrets_set" and isinstance(value, list | dict)
+    ]
     data: dict[str, Any] = {name: getattr(instance, name) for name in plain}
-    data.update({k: v for k, v in values.items() if k in plain})
+    data.update({k: v for k, v in values.items() if k in plain and not isinstance(v, list | dict)})
     for name in secret_fields:
         if name in values and f"{name}_env" in values:
             errors.append(f"{section}.{name}: give the value or {name}_env, not both")
@@ -69,11 +77,9 @@ def _section_data(section: str, form_class, instance, values: Mapping[str, Any],
                 errors.append(f"{section}.{name}_env: environment variable {variable} is not set")
             else:
                 data[name] = env[variable]
-        elif name in values:
+        elif name in values and not isinstance(values[name], list | dict):
             data[name] = values[name]
-    if errors:
-        raise ConfigError(errors)
-    return data
+    return data, errors
 
 
 def create_from_config(
@@ -117,13 +123,16 @@ def create_from_config(
         ]
         for section, form_class, instance, values in filter(None, sections):
             try:
-                data = _section_data(section, form_class, instance, values, env)
+                data, problems = _section_data(section, form_class, instance, values, env)
             except ConfigError as exc:
                 errors += exc.errors
                 continue
+            errors += problems
             form = form_class(data, instance=instance)
             if not form.is_valid():
                 errors += _form_errors(section, form)
+                continue
+            if problems:
                 continue
             changed += form.changed_field_names() if hasattr(form, "changed_field_names") else form.changed_data
             form.save()

@@ -113,6 +113,21 @@ def test_invalid_documents_create_nothing(db, tmp_path, secrets_env, change, exp
     assert not AuditEntry.objects.exists()
 
 
+def test_every_problem_of_a_document_is_listed_in_one_run(db, tmp_path, secrets_env):
+    doc = document()
+    doc["salesforce"] = {**doc["salesforce"], "admin_password_env": "NOT_SET_ANYWHERE", "admin_username": ["a"]}
+    doc["entra"] = {**doc["entra"], "tenant_id": "contoso", "client_secret_env": "NOT_SET_EITHER"}
+    err = StringIO()
+    with pytest.raises(CommandError, match="Nothing was created: 4 problem"):
+        call_command("apps", "create", "--file", write(tmp_path, doc), stdout=StringIO(), stderr=err)
+    problems = err.getvalue()
+    assert "salesforce.admin_password_env: environment variable NOT_SET_ANYWHERE is not set" in problems
+    assert "salesforce.admin_username: expected a single value, not a list or an object" in problems
+    assert "entra.client_secret_env: environment variable NOT_SET_EITHER is not set" in problems
+    assert "entra.tenant_id: Enter a GUID" in problems  # listed although the section had an env problem
+    assert not Application.objects.exists()
+
+
 def test_unreadable_or_broken_file_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         run("create", "--file", str(tmp_path / "missing.json"))
