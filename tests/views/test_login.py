@@ -65,6 +65,29 @@ def test_one_address_trying_many_accounts_is_locked(client, db):
     assert sign_in(client, "fresh", PASSWORD, "10.9.9.10").status_code == 302
 
 
+def test_behind_the_proxy_addresses_come_from_x_forwarded_for(client, db, settings):
+    """Every request reaches the console from the proxy: one client's mistakes must not lock out the others,
+    and entries a client writes in front of the proxy's own cannot get it round the limit."""
+    settings.BEHIND_TLS_PROXY = True
+    proxy = "10.0.0.254"
+    for index in range(5):
+        User.objects.create_user(f"user{index}", password=PASSWORD)
+        client.post(
+            reverse("login"),
+            {"username": f"user{index}", "password": "wrong"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{index}, 203.0.113.7",
+        )
+    User.objects.create_user("fresh", password=PASSWORD)
+    attempt = {"username": "fresh", "password": PASSWORD}
+    spoofed = client.post(
+        reverse("login"), attempt, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.7"
+    )
+    assert spoofed.status_code == 429
+    colleague = client.post(reverse("login"), attempt, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert colleague.status_code == 302
+
+
 def test_sign_out_is_a_post(admin_client):
     response = admin_client.post(reverse("logout"))
     assert response.status_code == 302
