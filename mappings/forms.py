@@ -236,6 +236,10 @@ class ExpressionTestForm(forms.Form):
         return data
 
 
+# An objectMapping with every Salesforce field mapped is well under 100 kB; anything far larger is the wrong file.
+MAX_IMPORT_BYTES = 2_000_000
+
+
 class MappingImportForm(forms.Form):
     file = forms.FileField(
         label="Mapping JSON file",
@@ -253,6 +257,11 @@ class MappingImportForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         upload = data.get("file")
+        if upload and upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(
+                f"The file has {upload.size:,} bytes; a mapping export is a few kilobytes (at most "
+                f"{MAX_IMPORT_BYTES:,} bytes are read). Choose the objectMapping JSON file."
+            )
         text = upload.read().decode("utf-8", errors="replace") if upload else (data.get("document") or "")
         if not text.strip():
             raise forms.ValidationError("Choose a file or paste the JSON.")

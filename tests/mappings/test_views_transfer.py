@@ -52,6 +52,14 @@ def test_invalid_json_is_reported(admin_client, application):
     assert "not valid JSON" in response.content.decode()
 
 
+def test_a_file_far_larger_than_a_mapping_is_refused_unread(admin_client, application):
+    upload = SimpleUploadedFile("backup.tar", b"x" * 2_000_001, content_type="application/octet-stream")
+    response = admin_client.post(reverse("mapping_import", args=[application.slug]), {"file": upload})
+    assert response.status_code == 400
+    assert "The file has 2,000,001 bytes; a mapping export is a few kilobytes" in response.content.decode()
+    assert ObjectMapping.objects.get(application=application).version == 1
+
+
 def test_tester_with_a_sample_returns_the_htmx_partial(admin_client, application):
     response = admin_client.post(
         reverse("expression_test", args=[application.slug]),
