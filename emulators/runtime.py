@@ -44,9 +44,18 @@ class Emulators:
     def start(self) -> Emulators:
         self.tls = make_tls()
         apps = (self.salesforce_app, self.entra_app, ControlApp(self.control))
-        self.servers = [
-            HTTPSServer(port, app, self.tls.server_context) for port, app in zip(self.ports, apps, strict=True)
-        ]
+        self.servers = []
+        try:
+            for port, app in zip(self.ports, apps, strict=True):
+                self.servers.append(HTTPSServer(port, app, self.tls.server_context))
+        except OSError:
+            # A port in use: release the ports already bound and the CA files before reporting it.
+            for server in self.servers:
+                server.server_close()
+            self.servers = []
+            self.tls.cleanup()
+            self.tls = None
+            raise
         for server in self.servers:
             server.start()
         for server in self.servers:

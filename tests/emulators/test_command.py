@@ -3,12 +3,16 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,3 +56,41 @@ def test_command_writes_a_usable_info_file_and_stops_cleanly(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--seed", "-5"], "--seed must be 0 or more (got -5)."),
+        (["--latency-ms", "-1"], "--latency-ms must be 0 or more (got -1)."),
+        (["--port-entra", "70000"], "--port-entra must be a port between 1 and 65535"),
+        (["--info-file", "/nonexistent/dir/x.json"], "the folder /nonexistent/dir does not exist or is not writable"),
+    ],
+)
+def test_impossible_options_are_refused_before_anything_starts(arguments, message):
+    with pytest.raises(CommandError) as caught:
+        call_command("emulators", *arguments)
+    assert message in str(caught.value)
+
+
+def test_a_port_in_use_is_a_clear_error():
+    salesforce_port, entra_port = _free_port(), _free_port()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(CommandError, match="Address already in use. Choose other ports, or 0 for free ones."):
+            call_command(
+                "emulators",
+                *("--seed", "1", "--port-control", str(busy.getsockname()[1])),
+                *("--port-salesforce", str(salesforce_port), "--port-entra", str(entra_port)),
+            )
+    # The two servers bound before the failure released their ports.
+    for port in (salesforce_port, entra_port):
+        with socket.socket() as again:
+            again.bind(("127.0.0.1", port))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

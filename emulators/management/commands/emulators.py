@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from emulators import Emulators
 from emulators.bench import run as run_bench
@@ -32,17 +33,41 @@ class Command(BaseCommand):
         )
         parser.add_argument("--bench-users", type=int, default=100_000, help="Tenant size for --bench.")
 
+    def _check(self, options: dict[str, Any]) -> None:
+        """Refuse impossible options before anything starts, with what to pass instead."""
+        problems = [
+            f"--{name.replace('_', '-')} must be 0 or more (got {options[name]})."
+            for name in ("seed", "latency_ms", "bench_users")
+            if options[name] < 0
+        ]
+        problems += [
+            f"--{name.replace('_', '-')} must be a port between 1 and 65535, or 0 for a free one."
+            for name in ("port_salesforce", "port_entra", "port_control")
+            if not 0 <= options[name] <= 65535
+        ]
+        folder = os.path.dirname(os.path.abspath(options["info_file"])) if options["info_file"] else ""
+        if folder and not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
+            problems.append(f"--info-file: the folder {folder} does not exist or is not writable.")
+        if problems:
+            raise CommandError(" ".join(problems))
+
     def handle(self, *args: Any, **options: Any) -> None:
+        self._check(options)
         if options["bench"]:
             self.stdout.write(json.dumps(run_bench(options["bench_users"]), indent=2))
             return
-        emulators = Emulators(
-            seed=options["seed"],
-            latency_ms=options["latency_ms"],
-            port_salesforce=options["port_salesforce"],
-            port_entra=options["port_entra"],
-            port_control=options["port_control"],
-        ).start()
+        try:
+            emulators = Emulators(
+                seed=options["seed"],
+                latency_ms=options["latency_ms"],
+                port_salesforce=options["port_salesforce"],
+                port_entra=options["port_entra"],
+                port_control=options["port_control"],
+            ).start()
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot start the emulators: {exc.strerror or exc}. Choose other ports, or 0 for free ones."
+            ) from None
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
