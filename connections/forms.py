@@ -181,4 +181,10 @@ class EntraCredentialsForm(CredentialsForm):
         return self.cleaned_data["authority_host"].strip().rstrip("/")
 
     def clean_graph_url(self) -> str:
-        return self.cleaned_data["graph_url"].strip().rstrip("/")
+        url = self.cleaned_data["graph_url"].strip().rstrip("/")
+        # Without the version every Graph call answers 404, which reads as "service principal not found".
+        if not url.endswith(("/v1.0", "/beta")):
+            raise forms.ValidationError(
+                "End the Graph endpoint with the API version, such as https://graph.microsoft.com/v1.0."
+            )
+        return url

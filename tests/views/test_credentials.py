@@ -194,6 +194,7 @@ def test_entra_credentials_save_and_normalise(admin_client, automatic_applicatio
         ({"service_principal_id": "72f988bf-86f1-41af-91ab-2d7cd011db4"}, "service_principal_id"),
         ({"authority_host": "http://login.microsoftonline.com"}, "authority_host"),
         ({"graph_url": "https://" + "g" * 300}, "graph_url"),
+        ({"graph_url": "https://graph.microsoft.com"}, "graph_url"),
     ],
 )
 def test_invalid_entra_input_saves_nothing(admin_client, configured_application, changes, field):
