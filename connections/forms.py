@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from urllib.parse import urlsplit
 
 from django import forms
 from django.core.validators import RegexValidator
@@ -178,7 +179,14 @@ class EntraCredentialsForm(CredentialsForm):
         return self._guid("service_principal_id")
 
     def clean_authority_host(self) -> str:
-        return self.cleaned_data["authority_host"].strip().rstrip("/")
+        url = self.cleaned_data["authority_host"].strip().rstrip("/")
+        if urlsplit(url).path:
+            # The tenant ID is appended to it; a pasted ".../<tenant>/v2.0" would double it.
+            raise forms.ValidationError(
+                "Enter only the scheme and host, such as https://login.microsoftonline.com: the tenant ID is added "
+                "from the Tenant ID field."
+            )
+        return url
 
     def clean_graph_url(self) -> str:
         url = self.cleaned_data["graph_url"].strip().rstrip("/")

@@ -195,6 +195,7 @@ def test_entra_credentials_save_and_normalise(admin_client, automatic_applicatio
         ({"authority_host": "http://login.microsoftonline.com"}, "authority_host"),
         ({"graph_url": "https://" + "g" * 300}, "graph_url"),
         ({"graph_url": "https://graph.microsoft.com"}, "graph_url"),
+        ({"authority_host": f"https://login.microsoftonline.com/{TENANT_ID}/v2.0"}, "authority_host"),
     ],
 )
 def test_invalid_entra_input_saves_nothing(admin_client, configured_application, changes, field):
