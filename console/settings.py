@@ -242,5 +242,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django_q": {"level": "WARNING"}},
+    # axes.apps announces itself on every start, management commands included; failed sign-ins still log.
+    "loggers": {"django_q": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
 }
