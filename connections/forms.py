@@ -25,6 +25,9 @@ SALESFORCE_USERNAME_VALIDATOR = RegexValidator(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$",
     "Enter the Salesforce username, which looks like an email address (admin@acme.com.uat).",
 )
+# Salesforce retired API versions 30.0 and lower, and SOAP login() is not offered from version 65.0 on.
+OLDEST_API_VERSION = 31.0
+LAST_SOAP_LOGIN_VERSION = 64.0
 SECRET_LABELS = {
     "admin_password": "Admin Password",
     "security_token": "Secret Token",
@@ -156,6 +159,19 @@ class SalesforceCredentialsForm(CredentialsForm):
         cleaned = super().clean()
         if cleaned.get("auth_method") == SalesforceAuthMethod.CLIENT_CREDENTIALS and not cleaned.get("consumer_key"):
             self.add_error("consumer_key", "The client credentials method needs the connected app's consumer key.")
+        # The model's format check runs after clean(), so the version may still be malformed here.
+        try:
+            version = float(cleaned.get("api_version") or "")
+        except ValueError:
+            return cleaned
+        if version < OLDEST_API_VERSION:
+            self.add_error("api_version", f"Salesforce has retired API versions below {OLDEST_API_VERSION:.1f}.")
+        elif version > LAST_SOAP_LOGIN_VERSION and cleaned.get("auth_method") == SalesforceAuthMethod.PASSWORD:
+            self.add_error(
+                "api_version",
+                f"Sign-in with username, password and secret token (SOAP login) ends at API version "
+                f"{LAST_SOAP_LOGIN_VERSION:.1f}: choose that or a lower version, or OAuth client credentials.",
+            )
         return cleaned
 
 

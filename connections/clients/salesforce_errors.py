@@ -43,6 +43,11 @@ LOGIN_ADVICE: dict[str, tuple[str, str]] = {
         "The Salesforce API is not enabled for this user.",
         "Give the admin user's profile or a permission set the 'API Enabled' permission.",
     ),
+    "UNSUPPORTED_API_VERSION": (
+        "Salesforce does not offer this API version for sign-in.",
+        "Versions 30.0 and lower are retired and SOAP login ends at 64.0: set the API version between 31.0 and "
+        "64.0, or use OAuth client credentials.",
+    ),
     "INVALID_OPERATION_WITH_EXPIRED_PASSWORD": (
         "The admin user's Salesforce password has expired.",
         "Sign in to Salesforce as that user, set a new password, then enter it and the new security token here.",

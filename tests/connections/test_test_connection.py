@@ -53,6 +53,7 @@ def test_salesforce_success_is_stored(sf_connection, wire):
         ("INVALID_LOGIN", "Resetting the password issues a new security token"),
         ("LOGIN_MUST_USE_SECURITY_TOKEN", "Enter the Secret Token"),
         ("API_DISABLED_FOR_ORG", "API Enabled"),
+        ("UNSUPPORTED_API_VERSION", "set the API version between 31.0 and 64.0"),
     ],
 )
 def test_salesforce_login_faults(sf_connection, wire, code, words):

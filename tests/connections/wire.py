@@ -40,6 +40,7 @@ LOGIN_FAULTS = {
     "company's trusted networks, you must add a security token to your password to log in.",
     "API_DISABLED_FOR_ORG": "API is not enabled for this Organization or Partner",
     "API_CURRENTLY_DISABLED": "API is disabled for this User",
+    "UNSUPPORTED_API_VERSION": "UNSUPPORTED_API_VERSION",
 }
 
 TOKEN_ERRORS = {

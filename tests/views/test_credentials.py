@@ -127,6 +127,8 @@ def test_page_shows_set_and_not_set_but_never_values(admin_client, configured_ap
         ({"admin_username": "not an email"}, "admin_username", "looks like an email address"),
         ({"admin_username": "a" * 81 + "@x.com"}, "admin_username", "at most 80 characters"),
         ({"api_version": "v59"}, "api_version", "59.0"),
+        ({"api_version": "30.0"}, "api_version", "retired API versions below 31.0"),
+        ({"api_version": "65.0"}, "api_version", "(SOAP login) ends at API version 64.0"),
         ({"auth_method": "client_credentials"}, "consumer_key", "consumer key"),
         ({"auth_method": "kerberos"}, "auth_method", "Select a valid choice"),
         ({"admin_password": "x" * 1001}, "admin_password", "at most 1000 characters"),
