@@ -100,6 +100,9 @@ def _via(entries: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f"{name} ({'direct' if how == 'direct' else 'through group ' + how})" for name, how in entries)
 
 
+DEFAULT_ACCESS_NAMES_SHOWN = 20
+
+
 def assignment_warnings(overview: AssignmentsOverview, profile_default: str | None) -> list[str]:
     warnings: list[str] = []
     fallback = (
@@ -107,16 +110,21 @@ def assignment_warnings(overview: AssignmentsOverview, profile_default: str | No
         if profile_default
         else "ProfileName gets no value and creating the user fails (the mapping has no default profile)"
     )
-    for row in overview.rows:
-        if not row.default_access:
-            continue
-        who = (
-            f"group {row.principal_name} ({len(row.members)} member(s))"
-            if row.principal_type == "Group"
-            else row.principal_name
-        )
+    default_access = [
+        f"group {row.principal_name} ({len(row.members)} member(s))"
+        if row.principal_type == "Group"
+        else row.principal_name
+        for row in overview.rows
+        if row.default_access
+    ]
+    if default_access:
+        # One warning for all of them: a tenant can have thousands, and the table below marks each row.
+        shown = default_access[:DEFAULT_ACCESS_NAMES_SHOWN]
+        more = len(default_access) - len(shown)
+        who = ", ".join(shown) + (f" and {more} more (marked in the table)" if more else "")
+        verb = "is" if len(default_access) == 1 else "are"
         warnings.append(
-            f"{who} is assigned with Default Access, which is not a Salesforce profile: "
+            f"{who} {verb} assigned with Default Access, which is not a Salesforce profile: "
             f"SingleAppRoleAssignment([appRoleAssignments]) gives no value, so {fallback}. "
             "Assign one of the imported profile roles instead."
         )

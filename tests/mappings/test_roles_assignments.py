@@ -3,6 +3,7 @@ live user and Refresh target attributes, all through the real Graph and Salesfor
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -115,7 +116,10 @@ def test_warnings_for_two_roles_default_access_and_group_plus_direct(admin_clien
     emu.control.assign(member["userPrincipalName"], "Standard User")
     html = admin_client.get(reverse("users_and_groups", args=[live_app.slug])).content.decode()
     assert f"{two_roles['displayName']} has more than one role: Marketing User (direct), Standard User (direct)" in html
-    assert f"{lonely['displayName']} is assigned with Default Access" in html
+    default_access = [w for w in re.findall(r'notice-warning">(.*?)</li>', html) if "with Default Access" in w]
+    assert len(default_access) == 1  # one warning naming them all, not one per principal
+    assert lonely["displayName"].replace("'", "&#x27;") in default_access[0]
+    assert "are assigned with Default Access, which is not a Salesforce profile" in default_access[0]
     assert "its default value &#x27;Chatter Free User&#x27;" in html
     assert (
         f"{member['displayName']} is a member of a group assigned another role and is also assigned directly: "
@@ -257,3 +261,20 @@ def test_refresh_target_attributes_reads_custom_fields(admin_client, live_app, e
          "flow_type": "ObjectAddOnly"},
     )  # fmt: skip
     assert response.status_code == 302
+
+
+def test_default_access_warning_names_the_first_twenty_and_counts_the_rest():
+    from mappings.assignments import AssignmentRow, AssignmentsOverview, assignment_warnings
+
+    rows = [
+        AssignmentRow(f"a{i}", f"u{i}", "User", f"User {i:02}", "", "Default Access", default_access=True)
+        for i in range(25)
+    ]
+    rows.append(AssignmentRow("g", "g1", "Group", "Interns", "", "Default Access", True, members=[{}, {}]))
+    warnings = assignment_warnings(AssignmentsOverview([], rows, {}, {}), "Chatter Free User")
+    assert len(warnings) == 1
+    assert warnings[0].startswith("User 00, User 01,")
+    assert "User 19 and 6 more (marked in the table) are assigned with Default Access" in warnings[0]
+    single = assignment_warnings(AssignmentsOverview([], rows[-1:], {}, {}), None)
+    assert single[0].startswith("group Interns (2 member(s)) is assigned with Default Access")
+    assert "creating the user fails" in single[0]
