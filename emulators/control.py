@@ -293,6 +293,11 @@ class ControlApp(EmulatorApp):
             kwargs = json.loads(request.body or b"{}")
         except ValueError:
             return Response.json({"error": "body must be a JSON object of keyword arguments"}, 400)
+        if not isinstance(kwargs, dict):
+            return Response.json({"error": "body must be a JSON object of keyword arguments"}, 400)
+        problem = _number_problem(getattr(self.control, method), kwargs)
+        if problem:
+            return Response.json({"error": problem}, 400)
         try:
             result = getattr(self.control, method)(**kwargs)
         except (KeyError, ValueError, TypeError) as err:
@@ -313,3 +318,20 @@ class ControlApp(EmulatorApp):
 
 
 __all__ = ["DEFAULT_ACCESS", "Control", "ControlApp"]
+
+
+def _number_problem(method: Any, kwargs: dict[str, Any]) -> str:
+    """Why a numeric argument over HTTP is unusable ("" when all are fine): a string stored as a latency or a
+    count would fail every later request of the emulator instead of this one call."""
+    for name, parameter in inspect.signature(method).parameters.items():
+        kinds = {part.strip() for part in str(parameter.annotation).split("|")}
+        if name not in kwargs or kwargs[name] is None or not kinds & {"int", "float"}:
+            continue
+        value = kwargs[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{name} must be a number, got {value!r}"
+        if "float" not in kinds and not float(value).is_integer():
+            return f"{name} must be a whole number, got {value!r}"
+        if value < 0:
+            return f"{name} must be 0 or more, got {value!r}"
+    return ""

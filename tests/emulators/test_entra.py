@@ -264,3 +264,21 @@ def test_http_control_api_matches_python_control(emulators):
     assert user["ProfileName"] == "System Administrator"
     session.post(f"{control}/reset_counters")
     assert session.get(f"{control}/counters").json()["result"]["totals"] == {"salesforce": 0, "entra": 0}
+
+
+def test_http_control_api_refuses_unusable_numbers_and_keeps_serving(emulators):
+    session = emulators.session()
+    control = emulators.info["control_url"]
+    for method, body, message in (
+        ("set_latency", {"ms": "abc"}, "ms must be a number, got 'abc'"),
+        ("set_latency", {"ms": -5}, "ms must be 0 or more"),
+        ("throttle", {"system": "entra", "count": 1.5}, "count must be a whole number"),
+        ("set_fault_rates", {"system": "salesforce", "rate_500": True}, "rate_500 must be a number"),
+    ):
+        answer = session.post(f"{control}/{method}", json=body)
+        assert answer.status_code == 400
+        assert message in answer.json()["error"]
+    assert session.post(f"{control}/get_entra_user", json=[]).status_code == 400
+    assert emulators.salesforce_app.latency_ms == 0
+    assert session.get(emulators.info["salesforce"]["instance_url"] + "/services/data/").status_code == 200
+    assert session.post(f"{control}/set_latency", json={"ms": 0}).json() == {"result": None}
