@@ -85,7 +85,7 @@ def validate_recipients(value: str) -> list[str]:
 
 
 class ProvisioningSettingsForm(forms.ModelForm):
-    """The Settings section: notification email, accidental deletions, scope, cycle interval."""
+    """The Settings section: notification email, accidental deletions, scope, cycle interval, quarantine sample."""
 
     class Meta:
         model = ProvisioningJob
@@ -97,6 +97,7 @@ class ProvisioningSettingsForm(forms.ModelForm):
             "scope",
             "skip_out_of_scope_deletions",
             "interval_minutes",
+            "quarantine_min_operations",
         ]
         widgets = {"notification_email": forms.TextInput(attrs={"autocomplete": "email"})}
         help_texts = {

@@ -16,6 +16,7 @@ SETTINGS = {
     "settings-deletion_threshold": "500",
     "settings-scope": "assigned",
     "settings-interval_minutes": "40",
+    "settings-quarantine_min_operations": "10",
 }
 
 
@@ -89,6 +90,7 @@ def test_settings_save_and_audit_changed_names(admin_client, configured_applicat
         ({"deletion_threshold": "many"}, "deletion_threshold", "whole number"),
         ({"interval_minutes": "100000"}, "interval_minutes", "less than or equal to 1440"),
         ({"scope": "everyone"}, "scope", "valid choice"),
+        ({"quarantine_min_operations": "0"}, "quarantine_min_operations", "greater than or equal to 1"),
         ({"notification_email": ("a" * 60 + "@example.com,") * 17}, "notification_email", "at most 1000"),
     ],
 )
@@ -101,6 +103,16 @@ def test_invalid_settings_save_nothing(admin_client, configured_application, cha
     assert job.deletion_threshold == 500 and job.notification_email == "ops@example.com"
     assert job.prevent_accidental_deletions is True
     assert not AuditEntry.objects.filter(activity=AuditActivity.UPDATE_SETTINGS).exists()
+
+
+def test_quarantine_sample_size_is_a_labelled_setting(admin_client, configured_application):
+    page = admin_client.get(reverse("provisioning", args=[configured_application.slug])).content.decode()
+    assert 'name="settings-quarantine_min_operations"' in page
+    assert "Minimum operations before the failure ratio quarantines" in page
+    assert post_settings(admin_client, configured_application, quarantine_min_operations="5000").status_code == 302
+    assert job_of(configured_application).quarantine_min_operations == 5000
+    entry = AuditEntry.objects.get(activity=AuditActivity.UPDATE_SETTINGS)
+    assert entry.changed_fields == ["quarantine_min_operations"]
 
 
 def status(client, application, value):
@@ -214,3 +226,13 @@ def test_saving_settings_keeps_what_the_engine_wrote_meanwhile(admin_client, con
     assert job.watermark == "https://graph/delta?token=new"
     sf = configured_application.salesforce.__class__.objects.get(pk=configured_application.salesforce.pk)
     assert sf.last_test_message == "x" and sf.secret("admin_password") == "new-password"
+
+
+def test_apps_documents_carry_the_quarantine_sample_size(db):
+    from provisioning.appconfig import create_from_config, export_config
+
+    application = create_from_config({"name": "Sample size", "settings": {"quarantine_min_operations": 250}})
+    assert application.job.quarantine_min_operations == 250
+    assert export_config(application)["settings"]["quarantine_min_operations"] == 250
+    copy = create_from_config({**export_config(application), "name": "Copy", "slug": "copy"}, env={})
+    assert copy.job.quarantine_min_operations == 250
