@@ -83,6 +83,7 @@ def run_cycle(
     if not lock.claim(job_pk, owner):
         logger.info("Job %s: a cycle is already running; this one is skipped", job_pk)
         return None
+    notifications: list[hooks.Notification] = []
     try:
         recover_crashed_cycles(job_pk)
         job = ProvisioningJob.objects.select_related(
@@ -102,10 +103,11 @@ def run_cycle(
         cycle.start(worker=owner)
         runner = CycleRunner(job, cycle, owner, salesforce_client=salesforce_client, graph_client=graph_client)
         runner.run()
-        hooks.cycle_finished(cycle, runner)
-        return cycle
+        notifications = hooks.cycle_finished(cycle, runner)
     finally:
         lock.release(job_pk, owner)
+    hooks.send_notifications(notifications)  # after the release: a slow mail server holds up no cycle
+    return cycle
 
 
 class CycleRunner:

@@ -5,15 +5,17 @@ CycleRunner.prepare       -> deletion_hold()        Prevent accidental deletions
 pipeline.process          -> hold_deletions()       planned deactivations wait for the end of the cycle
 CycleRunner.run           -> settle_deletions()     ... and run, or are held, once the cycle has read everything
 CycleRunner.run_incremental -> held_source_ids()    held users are evaluated again by incremental cycles
-run_cycle (after the run) -> cycle_finished()       quarantine enter/leave, held-deletion bookkeeping, emails
+run_cycle (after the run) -> cycle_finished()       quarantine enter/leave, held-deletion bookkeeping; the emails
+run_cycle (lock released) -> send_notifications()   ... are sent once the job's lock is released
 tasks.run_scheduled_cycle -> quarantine_wait()      a quarantined job's schedule waits for its next attempt
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
@@ -60,17 +62,33 @@ def held_source_ids(job: ProvisioningJob) -> list[str]:
     return pending_source_ids(job)
 
 
-def cycle_finished(cycle: ProvisioningCycle, runner: Any = None) -> None:
-    """After a cycle ended: quarantine (enter, count, leave), held deletions, and the notification emails.
+Notification = Callable[[], object]
 
-    Never raises: the cycle has already been recorded, and a mail server being down must not undo that."""
+
+def cycle_finished(cycle: ProvisioningCycle, runner: Any = None) -> list[Notification]:
+    """After a cycle ended: quarantine (enter, count, leave) and held deletions; returns the emails to send.
+
+    The emails are returned, not sent: run_cycle sends them after releasing the job's lock, so a slow mail
+    server (up to EMAIL_TIMEOUT per message) never keeps the next cycle waiting. Never raises: the cycle has
+    already been recorded."""
+    pending: list[Notification] = []
     try:
-        _cycle_finished(cycle, runner)
+        _cycle_finished(cycle, runner, pending)
     except Exception:
         logger.exception("Operations after cycle %s failed", cycle.cycle_id)
+    return pending
 
 
-def _cycle_finished(cycle: ProvisioningCycle, runner: Any) -> None:
+def send_notifications(pending: Sequence[Notification]) -> None:
+    """Send what cycle_finished() collected; one failing email neither stops the others nor raises."""
+    for notify in pending:
+        try:
+            notify()
+        except Exception:
+            logger.exception("A provisioning notification could not be sent")
+
+
+def _cycle_finished(cycle: ProvisioningCycle, runner: Any, pending: list[Notification]) -> None:
     from connections.clients.errors import StopError
     from provisioning.operations import deletions, emails, quarantine
 
@@ -93,16 +111,16 @@ def _cycle_finished(cycle: ProvisioningCycle, runner: Any) -> None:
             trouble = quarantine.failure_ratio_trouble(job, cycle)
         if trouble is None:
             quarantine.leave(job)
-            emails.notify_failures(job, cycle)
+            pending.append(partial(emails.notify_failures, job, cycle))
             return
     else:
         return  # paused, crashed, or stopped by something quarantine does not fix (a broken mapping)
     if quarantine.enter(job, trouble):
         job.refresh_from_db()
         if trouble.reason == quarantine.TOO_MANY_DELETES:
-            emails.notify_deletions_held(job, cycle, hold.count)
+            pending.append(partial(emails.notify_deletions_held, job, cycle, hold.count))
         else:
-            emails.notify_quarantine(job, cycle)
+            pending.append(partial(emails.notify_quarantine, job, cycle))
 
 
 def quarantine_wait(job_pk: int, now: datetime | None = None) -> str | None:

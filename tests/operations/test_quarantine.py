@@ -136,3 +136,22 @@ def test_retries_back_off_6_12_24_hours_then_daily_and_the_job_is_switched_off_a
     assert not job.enabled and job.is_quarantined
     assert not Schedule.objects.filter(name=f"provisioning-cycle-{job.pk}").exists()
     assert AuditEntry.objects.filter(activity=AuditActivity.QUARANTINE, detail__contains="switched off").exists()
+
+
+def test_the_quarantine_email_is_sent_after_the_cycle_released_the_job(notifying_app, emu, smtp_server, monkeypatch):
+    # A slow mail server (up to EMAIL_TIMEOUT) must not keep the job locked: the next cycle would be skipped.
+    from provisioning.operations import emails
+
+    job = notifying_app.job
+    owners_while_sending = []
+    real_send = emails.send_mail_to_recipients
+
+    def send_and_look_at_the_lock(job, *args, **kwargs):
+        owners_while_sending.append(ProvisioningJob.objects.values_list("lock_owner", flat=True).get(pk=job.pk))
+        return real_send(job, *args, **kwargs)
+
+    monkeypatch.setattr(emails, "send_mail_to_recipients", send_and_look_at_the_lock)
+    emu.control.reject_logins("INVALID_LOGIN")
+    run(job)
+    assert owners_while_sending == [""]
+    assert len(quarantine_mails(smtp_server)) == 1
