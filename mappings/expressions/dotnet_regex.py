@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+import regex
+
 _GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -43,12 +45,45 @@ def translate_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+# An administrator's pattern such as (a+)+$ can backtrack for minutes on one value; like .NET's match timeout,
+# a search or replacement that takes longer fails for that value only, with a message, instead of hanging a cycle.
+MATCH_TIMEOUT_SECONDS = 0.25
+
+
+class TimedPattern:
+    """A compiled pattern whose search and sub give up after MATCH_TIMEOUT_SECONDS (raising ValueError)."""
+
+    __slots__ = ("source", "_compiled")
+
+    def __init__(self, source: str, compiled) -> None:
+        self.source = source
+        self._compiled = compiled
+
+    def _timed(self, method: str, *args):
+        try:
+            return getattr(self._compiled, method)(*args, timeout=MATCH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise ValueError(
+                f"the regular expression {self.source!r} took longer than {MATCH_TIMEOUT_SECONDS * 1000:.0f} ms on "
+                "this value (catastrophic backtracking): simplify it, e.g. avoid nested quantifiers like (a+)+"
+            ) from None
+
+    def search(self, text: str):
+        return self._timed("search", text)
+
+    def fullmatch(self, text: str):
+        return self._timed("fullmatch", text)
+
+    def sub(self, repl, text: str) -> str:
+        return self._timed("sub", repl, text)
+
+
 @lru_cache(maxsize=512)
-def compile_regex(pattern: str) -> re.Pattern:
-    """The compiled Python pattern for a .NET `pattern`; raises ValueError with the reason when invalid."""
+def compile_regex(pattern: str) -> TimedPattern:
+    """The compiled pattern for a .NET `pattern`; raises ValueError with the reason when invalid."""
     try:
-        return re.compile(translate_pattern(pattern))
-    except (re.error, OverflowError, RecursionError) as exc:
+        return TimedPattern(pattern, regex.compile(translate_pattern(pattern), flags=regex.VERSION0))
+    except (regex.error, re.error, OverflowError, RecursionError) as exc:
         raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
 
 

@@ -49,3 +49,17 @@ def test_regex_group_from_another_attribute_when_the_source_is_empty():
 def test_invalid_regex_is_a_clear_error():
     with pytest.raises(EvaluationError, match="invalid regular expression"):
         ev('Replace([x], , "(", , "y", , )', x="a")
+
+
+def test_a_replace_regex_that_backtracks_forever_is_a_per_user_error_not_a_hang():
+    import time
+
+    import pytest
+
+    from mappings.expressions import EvaluationError, evaluate, parse
+
+    node = parse('Replace([department], , "^(a|aa)+$", , "x", , )')
+    started = time.monotonic()
+    with pytest.raises(EvaluationError, match="took longer than"):
+        evaluate(node, {"department": "a" * 40 + "!"})
+    assert time.monotonic() - started < 5

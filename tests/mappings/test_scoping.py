@@ -149,3 +149,16 @@ def test_model_instances_are_converted_to_specs(application):
     ]
     assert evaluate_scoping(object_mapping.scoping_filters.all(), {"department": "Sales"}).in_scope
     assert not evaluate_scoping(list(object_mapping.scoping_filters.all()), {"department": "HR"}).in_scope
+
+
+def test_a_catastrophically_backtracking_regex_fails_the_clause_quickly_with_a_reason():
+    import time
+
+    from mappings.scoping import ClauseSpec, FilterSpec, evaluate_scoping
+
+    spec = FilterSpec("Slow", (ClauseSpec("department", "REGEX MATCH", "^(a|aa)+$"),))
+    started = time.monotonic()
+    decision = evaluate_scoping([spec], {"department": "a" * 40 + "!"})
+    assert time.monotonic() - started < 5
+    assert decision.in_scope is False
+    assert "catastrophic backtracking" in " ".join(decision.reasons)

@@ -49,7 +49,7 @@ def replace(ctx, source, old_value, pattern, group_name, replacement_value, repl
         other = to_str(replacement_attribute)
         if other is None:
             return None
-        match = _regex(pattern).search(other)
+        match = _timed(_regex(pattern).search, other)
         return match.group(_group(group_name)) if match else None
     if text is None:
         return None
@@ -63,7 +63,7 @@ def replace(ctx, source, old_value, pattern, group_name, replacement_value, repl
         return shape.replace(old, text) if old else shape
     regex = _regex(pattern)
     if mode == (2, 4):
-        return regex.sub(replacement(new), text)
+        return _timed(regex.sub, replacement(new), text)
     name = _group(group_name)
 
     def swap_group(match):
@@ -77,12 +77,20 @@ def replace(ctx, source, old_value, pattern, group_name, replacement_value, repl
         offset = match.start()
         return whole[: start - offset] + new + whole[end - offset :]
 
-    return regex.sub(swap_group, text)
+    return _timed(regex.sub, swap_group, text)
 
 
 def _regex(pattern):
     try:
         return compile_regex(to_str(pattern) or "")
+    except ValueError as exc:
+        raise EvaluationError(str(exc), "Replace") from None
+
+
+def _timed(call, *args):
+    """Run a regex search/sub; a pattern that runs past the time limit fails this user's value, not the cycle."""
+    try:
+        return call(*args)
     except ValueError as exc:
         raise EvaluationError(str(exc), "Replace") from None
 
