@@ -1,22 +1,13 @@
-"""What the mapping pages need from the application blade, without reaching into the provisioning app (which
-builds on this one, never the reverse). The nav mirrors the blade's; a test keeps the two equal."""
+"""What the mapping pages need from the application blade; the blade itself (nav, context) lives in console.views,
+below every app, so the mapping pages never reach into the provisioning app that builds on them."""
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 
 from connections.models import Application
+from console.views import blade_context as console_blade_context
 from mappings.models import ObjectMapping
-
-BLADE_NAV: tuple[tuple[str, str], ...] = (
-    ("application_overview", "Overview"),
-    ("provisioning", "Provisioning"),
-    ("users_and_groups", "Users and groups"),
-    ("provision_on_demand", "Provision on demand"),
-    ("provisioning_logs", "Provisioning logs"),
-    ("audit_logs", "Audit logs"),
-)
 
 
 def get_application(slug: str) -> Application:
@@ -28,11 +19,7 @@ def get_object_mapping(application: Application) -> ObjectMapping:
 
 
 def blade_context(application: Application, active_nav: str, page_title: str, **extra) -> dict:
-    nav = [
-        {"url": reverse(name, args=[application.slug]), "label": label, "active": name == active_nav}
-        for name, label in BLADE_NAV
-    ]
-    return {"application": application, "blade_nav": nav, "active_nav": active_nav, "page_title": page_title, **extra}
+    return console_blade_context(application, active_nav, page_title=page_title, **extra)
 
 
 def is_htmx(request) -> bool:

@@ -7,7 +7,6 @@ from django.urls import reverse
 
 from console.models import AuditActivity, AuditEntry
 from mappings.models import AttributeMapping, ObjectMapping
-from mappings.views.base import BLADE_NAV
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +34,6 @@ def _edit_data(row: AttributeMapping, **changes) -> dict:
         data["match_objects"] = "on"
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
-
-
-def test_nav_mirrors_the_application_blade():
-    from provisioning.views.base import BLADE_NAV as PROVISIONING_NAV
-
-    assert BLADE_NAV == PROVISIONING_NAV
 
 
 def test_anonymous_is_sent_to_sign_in(client, application):
