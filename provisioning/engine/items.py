@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from provisioning.engine.planner import Plan, PlanKind, TargetState
+from provisioning.engine.planner import Plan, PlanKind, TargetState, is_redacted
 from provisioning.models import ProvisionedLink
 
 
@@ -61,4 +61,28 @@ class WorkItem:
 
     def fail(self, error: ItemError) -> None:
         if self.error is None:
-            self.error = error
+            self.error = self._without_redacted(error)
+
+    def _without_redacted(self, error: ItemError) -> ItemError:
+        """Salesforce quotes the refused value in its message ("data value too large: <value>"): a Redact()-ed
+        value, or the start of one, becomes "[Redact]" before the error reaches the log, escrows or emails."""
+        values = list((self.desired or {}).values()) + list(self.plan.changes.values() if self.plan else ())
+        secrets = sorted({str(v) for v in values if is_redacted(v) and str(v)}, key=len, reverse=True)
+        if not secrets:
+            return error
+        return replace(
+            error, reason=redact_in(error.reason, secrets), recommendation=redact_in(error.recommendation, secrets)
+        )
+
+
+MIN_QUOTED_PREFIX = 4  # shorter beginnings of a redacted value are too common to be telling
+
+
+def redact_in(text: str, secrets: list[str]) -> str:
+    """`text` with each secret, and each beginning of one a remote system truncated it to, replaced."""
+    for secret in secrets:
+        for length in range(len(secret), min(len(secret), MIN_QUOTED_PREFIX) - 1, -1):
+            if secret[:length] in text:
+                text = text.replace(secret[:length], "[Redact]")
+                break
+    return text
