@@ -89,21 +89,12 @@ def assignment_add(request: HttpRequest, slug: str) -> HttpResponse:
     except RemoteError as exc:
         messages.error(request, f"Nothing was assigned: {exc}")
         return redirect(_page_url(application))
-    record_audit(
-        AuditActivity.UPDATE_ASSIGNMENTS,
-        actor=request.user,
-        application=application,
-        changed_fields=["appRoleAssignments"],
-        detail=f"Assigned {kind.lower()} {name} the role {role}",
-    )
-    messages.success(request, f"Assigned {kind.lower()} {name} the role {role}.")
-    return redirect(_page_url(application))
+    return _assignments_changed(request, application, f"Assigned {kind.lower()} {name} the role {role}")
 
 
 @require_POST
 @administrator_required
 def assignment_remove(request: HttpRequest, slug: str) -> HttpResponse:
-
     application = get_application(slug)
     assignment_id = request.POST.get("assignment", "").strip()
     label = request.POST.get("label", "").strip()[:200] or assignment_id
@@ -115,14 +106,19 @@ def assignment_remove(request: HttpRequest, slug: str) -> HttpResponse:
     except RemoteError as exc:
         messages.error(request, f"The assignment was not removed: {exc}")
         return redirect(_page_url(application))
+    return _assignments_changed(request, application, f"Removed the assignment of {label}")
+
+
+def _assignments_changed(request: HttpRequest, application, detail: str) -> HttpResponse:
+    """Audit an assignment change made from this page, say so, and show the page again."""
     record_audit(
         AuditActivity.UPDATE_ASSIGNMENTS,
         actor=request.user,
         application=application,
         changed_fields=["appRoleAssignments"],
-        detail=f"Removed the assignment of {label}",
+        detail=detail,
     )
-    messages.success(request, f"Removed the assignment of {label}.")
+    messages.success(request, f"{detail}.")
     return redirect(_page_url(application))
 
 
