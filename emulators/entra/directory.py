@@ -6,7 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from emulators.entra.app import GRAPH, graph_error
-from emulators.entra.odata import FilterError, compile_filter
+from emulators.entra.odata import FilterError, compile_filter, resource_id_filter
 from emulators.server import Request, Response, parse_json_body
 
 if TYPE_CHECKING:
@@ -36,6 +36,12 @@ class DirectoryRoutes:
             GRAPH + "/groups/(?P<id>[^/]+)/(?P<kind>members|transitiveMembers)(?P<cast>/microsoft\\.graph\\.user)?",
             "GET /v1.0/groups/{id}/members",
             a(self.members),
+        )
+        r.add(
+            "GET",
+            GRAPH + "/groups/(?P<id>[^/]+)/appRoleAssignments",
+            "GET /v1.0/groups/{id}/appRoleAssignments",
+            a(self.group_assignments),
         )
         r.add("GET", GRAPH + "/servicePrincipals/?", "GET /v1.0/servicePrincipals", a(self.service_principals))
         r.add("GET", GRAPH + _SP, "GET /v1.0/servicePrincipals/{id}", a(self.service_principal))
@@ -75,6 +81,10 @@ class DirectoryRoutes:
         raw = request.query.get("$select")
         props = [p.strip() for p in raw.split(",")] if raw else list(_GROUP_PROPS)
         return {"@odata.type": "#microsoft.graph.group", **{p: group.get(p) for p in props}}
+
+    def group_shape_for(self, request: Request):
+        """The shape function of groups for a list answering `request` (its $select)."""
+        return lambda group_id: self._group_shape(self.state.groups[group_id], request)
 
     def groups(self, request: Request) -> Response:
         top = self.app.top(request)
@@ -123,6 +133,21 @@ class DirectoryRoutes:
 
         rows = [m for m in ids if not users_only or m in self.state.users]
         return self.app.page(request, rows, top, shape, f"groups('{gid}')/{request.params['kind']}")
+
+    def group_assignments(self, request: Request) -> Response:
+        gid = request.params["id"]
+        if gid not in self.state.groups:
+            return self._missing(gid)
+        try:
+            resource = resource_id_filter(request.query.get("$filter", ""))
+        except FilterError as err:
+            return graph_error(400, "Request_UnsupportedQuery", str(err))
+        rows = [
+            a
+            for a in self.state.assignments.values()
+            if a["principalId"] == gid and resource in (None, a["resourceId"].lower())
+        ]
+        return self.app.page(request, rows, 100, dict, f"groups('{gid}')/appRoleAssignments")
 
     # --- service principal -----------------------------------------------------------------------
     def _sp(self, request: Request) -> dict[str, Any] | None:

@@ -161,3 +161,19 @@ class _Parser:
 def compile_filter(text: str, allowed: set[str] | None = None) -> Predicate:
     """A predicate over a Graph object dict; raises FilterError (-> 400 Request_UnsupportedQuery)."""
     return _Parser(text, allowed).parse()
+
+
+_RESOURCE_FILTER = re.compile(
+    r"^\s*resourceId\s+eq\s+'?(?P<id>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})'?\s*$"
+)
+
+
+def resource_id_filter(text: str) -> str | None:
+    """The service principal id of `$filter=resourceId eq {guid}` on an appRoleAssignments list (None without a
+    filter); any other filter there is Graph's Request_UnsupportedQuery (FilterError)."""
+    if not text:
+        return None
+    match = _RESOURCE_FILTER.match(text)
+    if match is None:
+        raise FilterError(f"Invalid filter clause: only resourceId eq {{id}} is supported here, not '{text}'.")
+    return match["id"].lower()

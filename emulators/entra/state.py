@@ -230,6 +230,16 @@ class EntraState:
             if member in self.users:
                 self.record_change(member)
 
+    def groups_of(self, principal_id: str, transitive: bool = True) -> list[str]:
+        """The groups `principal_id` is a member of, directly or (transitive) through nested groups."""
+        found: list[str] = []
+        frontier = {principal_id}
+        while frontier:
+            parents = [g for g, v in self.groups.items() if g not in found and frontier & set(v["members"])]
+            found.extend(parents)
+            frontier = set(parents) if transitive else set()
+        return found
+
     def user_assignments(self, user_id: str) -> list[dict[str, Any]]:
         groups = {g for g, v in self.groups.items() if user_id in v["members"]}
         return [a for a in self.assignments.values() if a["principalId"] == user_id or a["principalId"] in groups]

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from emulators.entra.app import GRAPH, decode_token, encode_token, graph_error
-from emulators.entra.odata import FilterError, compile_filter
+from emulators.entra.odata import FilterError, compile_filter, resource_id_filter
 from emulators.entra.state import DEFAULT_SELECT, USER_PROPERTIES
 from emulators.server import Request, Response
 
@@ -36,6 +36,12 @@ class UserRoutes:
             GRAPH + "/users/(?P<id>[^/]+)/appRoleAssignments",
             "GET /v1.0/users/{id}/appRoleAssignments",
             a(self.app_role_assignments),
+        )
+        r.add(
+            "GET",
+            GRAPH + "/users/(?P<id>[^/]+)/transitiveMemberOf(?P<cast>/microsoft\\.graph\\.group)?",
+            "GET /v1.0/users/{id}/transitiveMemberOf",
+            a(self.transitive_member_of),
         )
         r.add(
             "GET",
@@ -159,8 +165,30 @@ class UserRoutes:
         user = self._find(request)
         if isinstance(user, Response):
             return user
-        direct = [a for a in self.state.assignments.values() if a["principalId"] == user["id"]]
-        return self.app.page(request, direct, 100, lambda a: a, f"users('{user['id']}')/appRoleAssignments")
+        # As Graph: the user's own assignments and those of the groups the user is a direct member of.
+        try:
+            resource = resource_id_filter(request.query.get("$filter", ""))
+        except FilterError as err:
+            return graph_error(400, "Request_UnsupportedQuery", str(err))
+        rows = [a for a in self.state.user_assignments(user["id"]) if resource in (None, a["resourceId"].lower())]
+        return self.app.page(request, rows, 100, lambda a: a, f"users('{user['id']}')/appRoleAssignments")
+
+    def transitive_member_of(self, request: Request) -> Response:
+        """The groups the user belongs to, nested ones included (only groups exist here, so the cast is a no-op)."""
+        user = self._find(request)
+        if isinstance(user, Response):
+            return user
+        top = self.app.top(request)
+        if isinstance(top, Response):
+            return top
+        groups = self.state.groups_of(user["id"])
+        return self.app.page(
+            request,
+            groups,
+            top,
+            self.app.directory.group_shape_for(request),
+            f"users('{user['id']}')/transitiveMemberOf",
+        )
 
     def deleted(self, request: Request) -> Response:
         select = self.select(request)

@@ -282,3 +282,40 @@ def test_http_control_api_refuses_unusable_numbers_and_keeps_serving(emulators):
     assert emulators.salesforce_app.latency_ms == 0
     assert session.get(emulators.info["salesforce"]["instance_url"] + "/services/data/").status_code == 200
     assert session.post(f"{control}/set_latency", json={"ms": 0}).json() == {"result": None}
+
+
+def test_a_users_groups_and_assignments_as_provision_on_demand_reads_them(emulators):
+    """transitiveMemberOf lists nested groups; a user's appRoleAssignments add those of the direct groups (as Graph
+    documents), filtered by resourceId; a group's own appRoleAssignments complete the nested case."""
+    session = graph_session(emulators)
+    graph, sp_id = emulators.info["entra"]["graph_url"], emulators.info["entra"]["service_principal_id"]
+    state = emulators.entra_app.state
+    outer, inner = next(
+        (g, m)
+        for g, v in state.groups.items()
+        for m in v["members"]
+        if m in state.groups and state.groups[m]["members"]
+    )
+    user = next(m for m in state.groups[inner]["members"] if m in state.users)
+    emulators.control.assign(outer, "Standard User")
+    emulators.control.assign(inner, "Read Only")
+
+    groups = session.get(f"{graph}/users/{user}/transitiveMemberOf/microsoft.graph.group", params={"$select": "id"})
+    assert {outer, inner} <= {g["id"] for g in groups.json()["value"]}
+    assert set(groups.json()["value"][0]) == {"@odata.type", "id"}
+
+    mine = session.get(f"{graph}/users/{user}/appRoleAssignments", params={"$filter": f"resourceId eq {sp_id}"})
+    principals = {a["principalId"] for a in mine.json()["value"]}
+    assert inner in principals and outer not in principals  # the direct group only, like Graph
+    other = "00000000-1111-2222-3333-444444444444"
+    assert (
+        session.get(f"{graph}/users/{user}/appRoleAssignments", params={"$filter": f"resourceId eq {other}"}).json()[
+            "value"
+        ]
+        == []
+    )
+
+    of_outer = session.get(f"{graph}/groups/{outer}/appRoleAssignments", params={"$filter": f"resourceId eq {sp_id}"})
+    assert {a["principalId"] for a in of_outer.json()["value"]} == {outer}
+    bad = session.get(f"{graph}/groups/{outer}/appRoleAssignments", params={"$filter": "appRoleId eq 'x'"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "Request_UnsupportedQuery"
