@@ -313,7 +313,8 @@ class CycleRunner:
     def provision_users(self, raw_users: list[dict], *, honour_escrow_backoff: bool = False) -> list[WorkItem]:
         """Run Graph users (read with self.reader.select) through the pipeline at once, e.g. provision on demand.
 
-        Call prepare() and load the assignments (self.ctx.assignments = self.reader.load_assignments()) first.
+        Call prepare() and load the assignments first (self.ctx.assignments = self.reader.load_assignments(), or
+        load_assignments_for(user_id) for one user).
         Returns the items with their scope reasons, match note, plan, error and Salesforce id.
         """
         self.ctx.honour_escrow_backoff = honour_escrow_backoff

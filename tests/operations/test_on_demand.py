@@ -239,3 +239,37 @@ def test_each_scoping_clause_is_shown_with_its_outcome(configured_app, emu):
     failed = provision_on_demand(configured_app, outside["userPrincipalName"])
     assert failed.steps[1].status == "skipped" and (clause, "failed") in failed.steps[1].details
     assert sf_user(emu, outside["userPrincipalName"]) is None
+
+
+def test_one_users_assignments_are_read_alone_and_equal_the_full_read(configured_app, emu):
+    """Provision on demand reads the user's own assignments (a few calls at any tenant size); they must be the
+    roles a cycle's full read gives, nested groups and Default Access included, and nothing for the unassigned."""
+    from connections.clients.graph import GraphClient
+    from provisioning.engine.importer import SourceReader
+
+    state = emu.entra_app.state
+    outer, inner = next(
+        (g, m)
+        for g, v in state.groups.items()
+        for m in v["members"]
+        if m in state.groups and state.groups[m]["members"]
+    )
+    emu.control.assign(outer, "Read Only")  # reaches the inner group's users through nesting only
+    reader = SourceReader(GraphClient(configured_app.entra), ["id"])
+    everyone = reader.load_assignments()
+    nested_only = [u for u in state.groups[inner]["members"] if u in state.users]
+    assert nested_only, (outer, inner)
+    assert all("Read Only" in everyone[u] for u in nested_only)
+    unassigned = [
+        emu.control.create_entra_user(
+            userPrincipalName="not.assigned@contoso.onmicrosoft.com", displayName="Not Assigned"
+        )["id"]
+    ]
+    unassigned += [u for u in state.users if u not in everyone][:3]
+    assert any(roles == () for roles in everyone.values())
+
+    emu.control.reset_counters()
+    for user_id in [*everyone, *unassigned]:
+        assert reader.load_assignments_for(user_id) == ({user_id: everyone[user_id]} if user_id in everyone else {})
+    per_user = emu.control.counters()["totals"]["entra"] / (len(everyone) + len(unassigned))
+    assert per_user <= 4, f"{per_user:.1f} Graph calls per user"
