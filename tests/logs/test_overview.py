@@ -114,6 +114,13 @@ def test_statistics_history_chart_and_last_cycle_link(reader_client, configured)
     assert len(response.context["history"]) == 3
 
 
+def test_the_last_cycle_shows_every_counter_with_enabled_and_held(reader_client, configured):
+    make_cycle(configured.job, created=1, enabled=7, staged=501)
+    content = overview(reader_client, configured).content.decode()
+    assert "Enabled 7" in content and "Held 501" in content
+    assert '<th scope="col">Enabled</th><th scope="col">Held</th>' in content and "<td>7</td><td>501</td>" in content
+
+
 def test_users_in_the_link_table(reader_client, configured):
     job = configured.job
     job.links.create(source_id="a", target_id="005000000000001AAA")
@@ -126,6 +133,24 @@ def test_admin_sees_buttons_with_restart_confirmation(admin_client, configured):
     for label in ("Start provisioning", "Sync now", "Dry run", "Restart provisioning"):
         assert label in content
     assert "confirm(" in content
+
+
+@pytest.mark.parametrize(
+    ("reason", "advice"),
+    [
+        ("EncounteredQuarantineException", "Test Connection"),
+        ("EncounteredEscrowProportionThreshold", "filtered on failures"),
+        ("TooManyDeletes", "Review the held users"),
+    ],
+)
+def test_the_quarantine_banner_says_what_to_do_for_its_reason(reader_client, configured, reason, advice):
+    job = configured.job
+    make_cycle(job)
+    job.quarantine_reason, job.quarantine_began = reason, timezone.now()
+    job.save()
+    content = overview(reader_client, configured).content.decode()
+    assert advice in content
+    assert ("admin credentials" in content) == (reason == "EncounteredQuarantineException")
 
 
 @pytest.fixture
