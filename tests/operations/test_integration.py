@@ -82,3 +82,42 @@ def test_on_a_real_cluster_a_dry_run_sends_no_write(notifying_app, emu, cluster)
     assert cycle.dry_run and cycle.created > 0
     assert emu.control.counters()["writes"]["salesforce"] == 0
     assert cycle.log_entries.filter(dry_run=True, action="create").count() == cycle.created
+
+
+def test_on_a_real_cluster_deletions_over_the_threshold_are_held_mailed_once_and_allowed(
+    notifying_app, emu, smtp_server, cluster
+):
+    from provisioning.models import ProvisionedLink
+    from provisioning.operations import deletions
+
+    job = notifying_app.job
+    ProvisioningJob.objects.filter(pk=job.pk).update(prevent_accidental_deletions=True, deletion_threshold=3)
+    tasks.sync_now(job)
+    first = finished_after(job, 0, cluster)
+    victims = []
+    for link in ProvisionedLink.objects.filter(job=job, active=True).exclude(target_id="").order_by("pk"):
+        user = emu.control.get_entra_user(link.source_id)
+        if [a["principalId"] for a in user["appRoleAssignments"]] == [user["id"]]:
+            victims.append(link.target_id)
+            emu.control.unassign(user["id"])
+        if len(victims) == 5:
+            break
+
+    tasks.sync_now(job)
+    holding = finished_after(job, first.pk, cluster)
+    assert holding.staged == 5 and holding.disabled == 0
+    wait_for(lambda: held_mails(smtp_server), 10, message="the held-deletions mail")
+    job.refresh_from_db()
+    assert job.quarantine_reason == quarantine.TOO_MANY_DELETES and job.held_deletions_cycle_id == holding.pk
+    assert all(emu.control.get_salesforce_user(id=v)["IsActive"] for v in victims)
+
+    assert deletions.allow_deletes(job) == 5  # queues the cycle that deactivates them
+    allowed = finished_after(job, holding.pk, cluster)
+    assert allowed.disabled == 5 and allowed.staged == 0
+    assert not any(emu.control.get_salesforce_user(id=v)["IsActive"] for v in victims)
+    wait_for(lambda: not ProvisioningJob.objects.get(pk=job.pk).is_quarantined, 10, message="quarantine to end")
+    assert len(held_mails(smtp_server)) == 1
+
+
+def held_mails(mailbox):
+    return [m for m in mailbox.messages if "deactivations held" in m.message["Subject"]]
