@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 from django.urls import reverse
-from django_q.models import OrmQ, Schedule
+from django_q.models import OrmQ, Schedule, Task
 
 from mappings.models import AttributeMapping, MappingType
 from provisioning.engine.cycle import run_cycle
@@ -82,10 +82,11 @@ def test_secrets_and_redacted_values_stay_out_of_log_downloads_mail_and_tasks(
         "CSV download": csv_text,
         "emails": mails,
         "pages": pages + detail,
-        "task arguments": rows_as_text(OrmQ) + rows_as_text(Schedule),
+        "task arguments": rows_as_text(OrmQ) + rows_as_text(Schedule) + rows_as_text(Task),
         "Python log": caplog.text,
     }
     assert all(places.values())
+    assert Schedule.objects.exists() and Task.objects.exists(), "the schedule and the queued cycle were stored"
     for where, text in places.items():
         for secret in secrets:
             assert secret not in text, f"{secret!r} reached the {where}"
