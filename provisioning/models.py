@@ -60,6 +60,9 @@ class ProvisioningJob(models.Model):
     enabled = models.BooleanField("Provisioning Status", default=False, help_text="On: cycles run on schedule.")
     watermark = models.TextField(blank=True, help_text="Graph delta link of the last completed cycle.")
     needs_initial_cycle = models.BooleanField(default=True)
+    # The Scope the watermark was taken under: a changed Scope makes the next cycle an initial one (in Entra,
+    # switching needs a Restart; after "assigned" -> "all" an incremental cycle would create nobody new).
+    watermark_scope = models.CharField(max_length=20, blank=True)
     mapping_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

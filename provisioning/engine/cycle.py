@@ -51,6 +51,8 @@ class ClaimLost(Exception):
 def choose_kind(job: ProvisioningJob, mapping_version: int) -> str:
     if job.needs_initial_cycle or not job.watermark or job.mapping_version != mapping_version:
         return CycleKind.INITIAL
+    if job.watermark_scope and job.watermark_scope != job.scope:
+        return CycleKind.INITIAL
     return CycleKind.INCREMENTAL
 
 
@@ -228,6 +230,7 @@ class CycleRunner:
         if not cycle.dry_run:
             ProvisioningJob.objects.filter(pk=self.job.pk).update(
                 watermark=watermark or "",
+                watermark_scope=self.job.scope,
                 needs_initial_cycle=not watermark,
                 mapping_version=cycle.mapping_version,
                 updated_at=timezone.now(),

@@ -117,6 +117,24 @@ def test_a_mapping_change_makes_the_next_cycle_initial_and_retries_escrowed_user
     assert Escrow.objects.filter(job=job, attempts=2).count() == first.failed
 
 
+def test_a_scope_change_makes_the_next_cycle_initial_so_sync_all_reaches_users_never_assigned(configured_app, emu):
+    from provisioning.engine.cycle import choose_kind
+
+    job = configured_app.job
+    run(job)
+    outsider = emu.control.create_entra_user(
+        userPrincipalName="never.assigned@contoso.onmicrosoft.com", displayName="Never Assigned", mail="na@contoso.com"
+    )
+    assert run(job).kind == CycleKind.INCREMENTAL  # the new user is not assigned: nothing to do under "assigned"
+    ProvisioningJob.objects.filter(pk=job.pk).update(scope="all")
+    job.refresh_from_db()
+    assert choose_kind(job, configured_app.user_mapping.version) == CycleKind.INITIAL
+    switched = run(job)
+    assert switched.kind == CycleKind.INITIAL
+    assert ProvisioningLogEntry.objects.filter(cycle=switched, source_id=outsider["id"]).exists()
+    assert run(job).kind == CycleKind.INCREMENTAL
+
+
 def test_an_entra_change_arrives_in_the_next_incremental_cycle_as_an_update_of_that_attribute_only(configured_app, emu):
     job = configured_app.job
     run(job)

@@ -15,7 +15,7 @@ from connections.models import Application
 from console.models import AuditActivity, record_audit
 from provisioning import tasks
 from provisioning.engine import lock
-from provisioning.engine.cycle import run_cycle
+from provisioning.engine.cycle import choose_kind, run_cycle
 from provisioning.models import CycleTrigger, ProvisioningJob
 from provisioning.operations import deletions
 from provisioning.operations.cli import OPERATIONS
@@ -114,7 +114,7 @@ class Command(BaseCommand):
             "held_deletions": deletions.held_deletions(job).count() if deletions.has_held_deletions(job) else 0,
             "links": job.links.count(),
             "escrows": job.escrows.count(),
-            "next_cycle": "initial" if job.needs_initial_cycle or not job.watermark else "incremental",
+            "next_cycle": choose_kind(job, job.application.user_mapping.version),
             "last_cycle": None
             if last is None
             else {
