@@ -131,6 +131,11 @@ class SalesforceClient:
     def version(self) -> str:
         return self.connection.api_version
 
+    def ensure_signed_in(self) -> None:
+        """Sign in unless this client already holds a session (SOAP logins do not count as API calls)."""
+        if self._sf is None:
+            self.login()
+
     def login(self) -> None:
         """Sign in (SOAP username + password + token, or OAuth client credentials); no retry on refusal."""
         from connections.testing import salesforce_missing_fields

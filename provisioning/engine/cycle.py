@@ -167,6 +167,9 @@ class CycleRunner:
             if not self.object_mapping.enabled:
                 cycle.finish(CycleStatus.SUCCEEDED, error_message="The user mapping is disabled: nothing to do.")
                 return
+            # Even a cycle with nothing to write finds out at once that the credentials stopped working (a reset
+            # password rotates the token); in Entra the logs "simply stop" until something changes.
+            self.salesforce.ensure_signed_in()
             if cycle.kind == CycleKind.INCREMENTAL:
                 try:
                     watermark = self.run_incremental()

@@ -372,3 +372,14 @@ def test_members_of_a_group_nested_in_an_assigned_group_are_provisioned_with_its
         record = emu.control.get_salesforce_user(id=link.target_id)
         assert record["IsActive"] is True
         assert record["ProfileId"] == emu.control.profile_id("Sales Representative")
+
+
+def test_a_cycle_with_nothing_to_write_still_reports_credentials_that_stopped_working(configured_app, emu):
+    job = configured_app.job
+    run(job)
+    emu.control.reject_logins("INVALID_LOGIN")  # e.g. the admin's password was reset, which rotates the token
+    cycle = run_cycle(job.pk)
+    cycle.refresh_from_db()
+    assert cycle.kind == CycleKind.INCREMENTAL
+    assert cycle.status == CycleStatus.FAILED
+    assert cycle.error_code == "INVALID_LOGIN"
