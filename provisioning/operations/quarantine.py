@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from console.models import AuditActivity, record_audit
 from provisioning.models import (
+    Escrow,
     LogStatus,
     ProvisioningCycle,
     ProvisioningJob,
@@ -28,12 +29,15 @@ from provisioning.models import (
 CREDENTIALS = "EncounteredQuarantineException"
 FAILURE_RATIO = "EncounteredEscrowProportionThreshold"
 TOO_MANY_DELETES = "TooManyDeletes"
+TOTAL_ESCROWS = "EncounteredTotalEscrowThreshold"
 REASON_TEXT = {
+    TOTAL_ESCROWS: "More than 40,000 users are waiting in escrow for a retry",
     CREDENTIALS: "The cycle could not reach or sign in to a connected system",
     FAILURE_RATIO: "More than 40% of the cycle's operations failed",
     TOO_MANY_DELETES: "The cycle would deactivate more users than the accidental deletion threshold",
 }
 FAILURE_RATIO_LIMIT = 0.40
+TOTAL_ESCROW_LIMIT = 40_000  # Entra: more than 40,000 failures quarantine the job, whatever their share
 RETRY_OFFSETS = (timedelta(hours=6), timedelta(hours=12), timedelta(hours=24))  # after the series began
 DAILY = timedelta(hours=24)
 GIVE_UP_AFTER = timedelta(days=28)
@@ -61,7 +65,15 @@ def next_attempt(series_began: datetime, series_count: int, last_attempt: dateti
 
 
 def failure_ratio_trouble(job: ProvisioningJob, cycle: ProvisioningCycle) -> Trouble | None:
-    """More than 40 % of the cycle's operations failed, over at least the job's minimum sample."""
+    """More than 40 % of the cycle's operations failed, over at least the job's minimum sample; or more than
+    40,000 users wait in escrow (a large tenant's failures can stay under 40 % and still swamp the job)."""
+    escrows = Escrow.objects.filter(job=job).count()
+    if escrows > TOTAL_ESCROW_LIMIT:
+        return Trouble(
+            TOTAL_ESCROWS,
+            f"{escrows:,} users are waiting in escrow after failures. Open the provisioning log filtered on "
+            "Failure, fix the most common error, then Restart provisioning.",
+        )
     operations = sum(getattr(cycle, name) for name in OPERATION_COUNTERS)
     if operations < max(1, job.quarantine_min_operations) or cycle.failed <= FAILURE_RATIO_LIMIT * operations:
         return None

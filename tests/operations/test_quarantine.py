@@ -155,3 +155,15 @@ def test_the_quarantine_email_is_sent_after_the_cycle_released_the_job(notifying
     run(job)
     assert owners_while_sending == [""]
     assert len(quarantine_mails(smtp_server)) == 1
+
+
+def test_more_than_the_total_escrow_limit_quarantines_even_when_few_operations_fail(configured_app, emu, monkeypatch):
+    job = configured_app.job
+    first = run(job)
+    assert 0 < first.failed and quarantine.failure_ratio_trouble(job, first) is None
+    monkeypatch.setattr(quarantine, "TOTAL_ESCROW_LIMIT", first.failed - 1)
+    second = run(job)
+    job.refresh_from_db()
+    assert second.status in (CycleStatus.SUCCEEDED, CycleStatus.COMPLETED_WITH_ERRORS)
+    assert job.quarantine_reason == quarantine.TOTAL_ESCROWS
+    assert "waiting in escrow" in job.quarantine_error
