@@ -11,7 +11,6 @@ from typing import Any
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
 from connections.models import Application
-from mappings.assignments import load_assignments
 from mappings.expressions import (
     IGNORE_FLOW,
     Attribute,
@@ -92,7 +91,7 @@ def read_user(application: Application, id_or_upn: str, attributes: list[str]) -
     user["IsSoftDeleted"] = "True" if raw.get("accountEnabled") is False else "False"
     user.setdefault("objectId", raw.get("id"))
     if "appRoleAssignments" in attributes:
-        user["appRoleAssignments"] = load_assignments(graph, profile_default=None).roles_of(raw.get("id", ""))
+        user["appRoleAssignments"] = list(graph.user_app_role_values(raw.get("id", "")) or ())
     return user
 
 

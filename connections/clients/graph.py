@@ -27,6 +27,7 @@ from connections.models import EntraConnection
 
 PAGE_SIZE = 999  # Graph's maximum $top
 BATCH_LIMIT = 20
+DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000"  # an assignment without a specific role
 # Token audiences of the national clouds; any other Graph address (an emulator) uses the public one.
 GRAPH_AUDIENCES = {
     "graph.microsoft.com",
@@ -262,6 +263,62 @@ class GraphClient:
             if page.get("@odata.deltaLink"):
                 self.last_delta_link = page["@odata.deltaLink"]
             yield page.get("value") or []
+
+    def user_app_role_assignments(self, user_id: str, *, nested_groups: bool = True) -> list[dict]:
+        """The assignments to this enterprise application that reach one user, in a few calls whatever the
+        number of assignments of the application: the user's own and direct groups' (appRoleAssignments),
+        plus, with `nested_groups`, those of the groups the user is in through nesting, in JSON batches."""
+        sp_id = self.connection.service_principal_id
+        user = quote(user_id, safe="")
+        mine = [
+            assignment
+            for page in self.iter_pages(f"users/{user}/appRoleAssignments", {"$filter": f"resourceId eq {sp_id}"})
+            for assignment in page.get("value") or []
+        ]
+        if not nested_groups:
+            return mine
+        known = {a.get("principalId") for a in mine}
+        groups = [
+            group["id"]
+            for page in self.iter_pages(
+                f"users/{user}/transitiveMemberOf/microsoft.graph.group", {"$select": "id", "$top": PAGE_SIZE}
+            )
+            for group in page.get("value") or []
+            if group.get("id") and group["id"] not in known
+        ]
+        for start in range(0, len(groups), BATCH_LIMIT):
+            chunk = groups[start : start + BATCH_LIMIT]
+            requests = [
+                {
+                    "id": str(i),
+                    "method": "GET",
+                    "url": f"/groups/{gid}/appRoleAssignments?$filter=resourceId%20eq%20{sp_id}",
+                }
+                for i, gid in enumerate(chunk)
+            ]
+            for i, answer in self.batch(requests).items():
+                status = int(answer.get("status") or 0)
+                if status == 200:
+                    mine.extend((answer.get("body") or {}).get("value") or [])
+                elif status != 404:  # a group deleted meanwhile has no assignment left
+                    message = ((answer.get("body") or {}).get("error") or {}).get("message") or f"HTTP {status}"
+                    raise RemoteError(
+                        f"Reading the assignments of group {chunk[int(i)]} failed: {message}", code=f"Graph{status}"
+                    )
+        return [a for a in mine if (a.get("resourceId") or sp_id).lower() == sp_id.lower()]
+
+    def user_app_role_values(self, user_id: str, *, nested_groups: bool = True) -> tuple[str, ...] | None:
+        """The values (else display names) of the app roles that reach one user; () for Default Access only,
+        None when the user is not assigned at all."""
+        names = {
+            role.get("id"): role.get("value") or role.get("displayName") or ""
+            for role in self.service_principal().get("appRoles") or []
+        }
+        assignments = self.user_app_role_assignments(user_id, nested_groups=nested_groups)
+        if not assignments:
+            return None
+        role_ids = {a.get("appRoleId") or DEFAULT_ACCESS_ROLE_ID for a in assignments} - {DEFAULT_ACCESS_ROLE_ID}
+        return tuple(sorted(names.get(role_id) or role_id for role_id in role_ids))
 
     def batch(self, requests: list[dict]) -> dict[str, dict]:
         """A JSON batch of at most 20 requests; answers keyed by id. Throttled inner requests are resent."""

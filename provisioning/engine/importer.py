@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from connections.clients.errors import NotFound, RemoteError
 
@@ -70,57 +69,9 @@ class SourceReader:
 
     def load_assignments_for(self, user_id: str) -> dict[str, tuple[str, ...]]:
         """The one user's roles, as load_assignments() would give them, in a few calls whatever the number of
-        assignments of the application (provision on demand): {user_id: roles}, or {} when unassigned.
-
-        The user's own appRoleAssignments carry direct and direct-group assignments; the groups the user is in
-        through nesting are asked for theirs in JSON batches of 20."""
-        service_principal = self.graph.service_principal()
-        sp_id = service_principal.get("id") or ""
-        role_names = {
-            role.get("id"): role.get("value") or role.get("displayName") or ""
-            for role in service_principal.get("appRoles") or []
-        }
-        resource = {"$filter": f"resourceId eq {sp_id}"}
-        assignments: list[dict] = []
-        for page in self.graph.iter_pages(f"users/{quote(user_id, safe='')}/appRoleAssignments", resource):
-            assignments.extend(page.get("value") or [])
-        if TRANSITIVE_GROUPS:
-            known = {a.get("principalId") for a in assignments}
-            path = f"users/{quote(user_id, safe='')}/transitiveMemberOf/microsoft.graph.group"
-            groups = [
-                group["id"]
-                for page in self.graph.iter_pages(path, {"$select": "id", "$top": 999})
-                for group in page.get("value") or []
-                if group.get("id") and group["id"] not in known
-            ]
-            for start in range(0, len(groups), BATCH_SIZE):
-                chunk = groups[start : start + BATCH_SIZE]
-                requests = [
-                    {
-                        "id": str(i),
-                        "method": "GET",
-                        "url": f"/groups/{gid}/appRoleAssignments?$filter=resourceId%20eq%20{sp_id}",
-                    }
-                    for i, gid in enumerate(chunk)
-                ]
-                for i, answer in self.graph.batch(requests).items():
-                    status = int(answer.get("status") or 0)
-                    if status == 200:
-                        assignments.extend((answer.get("body") or {}).get("value") or [])
-                    elif status != 404:  # a group deleted meanwhile has no assignment left
-                        message = ((answer.get("body") or {}).get("error") or {}).get("message") or f"HTTP {status}"
-                        raise RemoteError(
-                            f"Reading the assignments of group {chunk[int(i)]} failed: {message}", code=f"Graph{status}"
-                        )
-        roles: set[str] | None = None
-        for assignment in assignments:
-            if (assignment.get("resourceId") or sp_id).lower() != sp_id.lower():
-                continue
-            role_id = assignment.get("appRoleId") or DEFAULT_ACCESS
-            roles = roles if roles is not None else set()
-            if role_id != DEFAULT_ACCESS:
-                roles.add(role_names.get(role_id) or role_id)
-        self.assignments = {} if roles is None else {user_id: tuple(sorted(roles))}
+        assignments of the application (provision on demand): {user_id: roles}, or {} when unassigned."""
+        roles = self.graph.user_app_role_values(user_id, nested_groups=TRANSITIVE_GROUPS)
+        self.assignments = {} if roles is None else {user_id: roles}
         return self.assignments
 
     # Users -------------------------------------------------------------------------------------

@@ -278,3 +278,18 @@ def test_default_access_warning_names_the_first_twenty_and_counts_the_rest():
     single = assignment_warnings(AssignmentsOverview([], rows[-1:], {}, {}), None)
     assert single[0].startswith("group Interns (2 member(s)) is assigned with Default Access")
     assert "creating the user fails" in single[0]
+
+
+def test_testing_an_expression_against_a_live_user_reads_the_roles_that_reach_them(live_app, emu):
+    from mappings.tester import evaluate_for_user
+
+    state = emu.entra_app.state
+    sales_team = next(g for g in state.groups.values() if g["displayName"] == "Sales Team")
+    interns = next(g for g in state.groups.values() if g["displayName"] == "Sales Interns")
+    direct_member = next(m for m in sales_team["members"] if m in state.users)
+    nested_member = interns["members"][0]
+    for user_id in (direct_member, nested_member):
+        upn = state.users[user_id]["userPrincipalName"]
+        outcome = evaluate_for_user(live_app, "SingleAppRoleAssignment([appRoleAssignments])", upn)
+        assert outcome.ok, outcome.error
+        assert outcome.result == "Sales Representative"
