@@ -65,3 +65,13 @@ def plain_assigned_users(emu) -> list[dict]:
 def free_username(emu, username: str) -> None:
     """The other org releases the username (the control API can only take one)."""
     emu.control._sf.state.taken_elsewhere.discard(username.lower())
+
+
+def run(job, **kwargs):
+    """Run one cycle of `job` in this process and return it, reloaded."""
+    from provisioning.engine.cycle import run_cycle
+
+    cycle = run_cycle(job.pk, **kwargs)
+    assert cycle is not None
+    cycle.refresh_from_db()
+    return cycle

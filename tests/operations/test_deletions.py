@@ -10,17 +10,10 @@ from console.models import AuditActivity, AuditEntry
 from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleKind, LogAction, ProvisionedLink, ProvisioningLogEntry
 from provisioning.operations import deletions, quarantine
-from tests.operations.conftest import RECIPIENT
+from tests.operations.conftest import RECIPIENT, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 THRESHOLD = 3
-
-
-def run(job):
-    cycle = run_cycle(job.pk)
-    assert cycle is not None
-    cycle.refresh_from_db()
-    return cycle
 
 
 def provisioned(job, emu, count: int) -> list[dict]:

@@ -7,18 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from provisioning.engine.cycle import run_cycle
 from provisioning.models import Escrow, LogStatus, ProvisioningLogEntry
-from tests.operations.conftest import RECIPIENT
+from tests.operations.conftest import RECIPIENT, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(job):
-    cycle = run_cycle(job.pk)
-    assert cycle is not None
-    cycle.refresh_from_db()
-    return cycle
 
 
 def digests(mailbox):

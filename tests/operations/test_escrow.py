@@ -8,19 +8,11 @@ import pytest
 from django.utils import timezone
 
 from provisioning import tasks
-from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleKind, Escrow, LogStatus, ProvisioningLogEntry
 from provisioning.operations.escrow import next_attempt_at, retries_next_cycle
-from tests.operations.conftest import free_username, plain_assigned_users, sf_user
+from tests.operations.conftest import free_username, plain_assigned_users, run, sf_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(job, **kwargs):
-    cycle = run_cycle(job.pk, **kwargs)
-    assert cycle is not None
-    cycle.refresh_from_db()
-    return cycle
 
 
 def test_back_off_is_6_12_24_hours_then_daily_and_next_cycle_for_a_taken_username():

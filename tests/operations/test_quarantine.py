@@ -10,20 +10,12 @@ from django_q.models import Schedule
 
 from console.models import AuditActivity, AuditEntry
 from provisioning import tasks
-from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleStatus, ProvisioningJob
 from provisioning.operations import quarantine
 from provisioning.scheduling import apply_schedule
-from tests.operations.conftest import RECIPIENT
+from tests.operations.conftest import RECIPIENT, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(job):
-    cycle = run_cycle(job.pk)
-    assert cycle is not None
-    cycle.refresh_from_db()
-    return cycle
 
 
 def quarantine_mails(mailbox):
