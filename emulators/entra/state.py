@@ -169,18 +169,18 @@ class EntraState:
         return group
 
     def transitive_members(self, group_id: str) -> list[str]:
-        seen: list[str] = []
+        seen: dict[str, None] = {}  # ordered, and O(1) membership: groups of 10,000+ members are common in benches
         stack = list(reversed(self.groups[group_id]["members"]))
         visited = {group_id}
         while stack:
             member = stack.pop()
             if member in seen:
                 continue
-            seen.append(member)
+            seen[member] = None
             if member in self.groups and member not in visited:
                 visited.add(member)
                 stack.extend(reversed(self.groups[member]["members"]))
-        return seen
+        return list(seen)
 
     # --- assignments -----------------------------------------------------------------------------
     def role_id(self, role: str | None) -> str:

@@ -8,8 +8,11 @@ The application is created for the run on the configured database and deleted af
 
 from __future__ import annotations
 
+import cProfile
+import io
 import json
 import os
+import pstats
 import random
 import signal
 import subprocess
@@ -106,8 +109,12 @@ class Command(BaseCommand):
         parser.add_argument("--latency-ms", type=int, default=0, help="Latency of every emulated remote call.")
         parser.add_argument("--json", default="", help="Also write the results to this file.")
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark application and its log.")
+        parser.add_argument(
+            "--profile", default="", help="Write a cProfile of each run to this folder and print its top functions."
+        )
 
-    def handle(self, *args, users: int, latency_ms: int, json: str, keep: bool, **options) -> None:
+    def handle(self, *args, users: int, latency_ms: int, json: str, keep: bool, profile: str, **options) -> None:
+        self.profile_dir = Path(profile) if profile else None
         # DEBUG keeps the text of every SQL statement in memory: workers run without it, and so does the benchmark.
         settings.DEBUG = False
         emulators = EmulatorProcess(users, latency_ms)
@@ -147,10 +154,21 @@ class Command(BaseCommand):
     def measure(self, name: str, job, emulators: EmulatorProcess, kind: str) -> dict:
         emulators.control("reset_counters")
         self.stderr.write(f"{name} ...")
+        profiler = cProfile.Profile() if self.profile_dir else None
         with PeakMemory() as memory:
             start = time.perf_counter()
+            if profiler:
+                profiler.enable()
             cycle = run_cycle(job.pk, kind)
+            if profiler:
+                profiler.disable()
             wall = time.perf_counter() - start
+        if profiler:
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            profiler.dump_stats(self.profile_dir / f"{name}.prof")
+            report = io.StringIO()
+            pstats.Stats(profiler, stream=report).sort_stats("cumulative").print_stats(25)
+            self.stderr.write(report.getvalue())
         if cycle is None:
             raise CommandError("Another cycle of the benchmark job was running.")
         cycle.refresh_from_db()
