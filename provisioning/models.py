@@ -118,6 +118,18 @@ class ProvisioningJob(models.Model):
 # ---------------------------------------------------------------------------------------------------------------
 
 
+class BadgeChoices(models.TextChoices):
+    """Choices that carry their badge colour: a subclass's colours are the module dict named in BADGE_COLOURS."""
+
+    @property
+    def colour(self) -> str:
+        return BADGE_COLOURS[type(self).__name__][self.value]
+
+    @classmethod
+    def colours(cls) -> dict[str, str]:
+        return dict(BADGE_COLOURS[cls.__name__])
+
+
 class CycleKind(models.TextChoices):
     INITIAL = "initial", "Initial"
     INCREMENTAL = "incremental", "Incremental"
@@ -133,7 +145,7 @@ class CycleTrigger(models.TextChoices):
     ON_DEMAND = "on_demand", "Provision on demand"
 
 
-class CycleStatus(models.TextChoices):
+class CycleStatus(BadgeChoices):
     PENDING = "pending", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Completed"
@@ -143,16 +155,8 @@ class CycleStatus(models.TextChoices):
     CRASHED = "crashed", "Crashed"  # the worker died or an unexpected error escaped
 
     @property
-    def colour(self) -> str:
-        return CYCLE_STATUS_COLOURS[self.value]
-
-    @property
     def is_terminal(self) -> bool:
         return self.value in TERMINAL_CYCLE_STATUSES
-
-    @classmethod
-    def colours(cls) -> dict[str, str]:
-        return dict(CYCLE_STATUS_COLOURS)
 
 
 CYCLE_STATUS_COLOURS = {
@@ -356,21 +360,13 @@ class Escrow(models.Model):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class LogAction(models.TextChoices):
+class LogAction(BadgeChoices):
     CREATE = "create", "Create"
     UPDATE = "update", "Update"
     DISABLE = "disable", "Disable"
     DELETE = "delete", "Delete"
     STAGED_DELETE = "stageddelete", "StagedDelete"
     OTHER = "other", "Other"
-
-    @property
-    def colour(self) -> str:
-        return LOG_ACTION_COLOURS[self.value]
-
-    @classmethod
-    def colours(cls) -> dict[str, str]:
-        return dict(LOG_ACTION_COLOURS)
 
 
 LOG_ACTION_COLOURS = {
@@ -383,22 +379,19 @@ LOG_ACTION_COLOURS = {
 }
 
 
-class LogStatus(models.TextChoices):
+class LogStatus(BadgeChoices):
     SUCCESS = "success", "Success"
     FAILURE = "failure", "Failure"
     SKIPPED = "skipped", "Skipped"
     WARNING = "warning", "Warning"
 
-    @property
-    def colour(self) -> str:
-        return LOG_STATUS_COLOURS[self.value]
-
-    @classmethod
-    def colours(cls) -> dict[str, str]:
-        return dict(LOG_STATUS_COLOURS)
-
 
 LOG_STATUS_COLOURS = {"success": "green", "failure": "red", "skipped": "grey", "warning": "amber"}
+BADGE_COLOURS = {
+    "CycleStatus": CYCLE_STATUS_COLOURS,
+    "LogAction": LOG_ACTION_COLOURS,
+    "LogStatus": LOG_STATUS_COLOURS,
+}
 
 
 class ProvisioningLogEntry(models.Model):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import template
-from django.utils.html import format_html
 
-from provisioning.views.badges import badge_for
+from provisioning.views.badges import badge_html
 
 register = template.Library()
 
@@ -15,10 +14,7 @@ register = template.Library()
 @register.simple_tag
 def badge(value: object, choices_name: str) -> str:
     """``{% badge job_status "ProvisioningStatus" %}`` -> a coloured label; nothing for a blank value."""
-    found = badge_for(value, choices_name)
-    if found is None:
-        return ""
-    return format_html('<span class="badge badge-{}">{}</span>', found.colour, found.label)
+    return badge_html(value, choices_name)
 
 
 @register.filter

@@ -1,4 +1,4 @@
-"""Template helpers of the Overview and log pages: cycle and log badges, durations, query strings."""
+"""Template helpers of the Overview and log pages: durations, query strings."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ from urllib.parse import urlencode
 
 from django import template
 
-from provisioning.models import CycleStatus, LogAction, LogStatus
-from provisioning.views.badges import register_badges
-
 register = template.Library()
-
-register_badges(CycleStatus, CycleStatus.colours())
-register_badges(LogStatus, LogStatus.colours())
-register_badges(LogAction, LogAction.colours())
 
 
 @register.filter

@@ -2,7 +2,7 @@
 
 Templates never pick colours themselves; they render ``{% badge conn.last_test_outcome "TestOutcome" %}``
 (provisioning.templatetags.console_ui), which looks the value up here by the choices class name. Later
-statuses (cycle outcomes, log results) register their choices with ``register_badges``.
+statuses register their choices with ``register_badges``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from connections.models import ProvisioningMode, TestOutcome
+from provisioning.models import CycleStatus, LogAction, LogStatus
 
 # Colours the stylesheet knows (static/console.css: .badge-<colour>).
 COLOURS = ("green", "red", "amber", "blue", "grey")
@@ -57,6 +60,8 @@ register_badges(ProvisioningMode, {ProvisioningMode.AUTOMATIC: "blue", Provision
 register_badges(ProvisioningStatus, {ProvisioningStatus.ON: "green", ProvisioningStatus.OFF: "grey"})
 register_badges(CredentialsState, {CredentialsState.CONFIGURED: "green", CredentialsState.NOT_CONFIGURED: "amber"})
 register_badges(SecretState, {SecretState.SET: "green", SecretState.NOT_SET: "grey", SecretState.UNREADABLE: "red"})
+for _choices in (CycleStatus, LogStatus, LogAction):
+    register_badges(_choices, _choices.colours())
 
 
 def badge_for(value: object, choices_name: str) -> Badge | None:
@@ -64,3 +69,11 @@ def badge_for(value: object, choices_name: str) -> Badge | None:
     if value is None or value == "":
         return None
     return _BADGES.get((choices_name, str(value))) or Badge(str(value), "grey")
+
+
+def badge_html(value: object, choices_name: str) -> SafeString | str:
+    """The coloured label of a stored choice value; "" for a blank value."""
+    found = badge_for(value, choices_name)
+    if found is None:
+        return ""
+    return format_html('<span class="badge badge-{}">{}</span>', found.colour, found.label)

@@ -25,7 +25,7 @@ from provisioning.logquery import (
 )
 from provisioning.models import LogAction, LogStatus, ProvisioningLogEntry
 from provisioning.templatetags import log_ui  # noqa: F401  (registers the log and cycle badges)
-from provisioning.views.badges import badge_for
+from provisioning.views.badges import badge_html
 from provisioning.views.base import blade_context, get_application, is_htmx
 
 RECENT_CYCLES = 30
@@ -85,11 +85,6 @@ def provisioning_logs(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, template, context)
 
 
-def _badge(value: str, choices: str) -> SafeString:
-    found = badge_for(value, choices)
-    return format_html('<span class="badge badge-{}">{}</span>', found.colour, found.label) if found else ""
-
-
 def cell(entry: ProvisioningLogEntry, key: str) -> SafeString:
     """One cell of the list. Built here rather than in the template: 50 rows x N columns of template branching
     cost more than the query."""
@@ -104,9 +99,9 @@ def cell(entry: ProvisioningLogEntry, key: str) -> SafeString:
         )
     if key == "action":
         dry = mark_safe(' <span class="badge badge-grey">Dry run</span>') if entry.dry_run else ""
-        return format_html("{}{}", _badge(entry.action, "LogAction"), dry)
+        return format_html("{}{}", badge_html(entry.action, "LogAction"), dry)
     if key == "status":
-        return _badge(entry.status, "LogStatus")
+        return badge_html(entry.status, "LogStatus")
     text = {
         "source_system": SOURCE_SYSTEM,
         "target_system": TARGET_SYSTEM,
