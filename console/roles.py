@@ -64,3 +64,12 @@ def role_context(request: HttpRequest) -> dict:
     if user is None:
         return {}
     return {"is_administrator": is_administrator(user), "is_reader": is_reader(user)}
+
+
+def disable_forms_for_readers(user: AbstractBaseUser | AnonymousUser, *forms) -> None:
+    """Readers see the same forms as administrators, every field disabled (their POSTs are refused anyway)."""
+    if is_administrator(user):
+        return
+    for form in forms:
+        for field in form.fields.values():
+            field.disabled = True

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from console.roles import is_administrator, reader_required
+from console.roles import disable_forms_for_readers, is_administrator, reader_required
 from mappings.changes import record_mapping_change
 from mappings.expressions import ENTRA_USER_ATTRIBUTES
 from mappings.forms import AttributeMappingForm
@@ -23,9 +23,7 @@ ADMIN_ONLY = "Only an Application Administrator can change mappings."
 
 
 def _form_page(request, object_mapping, form, row=None, status=200) -> HttpResponse:
-    if not is_administrator(request.user):
-        for field in form.fields.values():
-            field.disabled = True
+    disable_forms_for_readers(request.user, form)
     title = f"Edit attribute: {row.target_attribute}" if row else "Add New Mapping"
     context = blade_context(
         object_mapping.application,

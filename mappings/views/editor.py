@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from connections.clients.errors import RemoteError
-from console.roles import administrator_required, is_administrator, reader_required
+from console.roles import administrator_required, disable_forms_for_readers, is_administrator, reader_required
 from mappings.changes import apply_sandbox_suffix, record_mapping_change
 from mappings.defaults import install_default_mapping, suffix_from_name
 from mappings.expressions import ENTRA_USER_ATTRIBUTES
@@ -28,9 +28,7 @@ def editor_url(application) -> str:
 def _page(request: HttpRequest, object_mapping: ObjectMapping, form: ObjectMappingForm | None = None, status=200):
     application = object_mapping.application
     form = form or ObjectMappingForm(instance=object_mapping, prefix="mapping")
-    if not is_administrator(request.user):
-        for field in form.fields.values():
-            field.disabled = True
+    disable_forms_for_readers(request.user, form)
     rows = list(object_mapping.attributes.all())
     context = blade_context(
         application,

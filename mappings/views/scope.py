@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from console.roles import administrator_required, is_administrator, reader_required
+from console.roles import administrator_required, disable_forms_for_readers, is_administrator, reader_required
 from mappings.changes import record_mapping_change
 from mappings.expressions import ENTRA_USER_ATTRIBUTES
 from mappings.forms import ScopingClauseFormSet, ScopingFilterForm
@@ -20,10 +20,7 @@ from mappings.views.editor import editor_url
 
 
 def _page(request, object_mapping, form, formset, scoping_filter, status=200) -> HttpResponse:
-    if not is_administrator(request.user):
-        for f in [form, *formset.forms]:
-            for field in f.fields.values():
-                field.disabled = True
+    disable_forms_for_readers(request.user, form, *formset.forms)
     title = f"Scoping filter: {scoping_filter.title}" if scoping_filter else "Add scoping filter"
     context = blade_context(
         object_mapping.application,

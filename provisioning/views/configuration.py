@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connections.forms import EntraCredentialsForm, SalesforceCredentialsForm
 from connections.models import Application
 from console.models import AuditActivity, record_audit
-from console.roles import administrator_required, is_administrator, reader_required
+from console.roles import administrator_required, disable_forms_for_readers, reader_required
 from provisioning.forms import ProvisioningModeForm, ProvisioningSettingsForm, ProvisioningStatusForm
 from provisioning.models import ProvisioningJob
 from provisioning.scheduling import apply_schedule
@@ -52,10 +52,7 @@ def _page(request: HttpRequest, application: Application, bound: dict[str, forms
         section: bound.get(section) or form_class(instance=_instance(application, section), prefix=section)
         for section, form_class in SECTIONS.items()
     }
-    if not is_administrator(request.user):
-        for form in page_forms.values():
-            for field in form.fields.values():
-                field.disabled = True
+    disable_forms_for_readers(request.user, *page_forms.values())
     mapping = getattr(application, "user_mapping", None)
     context = blade_context(
         application,
