@@ -106,7 +106,18 @@ class ProvisioningJob(models.Model):
     def is_quarantined(self) -> bool:
         return bool(self.quarantine_reason)
 
+    QUARANTINE_FIELDS = (
+        "quarantine_reason",
+        "quarantine_began",
+        "quarantine_series_began",
+        "quarantine_series_count",
+        "quarantine_next_attempt",
+        "quarantine_error",
+        "quarantine_request",
+    )
+
     def clear_quarantine(self) -> None:
+        """Forget the quarantine; save with update_fields=[*QUARANTINE_FIELDS, ...]."""
         self.quarantine_reason = ""
         self.quarantine_began = self.quarantine_series_began = self.quarantine_next_attempt = None
         self.quarantine_series_count = 0

@@ -77,18 +77,5 @@ def restart(job: ProvisioningJob) -> None:
     job.clear_quarantine()
     job.watermark = ""
     job.needs_initial_cycle = True
-    job.save(
-        update_fields=[
-            "watermark",
-            "needs_initial_cycle",
-            "quarantine_reason",
-            "quarantine_began",
-            "quarantine_series_began",
-            "quarantine_next_attempt",
-            "quarantine_series_count",
-            "quarantine_error",
-            "quarantine_request",
-            "updated_at",
-        ]
-    )
+    job.save(update_fields=["watermark", "needs_initial_cycle", *ProvisioningJob.QUARANTINE_FIELDS, "updated_at"])
     enqueue_cycle(job, kind=CycleKind.INITIAL, trigger=CycleTrigger.RESTART)

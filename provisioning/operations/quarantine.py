@@ -107,16 +107,7 @@ def enter(job: ProvisioningJob, trouble: Trouble, *, now: datetime | None = None
         job.quarantine_error = trouble.error[:4000]
         job.quarantine_request = trouble.request[:500]
         job.quarantine_next_attempt = next_attempt(job.quarantine_series_began, job.quarantine_series_count, now)
-        fields = [
-            "quarantine_reason",
-            "quarantine_began",
-            "quarantine_series_began",
-            "quarantine_series_count",
-            "quarantine_next_attempt",
-            "quarantine_error",
-            "quarantine_request",
-            "updated_at",
-        ]
+        fields = [*ProvisioningJob.QUARANTINE_FIELDS, "updated_at"]
         gave_up = now - job.quarantine_series_began >= GIVE_UP_AFTER and job.enabled
         if gave_up:
             job.enabled = False
@@ -150,18 +141,7 @@ def leave(job: ProvisioningJob, *, why: str = "A cycle completed without reason 
             return False
         reason = job.quarantine_reason
         job.clear_quarantine()
-        job.save(
-            update_fields=[
-                "quarantine_reason",
-                "quarantine_began",
-                "quarantine_series_began",
-                "quarantine_series_count",
-                "quarantine_next_attempt",
-                "quarantine_error",
-                "quarantine_request",
-                "updated_at",
-            ]
-        )
+        job.save(update_fields=[*ProvisioningJob.QUARANTINE_FIELDS, "updated_at"])
         record_audit(
             AuditActivity.QUARANTINE,
             application=job.application,
