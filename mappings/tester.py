@@ -11,6 +11,8 @@ from typing import Any
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
 from connections.models import Application
+from mappings.directory.assignments import AssignmentReader
+from mappings.directory.users import select_for, source_user
 from mappings.expressions import (
     IGNORE_FLOW,
     Attribute,
@@ -22,9 +24,6 @@ from mappings.expressions import (
     validate,
     walk,
 )
-
-PSEUDO_ATTRIBUTES = frozenset({"appRoleAssignments", "IsSoftDeleted", "objectId"})
-BASE_SELECT = ("id", "userPrincipalName", "accountEnabled")
 
 
 @dataclass
@@ -79,25 +78,19 @@ def parse_sample(text: str) -> dict[str, Any]:
 
 
 def read_user(application: Application, id_or_upn: str, attributes: list[str]) -> dict[str, Any]:
-    """The user as the engine sees it: Graph properties plus IsSoftDeleted and appRoleAssignments.
+    """The user as the engine sees it (source_user): Graph properties plus the pseudo-attributes. The roles are read
+    only when the expression uses appRoleAssignments (a few more Graph calls).
 
     Raises RemoteError (NotFound for an unknown user).
     """
-
     graph = GraphClient(application.entra)
-    select = list(dict.fromkeys([*BASE_SELECT, *(a for a in attributes if a not in PSEUDO_ATTRIBUTES)]))
-    raw = graph.get_user(id_or_upn.strip(), select)
-    user = {k: v for k, v in raw.items() if not k.startswith("@")}
-    user["IsSoftDeleted"] = "True" if raw.get("accountEnabled") is False else "False"
-    user.setdefault("objectId", raw.get("id"))
-    if "appRoleAssignments" in attributes:
-        user["appRoleAssignments"] = list(graph.user_app_role_values(raw.get("id", "")) or ())
-    return user
+    raw = graph.get_user(id_or_upn.strip(), select_for(attributes))
+    roles = AssignmentReader(graph).roles_of(raw.get("id", "")) if "appRoleAssignments" in attributes else None
+    return source_user(raw, roles or ())
 
 
 def evaluate_for_user(application: Application, expression: str, id_or_upn: str) -> ExpressionTest:
     """Read the user live and evaluate. Remote failures come back as an error result."""
-
     try:
         names = attributes_of(expression)
         validate(expression)

@@ -27,7 +27,6 @@ from connections.models import EntraConnection
 
 PAGE_SIZE = 999  # Graph's maximum $top
 BATCH_LIMIT = 20
-DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000"  # an assignment without a specific role
 # Token audiences of the national clouds; any other Graph address (an emulator) uses the public one.
 GRAPH_AUDIENCES = {
     "graph.microsoft.com",
@@ -306,19 +305,6 @@ class GraphClient:
                         f"Reading the assignments of group {chunk[int(i)]} failed: {message}", code=f"Graph{status}"
                     )
         return [a for a in mine if (a.get("resourceId") or sp_id).lower() == sp_id.lower()]
-
-    def user_app_role_values(self, user_id: str, *, nested_groups: bool = True) -> tuple[str, ...] | None:
-        """The values (else display names) of the app roles that reach one user; () for Default Access only,
-        None when the user is not assigned at all."""
-        names = {
-            role.get("id"): role.get("value") or role.get("displayName") or ""
-            for role in self.service_principal().get("appRoles") or []
-        }
-        assignments = self.user_app_role_assignments(user_id, nested_groups=nested_groups)
-        if not assignments:
-            return None
-        role_ids = {a.get("appRoleId") or DEFAULT_ACCESS_ROLE_ID for a in assignments} - {DEFAULT_ACCESS_ROLE_ID}
-        return tuple(sorted(names.get(role_id) or role_id for role_id in role_ids))
 
     def batch(self, requests: list[dict]) -> dict[str, dict]:
         """A JSON batch of at most 20 requests; answers keyed by id. Throttled inner requests are resent."""

@@ -14,10 +14,17 @@ from connections.clients.graph import GraphClient
 from connections.testing import entra_missing_fields, salesforce_missing_fields
 from console.models import AuditActivity, record_audit
 from console.roles import administrator_required, is_administrator, reader_required
-from mappings.assignments import add_assignment, load_assignments
+from mappings.assignments import add_assignment, assignments_overview
+from mappings.directory.assignments import (
+    DEFAULT_ACCESS_ID,
+    DEFAULT_ACCESS_LABEL,
+    AssignmentReader,
+    is_default_access,
+    role_label,
+)
 from mappings.forms import AssignmentForm
 from mappings.models import AttributeMapping
-from mappings.roles import DEFAULT_ACCESS_ID, DuplicateRolesError, import_roles, is_default_access
+from mappings.role_import import DuplicateRolesError, import_roles
 from mappings.views.base import blade_context, get_application
 
 
@@ -33,12 +40,8 @@ def _profile_default(application) -> str | None:
 
 
 def role_choices(roles: list[dict]) -> list[tuple[str, str]]:
-    choices = [
-        (r["id"], r.get("displayName") or r.get("value") or r["id"])
-        for r in roles
-        if r.get("isEnabled", True) and not is_default_access(r)
-    ]
-    return sorted(choices, key=lambda c: c[1].lower()) + [(DEFAULT_ACCESS_ID, "Default Access")]
+    choices = [(r["id"], role_label(r)) for r in roles if r.get("isEnabled", True) and not is_default_access(r)]
+    return sorted(choices, key=lambda c: c[1].lower()) + [(DEFAULT_ACCESS_ID, DEFAULT_ACCESS_LABEL)]
 
 
 @require_GET
@@ -50,7 +53,8 @@ def users_and_groups(request: HttpRequest, slug: str) -> HttpResponse:
         error = "Enter the Microsoft Entra credentials (with the enterprise application's object ID) first."
     else:
         try:
-            overview = load_assignments(GraphClient(application.entra), profile_default=_profile_default(application))
+            reader = AssignmentReader(GraphClient(application.entra))
+            overview = assignments_overview(reader, profile_default=_profile_default(application))
         except RemoteError as exc:
             error = f"Could not read the assignments from Microsoft Graph: {exc}"
     form = AssignmentForm(roles=role_choices(overview.roles) if overview else [])

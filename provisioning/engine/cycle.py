@@ -16,9 +16,11 @@ from django.utils import timezone
 
 from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, StopError, TransientError
 from mappings.compiled import InvalidMappingError, compile_mapping
+from mappings.directory.assignments import AssignmentReader
+from mappings.directory.users import select_for, source_user
 from provisioning.engine import lock
 from provisioning.engine.exporter import Exporter, ProfileCache
-from provisioning.engine.importer import SourceReader, is_removed, select_for, source_user
+from provisioning.engine.importer import SourceReader, is_removed
 from provisioning.engine.items import ItemError, WorkItem
 from provisioning.engine.log import LogWriter
 from provisioning.engine.matcher import INDEX_THRESHOLD, Matcher, target_fields
@@ -136,6 +138,7 @@ class CycleRunner:
         self.salesforce = self._salesforce or SalesforceClient(self.application.salesforce, dry_run=self.cycle.dry_run)
         self.graph = self._graph or GraphClient(self.application.entra)
         self.reader = SourceReader(self.graph, select_for(self.compiled.source_attributes))
+        self.directory = AssignmentReader(self.graph)
         targets = list(self.object_mapping.attributes.values_list("target_attribute", flat=True))
         booleans = list(
             self.application.target_attributes.filter(type__iexact="boolean").values_list("name", flat=True)
@@ -242,7 +245,7 @@ class CycleRunner:
 
     def run_full(self) -> str | None:
         """Initial cycle: every user, then the links nobody returned (deleted users) are deactivated."""
-        assignments = {} if self.sync_all else self.reader.load_assignments()
+        assignments = {} if self.sync_all else self.directory.roles_by_user()
         self.ctx.assignments = assignments
         links = ProvisionedLink.objects.filter(job=self.job).count()
         estimate = len(assignments) if not self.sync_all else self._previous_total()
@@ -266,7 +269,7 @@ class CycleRunner:
 
     def run_incremental(self) -> str | None:
         """Changes since the watermark, then assignment changes, then escrows that are due."""
-        assignments = {} if self.sync_all else self.reader.load_assignments()
+        assignments = {} if self.sync_all else self.directory.roles_by_user()
         self.ctx.assignments = assignments
         processed: set[str] = set()
         for page in self.reader.delta(self.job.watermark):
@@ -319,7 +322,7 @@ class CycleRunner:
     def provision_users(self, raw_users: list[dict], *, honour_escrow_backoff: bool = False) -> list[WorkItem]:
         """Run Graph users (read with self.reader.select) through the pipeline at once, e.g. provision on demand.
 
-        Call prepare() and load the assignments first (self.ctx.assignments = self.reader.load_assignments(), or
+        Call prepare() and load the assignments first (self.ctx.assignments = self.directory.roles_by_user(), or
         load_assignments_for(user_id) for one user).
         Returns the items with their scope reasons, match note, plan, error and Salesforce id.
         """

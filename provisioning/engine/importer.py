@@ -1,78 +1,24 @@
-"""Import: the source users from Microsoft Graph, with their app role assignments, page by page.
-
-The importer reads only the attributes the mappings use ($select), 999 users per page. Assignments are
-read in full at the start of a cycle (user id -> role values; groups expanded to their user members) because
-deciding scope and noticing unassignments needs them; users themselves are never held beyond a page.
+"""Import: the source users from Microsoft Graph, page by page (999 users a page, only the attributes the mappings
+read). Users are never held beyond a page. What a source user looks like and who is assigned are the
+directory's (mappings/directory/): this module only reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 from connections.clients.errors import NotFound, RemoteError
+from connections.clients.graph import GraphClient
 
-DEFAULT_ACCESS = "00000000-0000-0000-0000-000000000000"
-PSEUDO_ATTRIBUTES = frozenset({"appRoleAssignments", "IsSoftDeleted", "objectId"})
-BASE_SELECT = ("id", "accountEnabled", "userPrincipalName", "displayName")
 BATCH_SIZE = 20  # Graph JSON batch limit
-# Entra gives a group's assignment to its direct members only, a known stumbling block for administrators
-# who nest groups; we expand nested groups, so every user inside an assigned group is provisioned.
-TRANSITIVE_GROUPS = True
-
-
-def select_for(source_attributes: Iterable[str]) -> list[str]:
-    """Graph $select: what the mappings read, plus what the engine itself needs."""
-    wanted = dict.fromkeys(BASE_SELECT)
-    for name in sorted(source_attributes):
-        if name not in PSEUDO_ATTRIBUTES and name.replace("_", "").isalnum():
-            wanted[name] = None
-    return list(wanted)
 
 
 class SourceReader:
-    """Reads users and assignments from one Entra tenant for one cycle."""
+    """Reads users from one Entra tenant for one cycle."""
 
-    def __init__(self, graph: Any, select: Sequence[str]) -> None:
+    def __init__(self, graph: GraphClient, select: Sequence[str]) -> None:
         self.graph = graph
         self.select = list(select)
-        self.assignments: dict[str, tuple[str, ...]] = {}
-
-    # Assignments -------------------------------------------------------------------------------
-    def load_assignments(self) -> dict[str, tuple[str, ...]]:
-        """user id -> role values (Default Access contributes no role). Direct and group assignments."""
-        service_principal = self.graph.service_principal()
-        role_names = {
-            role.get("id"): role.get("value") or role.get("displayName") or ""
-            for role in service_principal.get("appRoles") or []
-        }
-        users: dict[str, set[str]] = {}
-        groups: dict[str, set[str]] = {}
-        for assignment in self.graph.iter_app_role_assignments():
-            principal = assignment.get("principalId")
-            if not principal:
-                continue
-            role_id = assignment.get("appRoleId") or DEFAULT_ACCESS
-            roles = set() if role_id == DEFAULT_ACCESS else {role_names.get(role_id) or role_id}
-            kind = assignment.get("principalType")
-            if kind == "User":
-                users.setdefault(principal, set()).update(roles)
-            elif kind == "Group":
-                groups.setdefault(principal, set()).update(roles)
-        for group_id, roles in groups.items():
-            for page in self.graph.iter_group_user_members(group_id, ["id"], transitive=TRANSITIVE_GROUPS):
-                for member in page:
-                    if member.get("id"):
-                        users.setdefault(member["id"], set()).update(roles)
-        self.assignments = {user_id: tuple(sorted(roles)) for user_id, roles in users.items()}
-        return self.assignments
-
-    def load_assignments_for(self, user_id: str) -> dict[str, tuple[str, ...]]:
-        """The one user's roles, as load_assignments() would give them, in a few calls whatever the number of
-        assignments of the application (provision on demand): {user_id: roles}, or {} when unassigned."""
-        roles = self.graph.user_app_role_values(user_id, nested_groups=TRANSITIVE_GROUPS)
-        self.assignments = {} if roles is None else {user_id: roles}
-        return self.assignments
 
     # Users -------------------------------------------------------------------------------------
     def all_users(self) -> Iterator[list[dict]]:
@@ -121,16 +67,6 @@ class SourceReader:
                         f"Reading the user from Microsoft Graph failed: {message}", code=f"Graph{status}"
                     )
         return found, missing, errors
-
-
-def source_user(raw: dict, roles: Sequence[str], *, removed: bool = False) -> dict:
-    """The dict mappings are evaluated on: Graph properties plus Entra's pseudo-attributes."""
-    user = {key: value for key, value in raw.items() if not key.startswith("@")}
-    user["appRoleAssignments"] = list(roles)
-    soft_deleted = removed or raw.get("accountEnabled") is False
-    user["IsSoftDeleted"] = "True" if soft_deleted else "False"
-    user.setdefault("objectId", raw.get("id"))
-    return user
 
 
 def is_removed(raw: dict) -> bool:

@@ -173,7 +173,8 @@ def _provision(application: Application, source_id: str, result: OnDemandResult,
             return
         stage = "Import user"
         raw = graph.get_user(source_id, runner.reader.select)
-        runner.ctx.assignments = runner.reader.load_assignments_for(raw["id"])  # this user's only: few calls
+        roles = runner.directory.roles_of(raw["id"])  # this user's only: a few calls
+        runner.ctx.assignments = {} if roles is None else {raw["id"]: roles}
         result.user = raw
         stage = "Perform action"
         [item] = runner.provision_users([raw])

@@ -348,7 +348,7 @@ def test_provision_users_runs_chosen_users_through_the_pipeline_at_once(configur
     cycle.start()
     runner = CycleRunner(job, cycle, owner="test")
     runner.prepare()
-    runner.ctx.assignments = runner.reader.load_assignments()
+    runner.ctx.assignments = runner.directory.roles_by_user()
     user = a_plain_assigned_user(emu)
     [item] = runner.provision_users([runner.graph.get_user(user["id"], runner.reader.select)])
     assert item.plan.kind == "create" and item.error is None

@@ -8,10 +8,11 @@ import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from console.models import AuditActivity, AuditEntry
 from mappings.models import TargetAttribute
-from mappings.roles import DuplicateRolesError, plan_app_roles
+from mappings.role_import import DuplicateRolesError, plan_app_roles
 from provisioning.appconfig import point_at_emulators
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +126,28 @@ def test_warnings_for_two_roles_default_access_and_group_plus_direct(admin_clien
         f"{member['displayName']} is a member of a group assigned another role and is also assigned directly: "
         "Sales Representative (through group Sales Team), Standard User (direct)" in html
     )
+
+
+def test_a_user_assigned_through_a_nested_group_gets_the_same_warnings_as_a_direct_member(admin_client, live_app, emu):
+    # The seed nests "Sales Interns" inside "Sales Team" (assigned Sales Representative); a cycle provisions the
+    # interns with that role, so a direct assignment of another role fails them just as it fails direct members.
+    state = emu.entra_app.state
+    sales_team = next(g for g in state.groups.values() if g["displayName"] == "Sales Team")
+    interns = next(g for g in state.groups.values() if g["displayName"] == "Sales Interns")
+    assert interns["id"] in sales_team["members"]
+    intern = state.users[interns["members"][0]]
+    emu.control.assign(intern["userPrincipalName"], "Standard User")
+    html = admin_client.get(reverse("users_and_groups", args=[live_app.slug])).content.decode()
+    assert (
+        escape(
+            f"{intern['displayName']} is a member of a group assigned another role and is also assigned directly: "
+            "Sales Representative (through group Sales Team), Standard User (direct)"
+        )
+        in html
+    )
+    members = [m for m in sales_team["members"] if m in state.users] + interns["members"]
+    row = re.search(r"<td>Sales Team</td>\s*<td>Group</td>\s*<td>Sales Representative</td>\s*<td>(\d+)</td>", html)
+    assert row and int(row.group(1)) == len(set(members))
 
 
 def test_administrator_adds_and_removes_an_assignment(admin_client, live_app, emu):

@@ -245,7 +245,7 @@ def test_one_users_assignments_are_read_alone_and_equal_the_full_read(configured
     """Provision on demand reads the user's own assignments (a few calls at any tenant size); they must be the
     roles a cycle's full read gives, nested groups and Default Access included, and nothing for the unassigned."""
     from connections.clients.graph import GraphClient
-    from provisioning.engine.importer import SourceReader
+    from mappings.directory.assignments import AssignmentReader
 
     state = emu.entra_app.state
     outer, inner = next(
@@ -255,8 +255,8 @@ def test_one_users_assignments_are_read_alone_and_equal_the_full_read(configured
         if m in state.groups and state.groups[m]["members"]
     )
     emu.control.assign(outer, "Read Only")  # reaches the inner group's users through nesting only
-    reader = SourceReader(GraphClient(configured_app.entra), ["id"])
-    everyone = reader.load_assignments()
+    reader = AssignmentReader(GraphClient(configured_app.entra))
+    everyone = reader.roles_by_user()
     nested_only = [u for u in state.groups[inner]["members"] if u in state.users]
     assert nested_only, (outer, inner)
     assert all("Read Only" in everyone[u] for u in nested_only)
@@ -270,6 +270,6 @@ def test_one_users_assignments_are_read_alone_and_equal_the_full_read(configured
 
     emu.control.reset_counters()
     for user_id in [*everyone, *unassigned]:
-        assert reader.load_assignments_for(user_id) == ({user_id: everyone[user_id]} if user_id in everyone else {})
+        assert reader.roles_of(user_id) == everyone.get(user_id)
     per_user = emu.control.counters()["totals"]["entra"] / (len(everyone) + len(unassigned))
     assert per_user <= 4, f"{per_user:.1f} Graph calls per user"

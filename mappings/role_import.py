@@ -17,9 +17,7 @@ from connections.clients.graph import GraphClient
 from connections.clients.salesforce import SalesforceClient
 from connections.models import Application
 from console.models import AuditActivity, record_audit
-
-DEFAULT_ACCESS_ID = "00000000-0000-0000-0000-000000000000"
-DEFAULT_ACCESS_VALUES = frozenset({"msiam_access"})
+from mappings.directory.assignments import is_default_access, role_value
 
 
 class DuplicateRolesError(ValueError):
@@ -45,14 +43,6 @@ class RoleImportResult:
         return "; ".join(parts)
 
 
-def role_name(role: dict) -> str:
-    return role.get("value") or role.get("displayName") or ""
-
-
-def is_default_access(role: dict) -> bool:
-    return role.get("id") == DEFAULT_ACCESS_ID or role.get("value") in DEFAULT_ACCESS_VALUES
-
-
 def _duplicates(names: Sequence[str]) -> list[str]:
     counts = Counter(n.casefold() for n in names)
     seen: dict[str, str] = {}
@@ -71,14 +61,14 @@ def plan_app_roles(existing: Sequence[dict], profiles: Sequence[dict]) -> RoleIm
             "have unique names (Entra quarantines a provisioning job with duplicate roles): rename the profiles in "
             "Salesforce, then import again. Nothing was published."
         )
-    duplicated = _duplicates([role_name(r) for r in existing if not is_default_access(r)])
+    duplicated = _duplicates([role_value(r) for r in existing if not is_default_access(r)])
     if duplicated:
         raise DuplicateRolesError(
             f"The enterprise application already has more than one app role named "
             f"{', '.join(repr(n) for n in duplicated)}. Remove the duplicates in Entra (Enterprise applications > "
             "App registrations > App roles), then import again. Nothing was published."
         )
-    by_name = {role_name(r).casefold(): r for r in existing if not is_default_access(r)}
+    by_name = {role_value(r).casefold(): r for r in existing if not is_default_access(r)}
     result = RoleImportResult(roles=[dict(r) for r in existing])
     wanted = {n.casefold() for n in profile_names}
     for name in profile_names:
@@ -97,7 +87,7 @@ def plan_app_roles(existing: Sequence[dict], profiles: Sequence[dict]) -> RoleIm
                 "value": name,
             }
         )
-    result.stale = sorted(role_name(r) for k, r in by_name.items() if k not in wanted)
+    result.stale = sorted(role_value(r) for k, r in by_name.items() if k not in wanted)
     return result
 
 
