@@ -24,6 +24,10 @@ HTTPS_URL_VALIDATOR = RegexValidator(
 API_VERSION_VALIDATOR = RegexValidator(r"^\d{2}\.0$", "Enter an API version such as 59.0 (no leading v).")
 
 
+# An application's connections as URLs and commands name them (attributes of Application).
+CONNECTION_KEYS = ("salesforce", "entra")
+
+
 class ProvisioningMode(models.TextChoices):
     MANUAL = "manual", "Manual"
     AUTOMATIC = "automatic", "Automatic"
@@ -83,6 +87,7 @@ class ConnectionBase(models.Model):
     secrets_changed_at = models.DateTimeField(null=True, blank=True)
 
     SECRET_FIELDS: tuple[str, ...] = ()
+    SYSTEM = ""  # the remote system's name, as messages and the audit log say it
 
     class Meta:
         abstract = True
@@ -153,9 +158,20 @@ class EntraConnection(ConnectionBase):
     )
 
     SECRET_FIELDS = ("client_secret",)
+    SYSTEM = "Microsoft Entra ID"
 
     def __str__(self) -> str:
         return f"Entra tenant {self.tenant_id or '(not set)'}"
+
+    def missing_fields(self) -> list[str]:
+        """Labels of the fields a sign-in needs and that are still empty."""
+        required = [
+            ("Tenant ID", bool(self.tenant_id)),
+            ("Client (application) ID", bool(self.client_id)),
+            ("Client secret", self.has_secret("client_secret")),
+            ("Service principal object ID", bool(self.service_principal_id)),
+        ]
+        return [label for label, present in required if not present]
 
     @property
     def is_configured(self) -> bool:
@@ -213,9 +229,25 @@ class SalesforceConnection(ConnectionBase):
     consumer_secret = EncryptedTextField("Consumer secret", blank=True, default="")
 
     SECRET_FIELDS = ("admin_password", "security_token", "consumer_secret")
+    SYSTEM = "Salesforce"
 
     def __str__(self) -> str:
         return f"Salesforce {self.admin_username or '(not set)'} at {self.login_url}"
+
+    def missing_fields(self) -> list[str]:
+        """Labels of the fields a sign-in with the chosen method needs and that are still empty."""
+        if self.auth_method == SalesforceAuthMethod.CLIENT_CREDENTIALS:
+            required = [
+                ("Consumer key", bool(self.consumer_key)),
+                ("Consumer secret", self.has_secret("consumer_secret")),
+            ]
+        else:
+            required = [
+                ("Admin Username", bool(self.admin_username)),
+                ("Admin Password", self.has_secret("admin_password")),
+            ]
+        required.insert(0, ("Login URL", bool(self.login_url)))
+        return [label for label, present in required if not present]
 
     @property
     def is_configured(self) -> bool:

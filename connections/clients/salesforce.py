@@ -138,9 +138,7 @@ class SalesforceClient:
 
     def login(self) -> None:
         """Sign in (SOAP username + password + token, or OAuth client credentials); no retry on refusal."""
-        from connections.testing import salesforce_missing_fields
-
-        missing = salesforce_missing_fields(self.connection)
+        missing = self.connection.missing_fields()
         if missing:
             # Signing in without them would only reach the default login URL and hide the cause.
             raise StopError(

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
-from connections.testing import entra_missing_fields, salesforce_missing_fields
 from console.models import AuditActivity, record_audit
 from console.roles import administrator_required, is_administrator, reader_required
 from mappings.assignments import add_assignment, assignments_overview
@@ -132,8 +131,8 @@ def roles_import(request: HttpRequest, slug: str) -> HttpResponse:
     """Import roles: Salesforce profiles become app roles of the enterprise application."""
     application = get_application(slug)
     missing = [
-        *(f"Salesforce {label}" for label in salesforce_missing_fields(application.salesforce)),
-        *(f"Entra {label}" for label in entra_missing_fields(application.entra)),
+        *(f"Salesforce {label}" for label in application.salesforce.missing_fields()),
+        *(f"Entra {label}" for label in application.entra.missing_fields()),
     ]
     if missing:
         # Without this the default login URL would be tried and fail with a network error that hides the cause.

@@ -12,9 +12,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from connections import connection_test
+from connections.models import CONNECTION_KEYS
 from console.models import AuditActivity, record_audit
 from console.roles import administrator_required
-from provisioning.connection_tests import SYSTEMS, run_connection_test
 from provisioning.notifications import NotificationError, send_test_email
 from provisioning.views.base import get_application, is_htmx
 
@@ -22,17 +23,12 @@ from provisioning.views.base import get_application, is_htmx
 @require_POST
 @administrator_required
 def test_connection(request: HttpRequest, slug: str, system: str) -> HttpResponse:
-    if system not in SYSTEMS:
+    if system not in CONNECTION_KEYS:
         raise Http404("No such connection")
     application = get_application(slug)
     connection = getattr(application, system)
-    check = run_connection_test(connection, system)
-    record_audit(
-        AuditActivity.TEST_CONNECTION,
-        actor=request.user,
-        application=application,
-        detail=f"{SYSTEMS[system]}: {'succeeded' if check.ok else 'failed'}",
-    )
+    check = connection_test.test_connection(connection)
+    record_audit(AuditActivity.TEST_CONNECTION, actor=request.user, application=application, detail=check.summary)
     if is_htmx(request):
         context = {"application": application, "connection": connection, "system": system, "steps": check.steps}
         return render(request, "partials/test_result.html", context)

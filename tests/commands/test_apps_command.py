@@ -10,9 +10,9 @@ import trustme
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from connections import testing
-from connections.models import Application
-from connections.testing import TestResult
+from connections import connection_test
+from connections.connection_test import TestResult
+from connections.models import Application, SalesforceConnection
 from console.models import AuditActivity, AuditEntry
 from provisioning.appconfig import config_from_emulator_info
 
@@ -189,16 +189,12 @@ def test_export_of_unknown_application_names_the_known_ones(db, tmp_path, secret
 def fake_tests(monkeypatch):
     outcomes = {"salesforce": (True, "Signed in."), "entra": (True, "Service principal read.")}
 
-    def make(system):
-        def fake(connection):
-            ok, message = outcomes[system]
-            connection.record_test(ok, message, 7)
-            return TestResult(ok, message, 7, [])
+    def fake(connection):
+        ok, message = outcomes["salesforce" if isinstance(connection, SalesforceConnection) else "entra"]
+        connection.record_test(ok, message, 7)
+        return TestResult(connection.SYSTEM, ok, message, 7, [])
 
-        return fake
-
-    monkeypatch.setattr(testing, "test_salesforce_connection", make("salesforce"))
-    monkeypatch.setattr(testing, "test_entra_connection", make("entra"))
+    monkeypatch.setattr(connection_test, "test_connection", fake)
     return outcomes
 
 

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from connections import testing
+from connections import connection_test
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
 from connections.clients.salesforce import SalesforceClient
@@ -35,7 +35,7 @@ def test_salesforce_success_is_stored(sf_connection, wire):
     wire.salesforce_login_ok()
     _profile_query(wire)
 
-    result = testing.test_salesforce_connection(sf_connection)
+    result = connection_test.test_connection(sf_connection)
 
     assert result.ok, result.message
     assert f"127.0.0.1:{wire.port}" in result.message and "admin@acme.com.uat" in result.message
@@ -59,7 +59,7 @@ def test_salesforce_success_is_stored(sf_connection, wire):
 def test_salesforce_login_faults(sf_connection, wire, code, words):
     wire.salesforce_login_fault(code)
 
-    result = testing.test_salesforce_connection(sf_connection)
+    result = connection_test.test_connection(sf_connection)
 
     assert not result.ok and words in result.message and code in result.message
     sf_connection.refresh_from_db()
@@ -76,7 +76,7 @@ def test_salesforce_host_unreachable_names_the_host(sf_connection):
     port = _closed_port()
     sf_connection.login_url = f"https://127.0.0.1:{port}"
 
-    result = testing.test_salesforce_connection(sf_connection)
+    result = connection_test.test_connection(sf_connection)
 
     assert not result.ok
     assert f"Cannot reach 127.0.0.1:{port}: connection refused" in result.message
@@ -85,7 +85,7 @@ def test_salesforce_host_unreachable_names_the_host(sf_connection):
 def test_salesforce_untrusted_certificate_is_a_tls_failure(sf_connection, untrusted_wire):
     sf_connection.login_url = untrusted_wire.url
 
-    result = testing.test_salesforce_connection(sf_connection)
+    result = connection_test.test_connection(sf_connection)
 
     assert not result.ok
     assert f"TLS failure talking to 127.0.0.1:{untrusted_wire.port}" in result.message
@@ -97,7 +97,7 @@ def test_salesforce_missing_configuration_makes_no_call(application, wire):
     conn = application.salesforce
     conn.login_url = wire.url
 
-    result = testing.test_salesforce_connection(conn)
+    result = connection_test.test_connection(conn)
 
     assert not result.ok
     assert result.message == "Fill in Admin Username, Admin Password before testing the connection."
@@ -113,7 +113,7 @@ def test_entra_success(entra_connection, wire):
         Reply(200, {"id": SP_ID, "displayName": "Salesforce Sandbox", "appRoles": [{"id": "r1", "isEnabled": True}]}),
     )
 
-    result = testing.test_entra_connection(entra_connection)
+    result = connection_test.test_connection(entra_connection)
 
     assert result.ok, result.message
     assert "Salesforce Sandbox" in result.message and "1 app roles" in result.message
@@ -131,7 +131,7 @@ def test_entra_token_failures(entra_connection, wire, aadsts, words):
         wire.entra_discovery(TENANT)
         wire.add("POST", f"/{TENANT}/oauth2/v2.0/token", Reply(status, body))
 
-    result = testing.test_entra_connection(entra_connection)
+    result = connection_test.test_connection(entra_connection)
 
     assert not result.ok and f"AADSTS{aadsts}" in result.message and words in result.message
 
@@ -143,7 +143,7 @@ def test_entra_service_principal_not_found(entra_connection, wire):
         "GET", f"/v1.0/servicePrincipals/{SP_ID}", Reply(404, graph_error_body("Request_ResourceNotFound", "gone"))
     )
 
-    result = testing.test_entra_connection(entra_connection)
+    result = connection_test.test_connection(entra_connection)
 
     assert not result.ok and f"No service principal with object ID {SP_ID}" in result.message
 
@@ -159,13 +159,13 @@ def test_entra_permission_missing(entra_connection, wire):
         ),
     )
 
-    result = testing.test_entra_connection(entra_connection)
+    result = connection_test.test_connection(entra_connection)
 
     assert not result.ok and "Graph permission missing" in result.message and "Application.Read.All" in result.message
 
 
 def test_entra_missing_configuration_makes_no_call(application, wire):
-    result = testing.test_entra_connection(application.entra)
+    result = connection_test.test_connection(application.entra)
 
     assert not result.ok
     assert result.message.startswith("Fill in Tenant ID, Client (application) ID, Client secret, Service principal")
@@ -273,7 +273,7 @@ def test_unreadable_secret_is_reported_without_a_call(sf_connection, wire, setti
 
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
 
-    result = testing.test_salesforce_connection(sf_connection)
+    result = connection_test.test_connection(sf_connection)
 
     assert not result.ok and "Enter the secret again" in result.message
     assert not wire.requests
@@ -282,7 +282,7 @@ def test_unreadable_secret_is_reported_without_a_call(sf_connection, wire, setti
 def test_salesforce_api_disabled_for_the_user_says_which_permission(sf_connection, wire):
     wire.salesforce_login_fault("API_CURRENTLY_DISABLED")
 
-    result = testing.test_salesforce_connection(sf_connection)
+    result = connection_test.test_connection(sf_connection)
 
     assert not result.ok
     assert "not enabled for this user" in result.message and "'API Enabled' permission" in result.message
@@ -291,7 +291,7 @@ def test_salesforce_api_disabled_for_the_user_says_which_permission(sf_connectio
 def test_salesforce_host_that_does_not_resolve_is_named(sf_connection):
     sf_connection.login_url = "https://no-such-host.invalid"
 
-    result = testing.test_salesforce_connection(sf_connection)
+    result = connection_test.test_connection(sf_connection)
 
     assert not result.ok
     assert "Cannot reach no-such-host.invalid: the host name does not resolve" in result.message
@@ -302,7 +302,7 @@ def test_missing_ca_bundle_file_is_named_not_an_unexpected_error(sf_connection, 
     gone = str(tmp_path / "gone.pem")
     sf_connection.ca_bundle = entra_connection.ca_bundle = gone
 
-    for result in (testing.test_salesforce_connection(sf_connection), testing.test_entra_connection(entra_connection)):
+    for result in (connection_test.test_connection(sf_connection), connection_test.test_connection(entra_connection)):
         assert not result.ok
         assert f"the CA bundle {gone} does not exist or cannot be read" in result.message
         assert "clear it to use the system trust store" in result.message
@@ -314,7 +314,7 @@ def test_ca_bundle_without_a_certificate_is_named(sf_connection, wire, tmp_path)
     bundle.write_text("just text\n")
     sf_connection.ca_bundle = str(bundle)
 
-    result = testing.test_salesforce_connection(sf_connection)
+    result = connection_test.test_connection(sf_connection)
 
     assert not result.ok
     assert f"the CA bundle {bundle} holds no usable certificate" in result.message

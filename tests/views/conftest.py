@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connections import testing
-from connections.testing import TestResult
+from connections import connection_test
+from connections.connection_test import TestResult
+from connections.models import SalesforceConnection
 
 # Distinctive values: a test fails if any of them shows up in a page, an audit entry or an export.
 KNOWN_SECRETS = {
@@ -50,15 +51,12 @@ def fake_connection_tests(monkeypatch):
     calls: list[str] = []
     outcomes = {"salesforce": (True, "Signed in to Salesforce."), "entra": (True, "Read the service principal.")}
 
-    def make(system):
-        def fake(connection):
-            calls.append(system)
-            ok, message = outcomes[system]
-            connection.record_test(ok, message, 42)
-            return TestResult(ok=ok, message=message, duration_ms=42, steps=[f"{system} step"])
+    def fake(connection):
+        system = "salesforce" if isinstance(connection, SalesforceConnection) else "entra"
+        calls.append(system)
+        ok, message = outcomes[system]
+        connection.record_test(ok, message, 42)
+        return TestResult(connection.SYSTEM, ok=ok, message=message, duration_ms=42, steps=[f"{system} step"])
 
-        return fake
-
-    monkeypatch.setattr(testing, "test_salesforce_connection", make("salesforce"))
-    monkeypatch.setattr(testing, "test_entra_connection", make("entra"))
+    monkeypatch.setattr(connection_test, "test_connection", fake)
     return {"calls": calls, "outcomes": outcomes}

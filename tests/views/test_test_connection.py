@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from connections import testing
+from connections import connection_test
 from connections.models import SalesforceConnection
 from console.models import AuditActivity, AuditEntry
 
@@ -54,10 +54,10 @@ def test_get_is_not_allowed(admin_client, configured_application):
 
 
 def test_crash_in_the_check_becomes_a_stored_failure(admin_client, configured_application, monkeypatch):
-    def crash(connection):
+    def crash(connection, steps):
         raise RuntimeError("boom with Pw-3f9c1a7e-never-shown inside")
 
-    monkeypatch.setattr(testing, "test_salesforce_connection", crash)
+    monkeypatch.setitem(connection_test.CHECKS, SalesforceConnection, crash)
     response = admin_client.post(button_url(configured_application, "salesforce"), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     content = response.content.decode()

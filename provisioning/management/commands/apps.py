@@ -13,7 +13,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from connections.models import Application
+from connections import connection_test
+from connections.models import CONNECTION_KEYS, Application
 from console.models import AuditActivity, record_audit
 from provisioning.appconfig import (
     COMMAND_ACTOR,
@@ -22,7 +23,6 @@ from provisioning.appconfig import (
     create_from_config,
     export_config,
 )
-from provisioning.connection_tests import SYSTEMS, run_connection_test
 
 
 def find_application(name: str) -> Application:
@@ -134,18 +134,14 @@ class Command(BaseCommand):
 
     def do_test_connection(self, app: str, salesforce: bool = False, entra: bool = False, **_) -> None:
         application = find_application(app)
-        systems = ["salesforce"] if salesforce else ["entra"] if entra else list(SYSTEMS)
+        keys = ["salesforce"] if salesforce else ["entra"] if entra else list(CONNECTION_KEYS)
         failed = False
-        for system in systems:
-            connection = getattr(application, system)
-            check = run_connection_test(connection, system)
+        for key in keys:
+            check = connection_test.test_connection(getattr(application, key))
             outcome = "Succeeded" if check.ok else "Failed"
-            self.stdout.write(f"{SYSTEMS[system]}: {outcome} ({connection.last_test_duration_ms} ms) - {check.message}")
+            self.stdout.write(f"{check.system}: {outcome} ({check.duration_ms} ms) - {check.message}")
             record_audit(
-                AuditActivity.TEST_CONNECTION,
-                actor=COMMAND_ACTOR,
-                application=application,
-                detail=f"{SYSTEMS[system]}: {'succeeded' if check.ok else 'failed'}",
+                AuditActivity.TEST_CONNECTION, actor=COMMAND_ACTOR, application=application, detail=check.summary
             )
             failed = failed or not check.ok
         if failed:
