@@ -10,6 +10,12 @@ import time
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import msal
+import requests
+from simple_salesforce import SalesforceLogin
+
+from emulators.runtime import Emulators, running_emulators
+
 
 def rss_mb() -> float:
     with open("/proc/self/status", encoding="ascii") as fh:
@@ -40,15 +46,10 @@ def _worker(info: dict[str, Any], duration: float, paths: list[tuple[str, str, d
 
 def requests_per_second(emu, duration: float = 5.0, workers: int = 4) -> dict[str, Any]:
     """Keep-alive GETs from `workers` processes against both emulators (users by id, SOQL by username)."""
-    import msal
-    import requests
-
     info = emu.info
     session = emu.session()
     sf = info["salesforce"]
     soap = requests.post  # noqa: F841 - login through the real client below keeps the path honest
-    from simple_salesforce import SalesforceLogin
-
     sid, _ = SalesforceLogin(username=sf["username"], password=sf["password"], security_token=sf["security_token"],
                              scratch_url=sf["login_url"], session=session)  # fmt: skip
     e = info["entra"]
@@ -82,8 +83,6 @@ def requests_per_second(emu, duration: float = 5.0, workers: int = 4) -> dict[st
 
 
 def run(seed_large: int = 100_000, duration: float = 5.0) -> dict[str, Any]:
-    from emulators.runtime import Emulators, running_emulators
-
     before = rss_mb()
     t0 = time.monotonic()
     large = Emulators(seed=seed_large)

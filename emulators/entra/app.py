@@ -2,52 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import time
-import uuid
 from collections import OrderedDict
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from emulators.entra.directory import DirectoryRoutes
+from emulators.entra.responses import GRAPH, decode_token, encode_token, graph_error
 from emulators.entra.state import EntraState
+from emulators.entra.tokens import TokenRoutes
+from emulators.entra.users import UserRoutes
 from emulators.server import EmulatorApp, Request, Response, parse_json_body
-
-GRAPH = "/v1.0"
-
-
-def graph_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    inner = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-        "request-id": str(uuid.uuid4()),
-        "client-request-id": str(uuid.uuid4()),
-    }
-    if status == 429:
-        inner.update(code="429", message="Please retry after", status="429")
-    return Response.json({"error": {"code": code, "message": message, "innerError": inner}}, status, headers)
-
-
-def encode_token(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_token(token: str) -> dict[str, Any] | None:
-    try:
-        return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except ValueError:
-        return None
 
 
 class EntraApp(EmulatorApp):
     name = "entra"
 
     def __init__(self, state: EntraState) -> None:
-        from emulators.entra.directory import DirectoryRoutes
-        from emulators.entra.tokens import TokenRoutes
-        from emulators.entra.users import UserRoutes
-
         super().__init__()
         self.state = state
         self.snapshots: OrderedDict[str, list[Any]] = OrderedDict()

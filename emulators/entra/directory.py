@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from emulators.entra.app import GRAPH, graph_error
 from emulators.entra.odata import FilterError, compile_filter, resource_id_filter
+from emulators.entra.responses import GRAPH, graph_error
 from emulators.server import Request, Response, parse_json_body
 
 if TYPE_CHECKING:

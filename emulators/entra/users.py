@@ -8,8 +8,8 @@ import re
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from emulators.entra.app import GRAPH, decode_token, encode_token, graph_error
 from emulators.entra.odata import FilterError, compile_filter, resource_id_filter
+from emulators.entra.responses import GRAPH, decode_token, encode_token, graph_error
 from emulators.entra.state import DEFAULT_SELECT, USER_PROPERTIES
 from emulators.server import Request, Response
 

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from emulators.salesforce.responses import sf_error
 from emulators.server import Request, Response, parse_json_body
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ def _substitute(text: str, results: dict[str, Any]) -> str:
 
 
 def run_composite(app: SalesforceApp, request: Request) -> Response:
-    from emulators.salesforce.rest import sf_error
-
     body = parse_json_body(request)
     subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
     if not isinstance(subrequests, list) or not subrequests:

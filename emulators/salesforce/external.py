@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from emulators.salesforce.records import create_user, update_user
+from emulators.salesforce.responses import sf_error
 from emulators.salesforce.schema import FIELD_INDEX
 from emulators.salesforce.validation import UserError
 from emulators.server import Request, Response, parse_json_body
@@ -33,15 +34,11 @@ def _matches(app: SalesforceApp, field: str, value: str) -> list[str]:
 
 
 def _unknown_field(request: Request) -> Response:
-    from emulators.salesforce.rest import sf_error
-
     return sf_error(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: "
                     f"{request.params['field']}")  # fmt: skip
 
 
 def get_by_field(app: SalesforceApp, request: Request) -> Response:
-    from emulators.salesforce.rest import sf_error
-
     field = _field(request) if request.params["obj"].lower() == "user" else None
     if field is None:
         return _unknown_field(request)

@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 from emulators.salesforce import external, soap
+from emulators.salesforce.composite import run_composite
 from emulators.salesforce.query import Cursors, execute
 from emulators.salesforce.records import collection_results, create_user, update_user
+from emulators.salesforce.responses import sf_error
 from emulators.salesforce.schema import OBJECT_NAMES, OBJECTS, describe
 from emulators.salesforce.soql import SOQLError
 from emulators.salesforce.state import SalesforceState
@@ -19,13 +21,6 @@ from emulators.server import EmulatorApp, Request, Response, parse_json_body
 V = r"/services/data/(?P<ver>v\d+\.\d+)"
 VL = "/services/data/vXX.X"
 MAX_BATCH = 2000
-
-
-def sf_error(status: int, code: str, message: str, fields: list[str] | None = None, headers=None) -> Response:
-    item: dict[str, Any] = {"message": message, "errorCode": code}
-    if fields is not None:
-        item["fields"] = fields
-    return Response.json([item], status, headers)
 
 
 class SalesforceApp(EmulatorApp):
@@ -347,6 +342,4 @@ class SalesforceApp(EmulatorApp):
         return Response.json(out)
 
     def composite(self, request: Request) -> Response:
-        from emulators.salesforce.composite import run_composite
-
         return run_composite(self, request)
