@@ -16,7 +16,7 @@ from connections import connection_test
 from connections.models import CONNECTION_KEYS
 from console.models import AuditActivity, record_audit
 from console.roles import administrator_required
-from provisioning.notifications import NotificationError, send_test_email
+from provisioning.operations.emails import NotificationError, send_test_email
 from provisioning.views.base import get_application, is_htmx
 
 
