@@ -25,7 +25,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from provisioning import tasks
 from provisioning.demo import DEMO_APP_NAME, ensure_demo_admin, ensure_demo_application
+from provisioning.models import ProvisioningCycle
+from provisioning.scheduling import apply_schedule
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
 STOP_TIMEOUT = 15.0
@@ -223,10 +226,6 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _check(self, started: float, timeout: float) -> None:
-        from provisioning import tasks
-        from provisioning.models import ProvisioningCycle
-        from provisioning.scheduling import apply_schedule
-
         job = self.application.job
         after = ProvisioningCycle.objects.filter(job=job).order_by("-pk").values_list("pk", flat=True).first() or 0
         was_enabled = job.enabled
@@ -244,8 +243,6 @@ class Command(BaseCommand):
                 apply_schedule(job)
 
     def _wait_for_cycle(self, job, after: int, started: float, timeout: float) -> None:
-        from provisioning.models import ProvisioningCycle
-
         self.stdout.write("Provisioning is On for the demo application; waiting for the first cycle ...")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
