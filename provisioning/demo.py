@@ -18,8 +18,8 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from connections.models import Application
-from console.roles import APPLICATION_ADMINISTRATOR
-from provisioning.appconfig import config_from_emulator_info, create_from_config
+from console.permissions import APPLICATION_ADMINISTRATOR
+from provisioning.applications import config_from_emulator_info, create_from_config
 from provisioning.models import Escrow, ProvisionedLink
 
 DEMO_ACTOR = "manage.py demo"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 
-from console.roles import APPLICATION_ADMINISTRATOR, REPORTS_READER
+from console.permissions import APPLICATION_ADMINISTRATOR, REPORTS_READER
 
 pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.emulators"]
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
 from console.models import AuditActivity, record_audit
-from console.roles import administrator_required, is_administrator, reader_required
+from console.permissions import administrator_required, is_administrator, reader_required
 from mappings.assignments import add_assignment, assignments_overview
 from mappings.directory.assignments import (
     DEFAULT_ACCESS_ID,

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from connections.clients.errors import RemoteError
-from console.roles import administrator_required, disable_forms_for_readers, is_administrator, reader_required
+from console.permissions import administrator_required, disable_forms_for_readers, is_administrator, reader_required
 from mappings.changes import apply_sandbox_suffix, record_mapping_change
 from mappings.defaults import install_default_mapping, suffix_from_name
 from mappings.expressions import ENTRA_USER_ATTRIBUTES

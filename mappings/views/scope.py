@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from console.roles import administrator_required, disable_forms_for_readers, is_administrator, reader_required
+from console.permissions import administrator_required, disable_forms_for_readers, is_administrator, reader_required
 from mappings.changes import record_mapping_change
 from mappings.expressions import ENTRA_USER_ATTRIBUTES
 from mappings.forms import ScopingClauseFormSet, ScopingFilterForm

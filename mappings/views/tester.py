@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from console.roles import is_administrator, reader_required
+from console.permissions import is_administrator, reader_required
 from mappings.forms import ExpressionTestForm
 from mappings.models import AttributeMapping
 from mappings.tester import ExpressionTest, evaluate_for_user, parse_sample, run_expression

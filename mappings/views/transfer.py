@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from console.roles import disable_forms_for_readers, is_administrator, reader_required
+from console.permissions import disable_forms_for_readers, is_administrator, reader_required
 from mappings.forms import MappingImportForm
 from mappings.graph_json import MappingImportError, export_object_mapping, import_object_mapping
 from mappings.views.base import blade_context, get_application, get_object_mapping

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from connections.models import Application
 from console.models import AuditActivity, record_audit
-from console.roles import administrator_required, reader_required
+from console.permissions import administrator_required, reader_required
 from provisioning.applications import create_application
 from provisioning.forms import ApplicationCreateForm
 from provisioning.scheduling import apply_schedule

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from console.models import AuditActivity, AuditEntry
-from console.roles import reader_required
+from console.permissions import reader_required
 from provisioning.logquery import DATE_RANGES, day_start, parse_day
 from provisioning.views.base import blade_context, get_application
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connections.forms import EntraCredentialsForm, SalesforceCredentialsForm
 from connections.models import Application
 from console.models import AuditActivity, record_audit
-from console.roles import administrator_required, disable_forms_for_readers, reader_required
+from console.permissions import administrator_required, disable_forms_for_readers, reader_required
 from provisioning.forms import ProvisioningModeForm, ProvisioningSettingsForm, ProvisioningStatusForm
 from provisioning.models import ProvisioningJob
 from provisioning.scheduling import apply_schedule

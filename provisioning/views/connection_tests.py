@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from connections import connection_test
 from connections.models import CONNECTION_KEYS
 from console.models import AuditActivity, record_audit
-from console.roles import administrator_required
+from console.permissions import administrator_required
 from provisioning.operations.emails import NotificationError, send_test_email
 from provisioning.views.base import get_application, is_htmx
 

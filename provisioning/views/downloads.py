@@ -7,7 +7,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from console.roles import reader_required
+from console.permissions import reader_required
 from provisioning.logexport import stream_csv_zip, stream_json
 from provisioning.logquery import filtered_entries, parse_filters
 from provisioning.models import ProvisioningLogEntry

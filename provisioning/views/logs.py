@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from console.roles import reader_required
+from console.permissions import reader_required
 from provisioning.views.base import blade_context, get_application
 
 

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from console.roles import is_administrator, reader_required
+from console.permissions import is_administrator, reader_required
 from provisioning.operations.on_demand import provision_on_demand as provision
 from provisioning.views.base import blade_context, get_application, is_htmx
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connections.models import Application
 from console.models import AuditActivity, record_audit
-from console.roles import administrator_required, reader_required
+from console.permissions import administrator_required, reader_required
 from provisioning import tasks
 from provisioning.charts import cycle_chart
 from provisioning.models import (

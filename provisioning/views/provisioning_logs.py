@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
-from console.roles import reader_required
+from console.permissions import reader_required
 from provisioning.logexport import SOURCE_SYSTEM, TARGET_SYSTEM
 from provisioning.logquery import (
     COLUMNS,

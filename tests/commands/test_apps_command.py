@@ -14,7 +14,7 @@ from connections import connection_test
 from connections.connection_test import TestResult
 from connections.models import Application, SalesforceConnection
 from console.models import AuditActivity, AuditEntry
-from provisioning.appconfig import config_from_emulator_info
+from provisioning.applications import config_from_emulator_info
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT = "0d3b5c2e-1111-4a5b-9c8d-222233334444"

@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from connections.models import ProvisioningMode
-from console.roles import APPLICATION_ADMINISTRATOR, ROLES
+from console.permissions import APPLICATION_ADMINISTRATOR, ROLES
 from provisioning.demo import DEMO_APP_NAME, ensure_demo_admin, ensure_demo_application
 from provisioning.models import ProvisionedLink
 

@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import Page, expect
 
-from console.roles import APPLICATION_ADMINISTRATOR, ROLES
+from console.permissions import APPLICATION_ADMINISTRATOR, ROLES
 from provisioning.applications import create_application
 from provisioning.models import ProvisioningCycle
 from tests.e2e.a11y import check_keyboard_reaches_every_button, check_page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.appconfig import point_at_emulators
+from provisioning.applications import point_at_emulators
 
 
 @pytest.fixture

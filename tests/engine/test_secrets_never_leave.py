@@ -24,7 +24,7 @@ REDACTED_VALUE = "HushHushAliasValue42"  # longer than Alias allows: Salesforce 
 def role_groups(transactional_db):
     from django.contrib.auth.models import Group
 
-    from console.roles import APPLICATION_ADMINISTRATOR, REPORTS_READER
+    from console.permissions import APPLICATION_ADMINISTRATOR, REPORTS_READER
 
     for name in (APPLICATION_ADMINISTRATOR, REPORTS_READER):
         Group.objects.get_or_create(name=name)

@@ -13,7 +13,7 @@ from django.utils.html import escape
 from console.models import AuditActivity, AuditEntry
 from mappings.models import TargetAttribute
 from mappings.role_import import DuplicateRolesError, plan_app_roles
-from provisioning.appconfig import point_at_emulators
+from provisioning.applications import point_at_emulators
 
 pytestmark = pytest.mark.django_db
 

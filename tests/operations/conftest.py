@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.appconfig import point_at_emulators
+from provisioning.applications import point_at_emulators
 
 RECIPIENT = "ops@example.com"
 
@@ -14,7 +14,7 @@ def role_groups(transactional_db):
     """Transactional tests flush the roles' groups that a data migration created: put them back."""
     from django.contrib.auth.models import Group
 
-    from console.roles import APPLICATION_ADMINISTRATOR, REPORTS_READER
+    from console.permissions import APPLICATION_ADMINISTRATOR, REPORTS_READER
 
     for name in (APPLICATION_ADMINISTRATOR, REPORTS_READER):
         Group.objects.get_or_create(name=name)

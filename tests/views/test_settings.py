@@ -229,7 +229,7 @@ def test_saving_settings_keeps_what_the_engine_wrote_meanwhile(admin_client, con
 
 
 def test_apps_documents_carry_the_quarantine_sample_size(db):
-    from provisioning.appconfig import create_from_config, export_config
+    from provisioning.applications import create_from_config, export_config
 
     application = create_from_config({"name": "Sample size", "settings": {"quarantine_min_operations": 250}})
     assert application.job.quarantine_min_operations == 250

@@ -16,7 +16,7 @@ from django.db.models import Q
 from connections import connection_test
 from connections.models import CONNECTION_KEYS, Application
 from console.models import AuditActivity, record_audit
-from provisioning.appconfig import (
+from provisioning.applications import (
     COMMAND_ACTOR,
     ConfigError,
     config_from_emulator_info,

@@ -27,8 +27,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from provisioning.appconfig import point_at_emulators
-from provisioning.applications import create_application
+from provisioning.applications import create_application, point_at_emulators
 from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleKind, ProvisioningLogEntry
 

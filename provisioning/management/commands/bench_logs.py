@@ -24,7 +24,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from connections.models import Application
-from console.roles import REPORTS_READER
+from console.permissions import REPORTS_READER
 from provisioning.applications import create_application
 from provisioning.logquery import encode_cursor, filtered_entries, parse_filters
 from provisioning.models import CycleStatus, ProvisioningCycle, ProvisioningLogEntry

@@ -1,4 +1,6 @@
-"""The two roles of the console, as Django groups.
+"""Who may do what in the console: the two roles people hold, as Django groups, and the checks views use.
+
+(App roles of the enterprise application, the Salesforce profiles, are another thing: mappings/role_import.py.)
 
 "Application Administrator" configures applications, starts and stops provisioning and provisions
 on demand; "Reports Reader" sees overviews, logs and audit entries but changes nothing. Superusers
