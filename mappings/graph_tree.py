@@ -19,9 +19,11 @@ from mappings.expressions import (
     Node,
     Number,
     String,
+    VbConstant,
     quote,
     unparse,
 )
+from mappings.expressions.constants import VB_CONSTANTS
 from mappings.expressions.nodes import COMPARISON_OPERATORS
 
 # Graph's own parameter keys for Replace (seen in Entra's exported Salesforce template: source, Find, Replacement).
@@ -68,6 +70,8 @@ def node_source(node: Node) -> dict[str, Any]:
     if isinstance(node, Number):
         text = unparse(node)
         return _leaf("Constant", text, quote(text))
+    if isinstance(node, VbConstant):
+        return _leaf("Constant", node.name, node.name)
     if isinstance(node, Comparison):
         return {
             "expression": unparse(node),
@@ -99,6 +103,8 @@ def source_node(source: dict[str, Any], where: str) -> Node:
     if kind == "Attribute":
         return Attribute(name)
     if kind == "Constant":
+        if name in VB_CONSTANTS and source.get("expression") == name:
+            return VbConstant(name)
         return String(name)
     if kind != "Function":
         raise ExpressionError(f"{where}: unknown source type {kind!r} (Attribute, Constant or Function)", 0)

@@ -11,7 +11,7 @@ from mappings.expressions.checker import check, validate
 from mappings.expressions.errors import EvaluationError, ExpressionError
 from mappings.expressions.evaluator import compile_expression, compile_node, evaluate
 from mappings.expressions.functions import FUNCTIONS, FunctionSpec
-from mappings.expressions.nodes import Attribute, Call, Comparison, Missing, Node, Number, String, walk
+from mappings.expressions.nodes import Attribute, Call, Comparison, Missing, Node, Number, String, VbConstant, walk
 from mappings.expressions.parser import MAX_LENGTH, parse, quote, unparse
 from mappings.expressions.values import IGNORE_FLOW, MISSING, Context, Redacted
 
@@ -33,6 +33,7 @@ __all__ = [
     "Number",
     "Redacted",
     "String",
+    "VbConstant",
     "check",
     "compile_expression",
     "compile_node",

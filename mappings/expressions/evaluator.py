@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from mappings.expressions.checker import check
+from mappings.expressions.constants import VB_CONSTANTS
 from mappings.expressions.errors import EvaluationError, ExpressionError
 from mappings.expressions.functions import FUNCTIONS
-from mappings.expressions.nodes import Attribute, Call, Comparison, Missing, Node, Number, String, walk
+from mappings.expressions.nodes import Attribute, Call, Comparison, Missing, Node, Number, String, VbConstant, walk
 from mappings.expressions.values import IGNORE_FLOW, MISSING, Context, is_empty, normalise, to_str
 
 Compiled = Callable[[Context], Any]
@@ -29,6 +30,9 @@ def compile_node(node: Node) -> Compiled:
     if isinstance(node, String | Number):
         value = node.value
         return lambda ctx: value
+    if isinstance(node, VbConstant):
+        number = VB_CONSTANTS[node.name]
+        return lambda ctx: number
     if isinstance(node, Missing):
         return lambda ctx: MISSING
     if isinstance(node, Comparison):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 COMPARISON_OPERATORS = ("=", "<>", ">=", "<=", ">", "<")
 
@@ -28,10 +29,19 @@ class String:
 
 @dataclass(frozen=True)
 class Number:
-    """An integer literal; `hex` keeps the &H spelling for printing back."""
+    """A number literal: whole (`42`, `-7`), decimal (`42568.75`, a Decimal so it prints back as written) or
+    hexadecimal (`&HF7`, `hex` keeps that spelling for printing back)."""
 
-    value: int
+    value: int | Decimal
     hex: bool = False
+    position: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class VbConstant:
+    """A VB constant written as a bare word, as Microsoft's examples do: `InStr(..., vbBinaryCompare)`."""
+
+    name: str
     position: int = field(default=0, compare=False)
 
 
@@ -52,7 +62,7 @@ class Comparison:
     position: int = field(default=0, compare=False)
 
 
-Node = Call | Attribute | String | Number | Missing | Comparison
+Node = Call | Attribute | String | Number | VbConstant | Missing | Comparison
 
 
 def walk(node: Node):

@@ -3,16 +3,30 @@
 Grammar (Entra's, exactly):
     expression := argument
     argument   := primary [compare_op primary]
-    primary    := Name "(" [slot ("," slot)*] ")" | "[" attribute "]" | '"' string '"' | number
+    primary    := Name "(" [slot ("," slot)*] ")" | "[" attribute "]" | '"' string '"' | number | vbConstant
     slot       := argument | (nothing: a skipped optional argument)
-    number     := ["-"] digits | "&H" hexdigits
+    number     := ["-"] digits ["." digits] | "&H" hexdigits
+    vbConstant := vbBinaryCompare | vbTextCompare (a bare word)
 Strings escape `"` and `\\` with a backslash; any other backslash is kept as written (regex patterns).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from mappings.expressions.constants import VB_CONSTANTS
 from mappings.expressions.errors import ExpressionError
-from mappings.expressions.nodes import COMPARISON_OPERATORS, Attribute, Call, Comparison, Missing, Node, Number, String
+from mappings.expressions.nodes import (
+    COMPARISON_OPERATORS,
+    Attribute,
+    Call,
+    Comparison,
+    Missing,
+    Node,
+    Number,
+    String,
+    VbConstant,
+)
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 64
@@ -64,11 +78,7 @@ def tokenize(text: str) -> list[_Token]:
         elif c == '"':
             i = _string(text, i, tokens)
         elif c in _DIGITS or (c == "-" and i + 1 < n and text[i + 1] in _DIGITS):
-            j = i + 1
-            while j < n and text[j] in _DIGITS:
-                j += 1
-            tokens.append(_Token("number", int(text[i:j]), i))
-            i = j
+            i = _number(text, i, tokens)
         elif c == "&" and text.startswith(("&H", "&h"), i):
             j = i + 2
             while j < n and text[j] in _HEX:
@@ -89,6 +99,24 @@ def tokenize(text: str) -> list[_Token]:
             raise ExpressionError("expression is too long", i)
     tokens.append(_Token("end", None, n))
     return tokens
+
+
+def _number(text: str, start: int, tokens: list[_Token]) -> int:
+    """A whole or decimal number (`42`, `-7`, `42568.75`); Len(42568.75) is 8, so a decimal keeps its digits."""
+    n = len(text)
+    j = start + 1
+    while j < n and text[j] in _DIGITS:
+        j += 1
+    if j < n and text[j] == ".":
+        k = j + 1
+        while k < n and text[k] in _DIGITS:
+            k += 1
+        if k == j + 1:
+            raise ExpressionError("a decimal number needs digits after its '.'", j)
+        tokens.append(_Token("number", Decimal(text[start:k]), start))
+        return k
+    tokens.append(_Token("number", int(text[start:j]), start))
+    return j
 
 
 def _string(text: str, start: int, tokens: list[_Token]) -> int:
@@ -161,10 +189,18 @@ class _Parser:
                 f"{name.value}( opened at column {name.position + 1} is missing its closing ')'", token.position
             )
 
-    def call(self, name: _Token, depth: int) -> Call:
+    def call(self, name: _Token, depth: int) -> Call | VbConstant:
         if depth > MAX_DEPTH:
             raise ExpressionError(f"functions are nested more than {MAX_DEPTH} deep", name.position)
         if self.token.kind != "punct" or self.token.value != "(":
+            if name.value in VB_CONSTANTS:
+                return VbConstant(name.value, name.position)
+            if self.token.kind == "end" or (self.token.kind == "punct" and self.token.value in ",)"):
+                known = ", ".join(VB_CONSTANTS)
+                raise ExpressionError(
+                    f"{name.value!r} is neither a function call (add its parentheses) nor a VB constant ({known})",
+                    name.position,
+                )
             raise ExpressionError(
                 f"expected '(' after function name {name.value!r}, found {_describe(self.token)}", self.token.position
             )
@@ -238,7 +274,9 @@ def unparse(node: Node) -> str:
     if isinstance(node, Number):
         if node.hex:
             return f"&H{node.value:X}"
-        return str(node.value)
+        return format(node.value, "f") if isinstance(node.value, Decimal) else str(node.value)
+    if isinstance(node, VbConstant):
+        return node.name
     if isinstance(node, Missing):
         return ""
     if isinstance(node, Comparison):

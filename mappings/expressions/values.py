@@ -7,6 +7,7 @@ str | list[str] | None (booleans as "True"/"False", as Entra writes them).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from mappings.expressions.errors import EvaluationError
@@ -65,6 +66,8 @@ def to_str(value: Any) -> str | None:
         return boolean(value)
     if isinstance(value, list | tuple):
         return to_str(value[0]) if value else None
+    if isinstance(value, Decimal):
+        return format(value, "f")
     return str(value)
 
 

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 
 from mappings.expressions import (
@@ -8,6 +10,7 @@ from mappings.expressions import (
     Missing,
     Number,
     String,
+    VbConstant,
     parse,
     unparse,
     validate,
@@ -46,6 +49,20 @@ def test_string_escapes_quote_and_backslash_and_keep_other_backslashes():
 def test_hex_and_negative_numbers():
     assert parse("BitAnd(&HF, &hf7)").args == (Number(15, hex=True), Number(0xF7, hex=True))
     assert parse('DateAdd("d", -7, [x])').args[1] == Number(-7)
+
+
+def test_decimal_numbers_are_read_and_printed_back_as_written():
+    assert parse("Len(42568.75)").args == (Number(Decimal("42568.75")),)
+    assert parse("-0.5") == Number(Decimal("-0.5"))
+    assert unparse(parse("Len(42568.750)")) == "Len(42568.750)"
+    assert unparse(parse("Len(0.0000001)")) == "Len(0.0000001)"
+
+
+def test_vb_constants_are_bare_words_as_microsoft_writes_them():
+    tree = parse('InStr("repEated", "e", 3, vbBinaryCompare)')
+    assert tree.args[3] == VbConstant("vbBinaryCompare")
+    assert unparse(tree) == 'InStr("repEated", "e", 3, vbBinaryCompare)'
+    validate('InStr([a], "x", 1, vbTextCompare)', ["a"])
 
 
 def test_bare_attribute_string_and_number_are_whole_expressions():
@@ -118,6 +135,9 @@ def test_arity_error_reads_like_the_issue_and_gives_the_signature():
         ("Append(&H, 1)", "hex number '&H' needs hexadecimal digits", 8),
         ("IIF([a] = [b] = [c], 1, 2)", "only one comparison is allowed", 15),
         ("Append(#, 1)", "unexpected character '#'", 8),
+        ("Len(1.)", "a decimal number needs digits after its '.'", 6),
+        ('InStr("a", "b", 1, vbFoo)', "'vbFoo' is neither a function call (add its parentheses) nor a VB constant", 20),
+        ("Append(vbTextCompare", "Append( opened at column 1 is missing its closing ')'", 21),
     ],
 )
 def test_syntax_errors_say_what_and_where(text, message, column):

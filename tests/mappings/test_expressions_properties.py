@@ -14,6 +14,7 @@ from mappings.expressions import (
     Missing,
     Number,
     String,
+    VbConstant,
     check,
     evaluate,
     parse,
@@ -21,7 +22,9 @@ from mappings.expressions import (
     validate,
 )
 
-EXPRESSION_ALPHABET = st.sampled_from(list('()[],"\\ &H=<>-0123456789abfAIMxz_\n\t.') + ["Mid", "IIF", "Replace"])
+EXPRESSION_ALPHABET = st.sampled_from(
+    list('()[],"\\ &H=<>-0123456789abfAIMxz_\n\t.') + ["Mid", "IIF", "Replace", "vbTextCompare"]
+)
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
 attribute_names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_.\-]{0,15}", fullmatch=True)
 
@@ -30,6 +33,8 @@ leaves = st.one_of(
     st.text(max_size=20).map(String),
     st.integers(min_value=-(10**12), max_value=10**12).map(Number),
     st.integers(min_value=0, max_value=2**40).map(lambda v: Number(v, hex=True)),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**6), max_value=10**6).map(Number),
+    st.sampled_from(["vbBinaryCompare", "vbTextCompare"]).map(VbConstant),
 )
 comparisons = st.builds(Comparison, st.sampled_from(["=", "<>", ">", ">=", "<", "<="]), leaves, leaves)
 

@@ -47,6 +47,9 @@ def test_instr_documented_example_and_options():
     assert ev('InStr("The quick brown fox","QUICK")') == "0"
     assert ev('InStr("The quick brown fox","QUICK", , "vbTextCompare")') == "5"
     assert ev('InStr("abcabc","b", 3)') == "5"
+    assert ev('InStr("repEated","e",3,vbBinaryCompare)') == "7"
+    assert ev('InStr("repEated","E",1,vbTextCompare)') == "2"
+    assert ev('InStr("repEated","E",1,1)') == "2"
     assert ev('InStr([x],"b")') is None
     with pytest.raises(EvaluationError, match="compareType"):
         ev('InStr("a","b", 1, "vbSomething")')

@@ -179,6 +179,7 @@ def test_a_document_without_an_object_mapping_is_refused(mapping):
         'Coalesce([mail], [userPrincipalName], "")',
         'IIF([country] = "USA", "US", "Other")',
         'Replace([mail], , "(?<user>.*)@", "user", "${user}", , )',
+        'InStr("repEated", "e", , vbBinaryCompare)',
     ],
 )
 def test_source_trees_convert_back_to_the_same_expression(text):

@@ -9,6 +9,7 @@ import string
 import unicodedata
 import uuid
 
+from mappings.expressions.constants import VB_CONSTANTS
 from mappings.expressions.errors import EvaluationError
 from mappings.expressions.functions.registry import function
 from mappings.expressions.values import MISSING, Redacted, is_empty, to_int, to_str
@@ -50,20 +51,29 @@ def guid(ctx):
 
 @function("InStr(value1, value2, [start], [compareType])", 2, 4)
 def instr(ctx, value1, value2, start, compare_type):
-    """1-based position of value2 in value1, 0 when absent. compareType vbTextCompare ignores case
-    (vbBinaryCompare, the default, does not). Choice: a null value1 gives null, a null value2 is "" (found at start)."""
+    """1-based position of value2 in value1, 0 when absent. compareType vbTextCompare (1) ignores case;
+    vbBinaryCompare (0), the default, does not; the constants may be written bare or quoted.
+    Choice: a null value1 gives null, a null value2 is "" (found at start)."""
     haystack, needle = to_str(value1), to_str(value2) or ""
     if haystack is None:
         return None
     begin = 1 if start is MISSING or start is None else to_int(start, "InStr start")
     if begin < 1:
         raise EvaluationError(f"start must be 1 or more, got {begin}")
-    mode = to_str(compare_type) if compare_type is not MISSING else None
-    if mode and mode not in ("vbTextCompare", "vbBinaryCompare"):
-        raise EvaluationError(f"compareType must be vbTextCompare or vbBinaryCompare, got {mode!r}")
-    if mode == "vbTextCompare":
+    if _compare_mode(compare_type) == VB_CONSTANTS["vbTextCompare"]:
         haystack, needle = haystack.casefold(), needle.casefold()
     return haystack.find(needle, begin - 1) + 1
+
+
+def _compare_mode(value) -> int:
+    if value is MISSING or value is None:
+        return VB_CONSTANTS["vbBinaryCompare"]
+    text = to_str(value).strip()
+    if text in VB_CONSTANTS:
+        return VB_CONSTANTS[text]
+    if text in ("0", "1"):
+        return int(text)
+    raise EvaluationError(f"compareType must be vbTextCompare or vbBinaryCompare, got {text!r}")
 
 
 def _values(value):
