@@ -226,6 +226,9 @@ def _tz(raw: str) -> timezone:
 
 
 _GENERALIZED = re.compile(r"(\d{14})(?:\.(\d+))?(Z|[+-]\d{4})?")
+# A date with a UTC offset and no time, as Workday sends hire dates: midnight at that offset. Python's ISO reader
+# takes "2021-06-30+08:00" for 08:00 without an offset (and "-07:00" for 07:00, right only by coincidence).
+_DATE_WITH_OFFSET = re.compile(r"(\d{4})-(\d{2})-(\d{2})(Z|[+-]\d{2}:?\d{2})", re.IGNORECASE)
 _US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?)?")
 _ISO_FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -243,6 +246,12 @@ def parse_date(value) -> datetime:
             h = h % 12 + (12 if marker.upper() == "PM" else 0)
         try:
             return datetime(int(year), int(month), int(day), h, int(minute or 0), int(second or 0), tzinfo=UTC)
+        except ValueError:
+            pass
+    elif match := _DATE_WITH_OFFSET.fullmatch(text):
+        year, month, day, offset = match.groups()
+        try:
+            return datetime(int(year), int(month), int(day), tzinfo=_tz(offset)).astimezone(UTC)
         except ValueError:
             pass
     elif match := _GENERALIZED.fullmatch(text):

@@ -17,6 +17,10 @@ def test_now_is_utc_in_entras_default_format():
         ("2024-01-15", "1/15/2024 12:00:00 AM"),
         ("1/15/2024 6:30:00 PM", "1/15/2024 6:30:00 PM"),
         ("20150123105347.0Z", "1/23/2015 10:53:47 AM"),
+        ("2021-06-30+08:00", "6/29/2021 4:00:00 PM"),
+        ("2020-03-16-07:00", "3/16/2020 7:00:00 AM"),
+        ("2020-03-16+0530", "3/15/2020 6:30:00 PM"),
+        ("2020-03-16Z", "3/16/2020 12:00:00 AM"),
         ("2024-01-15T00:00:00.1234567Z", "1/15/2024 12:00:00 AM"),
     ],
 )
@@ -55,13 +59,46 @@ def test_date_add_clamps_to_the_end_of_the_month_and_rejects_unknown_intervals()
         ev('DateAdd("x", 1, "2024-01-31")')
 
 
+def test_a_positive_utc_offset_is_an_offset_in_every_date_function():
+    assert ev('DateAdd("d", 1, "2021-06-30+08:00")') == "6/30/2021 4:00:00 PM"
+    assert ev('NumFromDate("2021-06-30+08:00")') == ev('NumFromDate("2021-06-29T16:00:00Z")')
+    assert ev('DateDiff("h", "2021-06-30+08:00", "2021-06-30Z")') == "8"
+    assert ev('FormatDateTime("2021-06-30+08:00", , "yyyy-MM-ddzzz", "yyyy-MM-dd HH:mm")') == "2021-06-29 16:00"
+
+
 @pytest.mark.parametrize(
     "interval, expected",
-    [("yyyy", 1), ("m", 13), ("d", 397), ("ww", 56), ("h", 9528), ("n", 571680), ("s", 34300800), ("q", 4)],
+    [("yyyy", 1), ("m", 13), ("d", 397), ("ww", 57), ("h", 9528), ("n", 571680), ("s", 34300800), ("q", 4)],
 )
 def test_date_diff_is_positive_when_the_second_date_is_later(interval, expected):
     assert ev(f'DateDiff("{interval}", "2023-01-10", "2024-02-11")') == str(expected)
     assert ev(f'DateDiff("{interval}", "2024-02-11", "2023-01-10")') == str(-expected)
+
+
+@pytest.mark.parametrize(
+    "interval, date1, date2, expected",
+    [
+        ("yyyy", "2023-12-31T23:59:59Z", "2024-01-01T00:00:00Z", 1),
+        ("q", "2024-03-31T23:00:00Z", "2024-04-01T00:00:00Z", 1),
+        ("m", "2024-01-31T23:59:00Z", "2024-02-01T00:00:00Z", 1),
+        ("d", "2024-01-01T23:59:00Z", "2024-01-02T00:01:00Z", 1),
+        ("y", "2024-01-01T23:59:00Z", "2024-01-02T00:01:00Z", 1),
+        ("d", "2024-01-02T00:01:00Z", "2024-01-01T23:59:00Z", -1),
+        ("w", "2024-03-04", "2024-03-11", 1),  # Monday to the next Monday
+        ("w", "2024-03-04", "2024-03-10", 0),
+        ("w", "2024-03-11", "2024-03-04", -1),
+        ("ww", "2024-03-09", "2024-03-10", 1),  # Saturday to Sunday: one Sunday passed
+        ("ww", "2024-03-10", "2024-03-16", 0),  # from a Sunday: date1 is not counted
+        ("ww", "2024-03-10", "2024-03-17", 1),
+        ("ww", "2024-03-17", "2024-03-09", -2),
+        ("h", "2024-03-04T10:59:00Z", "2024-03-04T11:01:00Z", 1),
+        ("h", "2024-03-04T11:01:00Z", "2024-03-04T10:59:00Z", -1),
+        ("n", "2024-03-04T10:00:59Z", "2024-03-04T10:01:00Z", 1),
+        ("s", "2024-03-04T10:00:00.9Z", "2024-03-04T10:00:01.1Z", 1),
+    ],
+)
+def test_date_diff_counts_interval_boundaries_like_vbscript(interval, date1, date2, expected):
+    assert ev(f'DateDiff("{interval}", "{date1}", "{date2}")') == str(expected)
 
 
 def test_date_diff_with_a_null_date_is_null():

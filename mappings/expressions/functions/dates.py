@@ -4,7 +4,7 @@ Dates come out in UTC as `M/d/yyyy h:mm:ss tt`, as Entra writes them."""
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from mappings.expressions.dotnet_datetime import (
     format_datetime,
@@ -28,6 +28,7 @@ _FIXED = {
     "s": timedelta(seconds=1),
 }
 _NEVER = 0x7FFFFFFFFFFFFFFF  # accountExpires "never"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _interval(value) -> str:
@@ -75,20 +76,35 @@ def date_add(ctx, interval, value, date_time):
 
 @function("DateDiff(interval, date1, date2)", 3)
 def date_diff(ctx, interval, date1, date2):
-    """Whole intervals from date1 to date2, positive when date2 is later. Calendar units (yyyy, q, m) count
-    boundaries crossed, as VBScript does; the others truncate the elapsed time toward zero."""
+    """How many interval boundaries lie between date1 and date2 (negative when date2 is earlier), as VBScript's
+    DateDiff counts them, on the UTC dates: yyyy years, q quarters and m months by their numbers (Dec 31 to Jan 1
+    is 1 yyyy); d and y by calendar day; w whole weeks of days; ww calendar weeks, i.e. the Sundays passed (date2
+    counted, date1 not: week starts compared); h, n and s by the clock's hours, minutes and seconds (10:59 to
+    11:01 is 1 h)."""
     unit = _interval(interval)
     if is_empty(date1) or is_empty(date2):
         return None
     first, second = parse_date(to_str(date1)), parse_date(to_str(date2))
     if unit == "yyyy":
         return second.year - first.year
-    months = (second.year - first.year) * 12 + second.month - first.month
-    if unit == "m":
-        return months
     if unit == "q":
         return (second.year * 4 + (second.month - 1) // 3) - (first.year * 4 + (first.month - 1) // 3)
-    return int((second - first) / _FIXED[unit])
+    if unit == "m":
+        return (second.year - first.year) * 12 + second.month - first.month
+    days = (second.date() - first.date()).days
+    if unit in ("d", "y"):
+        return days
+    if unit == "w":
+        return int(days / 7)
+    if unit == "ww":
+        return (_week_start(second) - _week_start(first)).days // 7
+    return (second - _EPOCH) // _FIXED[unit] - (first - _EPOCH) // _FIXED[unit]
+
+
+def _week_start(moment: datetime) -> date:
+    """The Sunday on or before the moment's date (VBScript's default first day of the week)."""
+    day = moment.date()
+    return day - timedelta(days=(day.weekday() + 1) % 7)
 
 
 @function("DateFromNum(value)", 1)
