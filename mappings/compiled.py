@@ -80,13 +80,17 @@ class CompiledMapping:
         by_target = {a.target: a for a in self.attributes}
         self._matching_rows = [by_target[m[0]] for m in self.matching if m[0] in by_target]
 
-    def evaluate(self, user: Mapping[str, Any], *, creating: bool, now: datetime | None = None) -> dict[str, Any]:
-        """Target attribute -> value to write for `user`. Raises MappingError for a per-user failure."""
-        ctx = Context(user, now)
+    def evaluate(
+        self, user: Mapping[str, Any], *, creating: bool, now: datetime | None = None, **lookups: Any
+    ) -> dict[str, Any]:
+        """Target attribute -> value to write for `user`. `lookups`: the Context's directory (DefaultDomain) and
+        target (SelectUniqueValue). Raises MappingError for a per-user failure."""
+        ctx = Context(user, now, **lookups)
         out: dict[str, Any] = {}
         for row in self.attributes:
             if row.add_only and not creating:
                 continue
+            ctx.target_attribute = row.target
             value = _value(row, ctx)
             if value is IGNORE_FLOW:
                 continue
@@ -99,12 +103,15 @@ class CompiledMapping:
             out[row.target] = value
         return out
 
-    def match_values(self, user: Mapping[str, Any], *, now: datetime | None = None) -> list[tuple[str, Any]]:
+    def match_values(
+        self, user: Mapping[str, Any], *, now: datetime | None = None, **lookups: Any
+    ) -> list[tuple[str, Any]]:
         """(target attribute, value) of each matching attribute that has a value for `user`, in precedence
         order: the first one found in the target wins. Defaults do not take part in matching."""
-        ctx = Context(user, now)
+        ctx = Context(user, now, **lookups)
         values = []
         for row in self._matching_rows:
+            ctx.target_attribute = row.target
             value = _value(row, ctx)
             if value is not None and value is not IGNORE_FLOW:
                 values.append((row.target, value))

@@ -146,19 +146,20 @@ def _comparison(node: Comparison) -> Compiled:
     return compare
 
 
-def evaluate(node: Node, user: Mapping[str, Any], *, now: datetime | None = None) -> Any:
-    """The value of `node` for `user`: str | list[str] | None | IGNORE_FLOW (Redacted values kept).
-    Raises EvaluationError when it fails for this user, ExpressionError when the tree is invalid."""
-    check(node, check_attributes=False)
-    return normalise(compile_node(node)(Context(user, now)))
+def evaluate(node: Node, user: Mapping[str, Any], *, now: datetime | None = None, **lookups: Any) -> Any:
+    """The value of `node` for `user`: str | list | None | IGNORE_FLOW (Redacted and complex values kept).
+    `lookups` are Context's directory, target and target_attribute. Raises EvaluationError when it fails for this
+    user, ExpressionError when the tree is invalid."""
+    return compile_expression(node)(user, now, **lookups)
 
 
 def compile_expression(node: Node) -> Callable[..., Any]:
-    """A checked, compiled expression: call it with (user, now=None) as often as needed."""
+    """A checked, compiled expression: call it with (user, now=None, directory=, target=, target_attribute=) as
+    often as needed."""
     check(node, check_attributes=False)
     run = compile_node(node)
 
-    def evaluate_compiled(user: Mapping[str, Any], now: datetime | None = None) -> Any:
-        return normalise(run(Context(user, now)))
+    def evaluate_compiled(user: Mapping[str, Any], now: datetime | None = None, **lookups: Any) -> Any:
+        return normalise(run(Context(user, now, **lookups)))
 
     return evaluate_compiled

@@ -6,9 +6,10 @@ str | list[str] | None (booleans as "True"/"False", as Entra writes them).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from mappings.expressions.errors import EvaluationError
 
@@ -113,14 +114,40 @@ def normalise(value: Any) -> Any:
     return to_str(value)
 
 
+class TenantDirectory(Protocol):
+    """What DefaultDomain() asks the source tenant."""
+
+    def default_domain(self) -> str | None:
+        """The tenant's default verified domain; None when it has none. May raise EvaluationError."""
+
+
+class TargetDirectory(Protocol):
+    """What SelectUniqueValue() asks the target system."""
+
+    def taken(self, attribute: str, candidates: Sequence[str]) -> set[str]:
+        """The candidates already used by `attribute` of some object in the target. May raise EvaluationError."""
+
+
 class Context:
-    """What one evaluation sees: the source user and a clock fixed for the whole evaluation."""
+    """What one evaluation sees: the source user, a clock fixed for the whole evaluation, and (when the caller has
+    them) the source tenant and the target system, plus the target attribute being computed."""
 
-    __slots__ = ("user", "_now")
+    __slots__ = ("user", "_now", "directory", "target", "target_attribute")
 
-    def __init__(self, user, now=None) -> None:
+    def __init__(
+        self,
+        user,
+        now=None,
+        *,
+        directory: TenantDirectory | None = None,
+        target: TargetDirectory | None = None,
+        target_attribute: str = "",
+    ) -> None:
         self.user = user
         self._now = now
+        self.directory = directory
+        self.target = target
+        self.target_attribute = target_attribute
 
     @property
     def now(self):

@@ -4,6 +4,8 @@ from mappings.compiled import InvalidMappingError, MappingError, compile_mapping
 from mappings.expressions import Redacted
 from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping, ScopingClause, ScopingFilter
 
+from .helpers import Target
+
 JOHN = {
     "id": "11111111-2222-3333-4444-555555555555",
     "userPrincipalName": "John.Doe@contoso.com",
@@ -186,3 +188,17 @@ def test_bench_mappings_command_reports_microseconds_per_user():
     assert "200 users" in text and "us/user" in text and "p99" in text
     mean = float(text.split("mean ")[1].split(" us/user")[0])
     assert mean < 1000  # well under a millisecond per user
+
+
+def test_select_unique_value_is_checked_in_the_target_attribute_of_its_row(user_mapping):
+    AttributeMapping.objects.create(
+        object_mapping=user_mapping,
+        target_attribute="CommunityNickname",
+        mapping_type=MappingType.EXPRESSION,
+        expression='SelectUniqueValue([mailNickname], Append([mailNickname], "2"))',
+        flow_type=FlowType.OBJECT_ADD_ONLY,
+    )
+    target = Target("jdoe")
+    values = compile_mapping(user_mapping).evaluate({**JOHN, "mailNickname": "jdoe"}, creating=True, target=target)
+    assert values["CommunityNickname"] == "jdoe2"
+    assert target.lookups == [("CommunityNickname", ["jdoe", "jdoe2"])]

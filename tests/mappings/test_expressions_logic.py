@@ -2,7 +2,7 @@ import pytest
 
 from mappings.expressions import IGNORE_FLOW, EvaluationError
 
-from .helpers import ev
+from .helpers import Target, ev
 
 
 def test_bitand_documented_example():
@@ -94,9 +94,41 @@ def test_not_turns_true_into_false_and_anything_else_into_true():
     assert ev('Not("banana")') == "True"
 
 
-def test_select_unique_value_takes_the_first_rule_with_a_value():
-    assert ev('SelectUniqueValue([a], Append([b], "1"), "fallback")', b="x") == "x1"
-    assert ev("SelectUniqueValue([a], [b])") is None
+UPN_RULES = (
+    "SelectUniqueValue("
+    'Join("@", Join(".", [PreferredFirstName], [PreferredLastName]), "contoso.com"), '
+    'Join("@", Join(".", Mid([PreferredFirstName], 1, 1), [PreferredLastName]), "contoso.com"), '
+    'Join("@", Join(".", Mid([PreferredFirstName], 1, 2), [PreferredLastName]), "contoso.com"))'
+)
+JOHN = {"PreferredFirstName": "John", "PreferredLastName": "Smith"}
+
+
+@pytest.mark.parametrize(
+    "existing, expected",
+    [
+        ((), "John.Smith@contoso.com"),
+        (("John.Smith@contoso.com",), "J.Smith@contoso.com"),
+        (("John.Smith@contoso.com", "J.Smith@contoso.com"), "Jo.Smith@contoso.com"),
+    ],
+)
+def test_select_unique_value_takes_the_first_candidate_free_in_the_target(existing, expected):
+    target = Target(*existing)
+    assert ev(UPN_RULES, JOHN, {"target": target, "target_attribute": "Username"}) == expected
+    assert target.lookups == [
+        ("Username", ["John.Smith@contoso.com", "J.Smith@contoso.com", "Jo.Smith@contoso.com"])
+    ], "all candidates are checked in one look-up"
+
+
+def test_select_unique_value_fails_the_user_when_every_candidate_is_taken():
+    target = Target("a", "b")
+    with pytest.raises(EvaluationError, match="every candidate is already used by Username in the target: 'a', 'b'"):
+        ev('SelectUniqueValue("a", [x], "b")', lookups={"target": target, "target_attribute": "Username"})
+
+
+def test_select_unique_value_never_guesses_without_a_target_and_skips_empty_rules():
+    with pytest.raises(EvaluationError, match="cannot be checked for uniqueness here"):
+        ev('SelectUniqueValue([a], "x")')
+    assert ev("SelectUniqueValue([a], [b])", lookups={"target": Target(), "target_attribute": "Username"}) is None
 
 
 def test_switch_matches_keys_case_sensitively_and_falls_back_to_the_default():

@@ -2,7 +2,7 @@ import pytest
 
 from mappings.expressions import EvaluationError, Redacted
 
-from .helpers import ev
+from .helpers import Tenant, ev
 
 JOHN = {
     "userPrincipalName": "John.Doe@contoso.com",
@@ -161,3 +161,21 @@ def test_to_lower_and_to_upper_with_optional_culture():
 )
 def test_word_documented_cases(text, number, expected):
     assert ev(f'Word({text}, {number}, " ,!&")') == expected
+
+
+def test_len_counts_characters_of_strings_and_numbers_as_written():
+    assert ev('Len("John Doe")') == "8"
+    assert ev("Len(42568)") == "5"
+    assert ev("Len(42568.75)") == "8"
+    assert ev("Len([x])") == "0"
+    assert ev("Len([x])", x="") == "0"
+    assert ev('IIF(Len([LastName]) <= 5, "short", "long")', LastName="Smith") == "short"
+
+
+def test_default_domain_is_the_tenants_default_verified_domain():
+    tenant = {"directory": Tenant("contoso.com")}
+    assert ev('Join("@", [mailNickname], DefaultDomain())', None, tenant, mailNickname="jdoe") == "jdoe@contoso.com"
+    with pytest.raises(EvaluationError, match="the tenant has no default verified domain"):
+        ev("DefaultDomain()", lookups={"directory": Tenant(None)})
+    with pytest.raises(EvaluationError, match="cannot be read here"):
+        ev("DefaultDomain()")

@@ -1,5 +1,5 @@
 """Conditions and null handling: BitAnd, CBool, Coalesce, IIF, IgnoreFlowIfNullOrEmpty, IsNull, IsNullOrEmpty,
-IsPresent, IsString, Not, SelectUniqueValue, Switch."""
+IsPresent, IsString, Not, Switch."""
 
 from __future__ import annotations
 
@@ -76,18 +76,6 @@ def not_fn(ctx, value):
         return "False"
     text = to_str(value)
     return "False" if text is not None and text.lower() == TRUE.lower() else "True"
-
-
-@function("SelectUniqueValue(uniqueValueRule1, uniqueValueRule2, ...)", 2, None, lazy=True, top_level_only=True)
-def select_unique_value(ctx, *rules):
-    """The first rule giving a value. Choice: Entra checks each value for uniqueness in the target and supports
-    this only for on-premises AD; we cannot look the target up while evaluating, so the first non-empty value
-    wins. Top level only, as in Entra."""
-    for rule in rules:
-        value = rule(ctx)
-        if not is_empty(value):
-            return value
-    return None
 
 
 @function("Switch(source, defaultValue, key1, value1, key2, value2, ...)", 4, None, lazy=True, skippable=(1,))

@@ -1,4 +1,4 @@
-"""String functions: Append, CStr, ConvertToBase64, ConvertToUTF8Hex, Guid, InStr, Join, Left, Mid,
+"""String functions: Append, CStr, ConvertToBase64, ConvertToUTF8Hex, Guid, InStr, Join, Left, Len, Mid,
 NormalizeDiacritics, PCase, RandomString, Redact, StripSpaces, ToLower, ToUpper, Word."""
 
 from __future__ import annotations
@@ -103,6 +103,13 @@ def left(ctx, text, num_chars):
     if count < 0:
         return text
     return text[:count]
+
+
+@function("Len(string)", 1)
+def length(ctx, value):
+    """The number of characters of a string or of a number as written (Len(42568.75) = 8); null or "" gives 0."""
+    text = to_str(value)
+    return len(text) if text else 0
 
 
 @function("Mid(source, start, length)", 3)
