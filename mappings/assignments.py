@@ -4,7 +4,7 @@ first cycle tells them:
 - Default Access is not a Salesforce profile: SingleAppRoleAssignment gives nothing, so ProfileName falls back to
   its default (Chatter Free User in the default mapping) or the user fails for want of a profile.
 - More than one role for a user (two direct assignments, or a group's role plus a direct one): the default
-  ProfileName expression, SingleAppRoleAssignment, fails for that user.
+  ProfileName expression, SingleAppRoleAssignment, provisions only one of them (Entra gives no guarantee which).
 
 The assignments are read by the engine's own reader (mappings/directory/assignments.py): a group's assignment
 reaches the members of groups nested inside it too, so the warnings concern exactly the users a cycle provisions.
@@ -104,8 +104,8 @@ def assignment_warnings(overview: AssignmentsOverview, profile_default: str | No
         else:
             lead = f"{name} has more than one role"
         warnings.append(
-            f"{lead}: {_via(named)}. SingleAppRoleAssignment([appRoleAssignments]) fails for this user "
-            f"(No more than one app role assignment was expected, but this many were found: {len(distinct)}). "
+            f"{lead}: {_via(named)}. SingleAppRoleAssignment([appRoleAssignments]) provisions only one of them, "
+            f"{distinct[0]} (Entra gives no guarantee which; this console takes the first by name). "
             "Keep one role per user."
         )
     return warnings

@@ -13,7 +13,7 @@ from mappings.expressions.evaluator import compile_expression, compile_node, eva
 from mappings.expressions.functions import FUNCTIONS, FunctionSpec
 from mappings.expressions.nodes import Attribute, Call, Comparison, Missing, Node, Number, String, VbConstant, walk
 from mappings.expressions.parser import MAX_LENGTH, parse, quote, unparse
-from mappings.expressions.values import IGNORE_FLOW, MISSING, Context, Redacted
+from mappings.expressions.values import IGNORE_FLOW, MISSING, ComplexValue, Context, Redacted
 
 __all__ = [
     "ENTRA_USER_ATTRIBUTES",
@@ -24,6 +24,7 @@ __all__ = [
     "Attribute",
     "Call",
     "Comparison",
+    "ComplexValue",
     "Context",
     "EvaluationError",
     "ExpressionError",

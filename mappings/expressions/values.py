@@ -6,6 +6,7 @@ str | list[str] | None (booleans as "True"/"False", as Entra writes them).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -38,6 +39,24 @@ class Redacted(str):
 
     def __repr__(self) -> str:
         return "Redacted('[Redact]')"
+
+
+class ComplexValue(dict):
+    """A complex attribute value, an object such as one app role from AppRoleAssignmentsComplex. It flows as the
+    object; where text is needed (str(), string functions, a text field) it is `text`, the JSON Entra writes for
+    it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, fields: dict, text: str | None = None) -> None:
+        super().__init__(fields)
+        self.text = text if text is not None else json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"ComplexValue({dict(self)!r})"
 
 
 TRUE = "True"
@@ -104,10 +123,10 @@ def is_true(value: Any) -> bool:
 
 
 def normalise(value: Any) -> Any:
-    """The public shape of a result: str | list[str] | None | IGNORE_FLOW (Redacted kept as such)."""
+    """The public shape of a result: str | list[str | ComplexValue] | None | IGNORE_FLOW (Redacted kept as such)."""
     if value is None or value is MISSING:
         return None
-    if isinstance(value, str) or value is IGNORE_FLOW:
+    if isinstance(value, str | ComplexValue) or value is IGNORE_FLOW:
         return value
     if isinstance(value, list | tuple):
         return [v for v in (normalise(item) for item in value) if v is not None]

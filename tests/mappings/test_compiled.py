@@ -62,12 +62,23 @@ def test_soft_deleted_user_is_deactivated(user_mapping):
     )
 
 
-def test_two_roles_fail_this_user_with_the_target_attribute_named(user_mapping):
-    compiled = compile_mapping(user_mapping)
+def test_a_failing_expression_fails_this_user_with_the_target_attribute_named(user_mapping):
+    AttributeMapping.objects.create(
+        object_mapping=user_mapping,
+        target_attribute="Title",
+        mapping_type=MappingType.EXPRESSION,
+        expression="Item([proxyAddresses], 0)",
+    )
     with pytest.raises(MappingError) as caught:
-        compiled.evaluate({**JOHN, "appRoleAssignments": ["Standard User", "Sales"]}, creating=True)
-    assert caught.value.target_attribute == "ProfileName"
-    assert "this many were found: 2" in str(caught.value)
+        compile_mapping(user_mapping).evaluate({**JOHN, "proxyAddresses": ["SMTP:a@x"]}, creating=True)
+    assert caught.value.target_attribute == "Title"
+    assert "Item index is 1-based" in str(caught.value)
+
+
+def test_two_roles_give_one_profile_the_same_every_cycle(user_mapping):
+    compiled = compile_mapping(user_mapping)
+    for roles in (["Standard User", "Sales"], ["Sales", "Standard User"]):
+        assert compiled.evaluate({**JOHN, "appRoleAssignments": roles}, creating=True)["ProfileName"] == "Sales"
 
 
 def test_matching_uses_the_suffixed_username(user_mapping):

@@ -66,9 +66,9 @@ def test_test_with_a_sample(application):
 
 
 def test_test_reports_an_evaluation_error(application):
-    with pytest.raises(CommandError, match="No more than one app role assignment was expected"):
-        _run("test", application.slug, "--expression", "SingleAppRoleAssignment([appRoleAssignments])", "--sample",
-             '{"appRoleAssignments": ["Standard User", "Marketing User"]}')  # fmt: skip
+    with pytest.raises(CommandError, match="Item index is 1-based; 0 is not a valid index"):
+        _run("test", application.slug, "--expression", "Item([proxyAddresses], 0)", "--sample",
+             '{"proxyAddresses": ["SMTP:john@contoso.com"]}')  # fmt: skip
 
 
 def test_unknown_application_is_an_error(db):

@@ -1,11 +1,17 @@
-"""Multi-valued attributes and app roles: AppRoleAssignmentsComplex, Count, Item, RemoveDuplicates,
-SingleAppRoleAssignment, Split."""
+"""Multi-valued attributes and app roles: AppRoleAssignmentsComplex, AssertiveAppRoleAssignmentsComplex, Count,
+Item, RemoveDuplicates, SingleAppRoleAssignment, Split."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 from mappings.expressions.errors import EvaluationError
 from mappings.expressions.functions.registry import function
-from mappings.expressions.values import is_null, to_int, to_str
+from mappings.expressions.values import ComplexValue, is_null, to_int, to_str
+
+# The type Entra gives app roles in the complex values it provisions.
+ROLE_TYPE = "WindowsAzureActiveDirectoryRole"
 
 
 def _as_list(value) -> list:
@@ -16,31 +22,70 @@ def _as_list(value) -> list:
     return [value]
 
 
-def _role_value(role) -> str | None:
-    """A role as the engine passes it (its value string) or as Graph returns it (a dict)."""
-    if isinstance(role, dict):
-        return to_str(role.get("value") or role.get("displayName") or role.get("appRoleId"))
-    return to_str(role)
+@dataclass(frozen=True)
+class _Role:
+    id: str | None
+    value: str
+    display_name: str
+
+
+def _role(entry) -> _Role | None:
+    """A role as the source user carries it: its value string, or a dict with the app role's id, value and
+    displayName (Graph's appRole, or an assignment with appRoleId)."""
+    if isinstance(entry, dict):
+        role_id = to_str(entry.get("id") or entry.get("appRoleId"))
+        value = to_str(entry.get("value") or entry.get("displayName") or role_id)
+        return _Role(role_id, value, to_str(entry.get("displayName")) or value) if value else None
+    value = to_str(entry)
+    return _Role(None, value, value) if value else None
+
+
+def _roles(assignments) -> list[_Role]:
+    """Each role once (the same role reached directly and through a group counts once), in the user's order."""
+    unique: dict[str, _Role] = {}
+    for role in (_role(a) for a in _as_list(assignments)):
+        if role is not None:
+            unique.setdefault(role.id or role.value, role)
+    return list(unique.values())
 
 
 @function("AppRoleAssignmentsComplex([appRoleAssignments])", 1)
 def app_role_assignments_complex(ctx, assignments):
-    """All the user's roles as a multi-valued attribute, each once, in assignment order."""
-    roles = [r for r in (_role_value(a) for a in _as_list(assignments)) if r]
-    return list(dict.fromkeys(roles)) or None
+    """Every role of the user as a complex value: {primary: false, type, displayName, value} (the object Entra
+    sends on create), whose text is {"id","value","displayName"} (the JSON Entra sends on update). Entra adds these
+    roles to the target and never removes any (PATCH add)."""
+    values = []
+    for role in _roles(assignments):
+        update = {"id": role.id, "value": role.value, "displayName": role.display_name}
+        if role.id is None:
+            del update["id"]
+        text = json.dumps(update, separators=(",", ":"), ensure_ascii=False)
+        values.append(
+            ComplexValue(
+                {"primary": False, "type": ROLE_TYPE, "displayName": role.display_name, "value": role.value}, text
+            )
+        )
+    return values or None
+
+
+@function("AssertiveAppRoleAssignmentsComplex([appRoleAssignments])", 1)
+def assertive_app_role_assignments_complex(ctx, assignments):
+    """Every role of the user as {primary: false, type, display, value}, the objects Entra sends both on create and
+    on update; the update replaces the target's roles (PATCH replace), so roles removed in Entra go away."""
+    values = [
+        ComplexValue({"primary": False, "type": ROLE_TYPE, "display": role.display_name, "value": role.value})
+        for role in _roles(assignments)
+    ]
+    return values or None
 
 
 @function("SingleAppRoleAssignment([appRoleAssignments])", 1)
 def single_app_role_assignment(ctx, assignments):
-    """The user's one role as a string; no role -> null (the default applies); more than one -> this user fails.
-    Choice: the same role reached twice (a group and a direct assignment) counts once."""
-    roles = list(dict.fromkeys(r for r in (_role_value(a) for a in _as_list(assignments)) if r))
-    if len(roles) > 1:
-        raise EvaluationError(
-            f"No more than one app role assignment was expected, but this many were found: {len(roles)}",
-            "SingleAppRoleAssignment",
-        )
-    return roles[0] if roles else None
+    """The user's role as a string (its value); no role -> null (the default applies). With several roles Entra
+    provisions one of them, with no guarantee which (Microsoft's documentation); here it is always the one whose
+    value comes first in ordinal order, so it does not change from cycle to cycle."""
+    roles = _roles(assignments)
+    return min(role.value for role in roles) if roles else None
 
 
 @function("Count(attribute)", 1)
