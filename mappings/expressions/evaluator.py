@@ -19,6 +19,7 @@ from mappings.expressions.nodes import Attribute, Call, Comparison, Missing, Nod
 from mappings.expressions.values import IGNORE_FLOW, MISSING, Context, is_empty, normalise, to_str
 
 Compiled = Callable[[Context], Any]
+IGNORE_FLOW_FUNCTION = "IgnoreFlowIfNullOrEmpty"
 _FAILURES = (ValueError, TypeError, ArithmeticError, IndexError, KeyError, re.error, RecursionError)
 
 
@@ -46,19 +47,55 @@ def _missing(ctx: Context) -> Any:
     return MISSING
 
 
+class _Dropped(Exception):
+    """An argument of a lazy function was dropped by IgnoreFlowIfNullOrEmpty: so is the function's value."""
+
+
+def _drops(node: Node) -> bool:
+    """Whether IgnoreFlowIfNullOrEmpty appears in `node`: only then does its value need watching."""
+    return any(isinstance(n, Call) and n.name == IGNORE_FLOW_FUNCTION for n in walk(node))
+
+
+def _watched(run: Compiled) -> Compiled:
+    def watched(ctx: Context) -> Any:
+        value = run(ctx)
+        if value is IGNORE_FLOW:
+            raise _Dropped
+        return value
+
+    return watched
+
+
+def _condition(node: Node, run: Compiled) -> Compiled:
+    """IIF's condition. Microsoft: "If the source attribute used within the IIF function is empty or null, the
+    condition check fails", so IIF(IsNullOrEmpty([country]), "Other", [country]) gives [country], not "Other"."""
+    names = sorted({n.name for n in walk(node) if isinstance(n, Attribute)})
+    if not names:
+        return run
+
+    def condition(ctx: Context) -> Any:
+        value = run(ctx)  # first, so that IgnoreFlowIfNullOrEmpty in the condition still drops the attribute
+        if value is not IGNORE_FLOW and any(is_empty(ctx.user.get(name)) for name in names):
+            return False
+        return value
+
+    return condition
+
+
 def _call(node: Call) -> Compiled:
     spec = FUNCTIONS.get(node.name)
     if spec is None:
         raise ExpressionError(f"unknown function '{node.name}'", node.position)
     args = [compile_node(arg) for arg in node.args]
+    if node.name == "IIF":
+        args[0] = _condition(node.args[0], args[0])
+    watch = node.name != IGNORE_FLOW_FUNCTION and any(_drops(arg) for arg in node.args)
+    if spec.lazy and watch:
+        args = [_watched(run) if _drops(arg) else run for run, arg in zip(args, node.args, strict=True)]
     if spec.max_args is not None:
         args += [_missing] * (spec.max_args - len(args))
     impl, name = spec.impl, spec.name
-    propagate = (
-        not spec.lazy
-        and node.name != "IgnoreFlowIfNullOrEmpty"
-        and any(isinstance(n, Call) and n.name == "IgnoreFlowIfNullOrEmpty" for arg in node.args for n in walk(arg))
-    )
+    propagate = watch and not spec.lazy
 
     def fail(exc: Exception) -> EvaluationError:
         if isinstance(exc, EvaluationError):
@@ -71,6 +108,8 @@ def _call(node: Call) -> Compiled:
         def run_lazy(ctx: Context) -> Any:
             try:
                 return impl(ctx, *args)
+            except _Dropped:
+                return IGNORE_FLOW
             except EvaluationError as exc:
                 raise fail(exc)
             except _FAILURES as exc:
@@ -116,15 +155,17 @@ def _number(text: str) -> float | None:
 
 
 def _comparison(node: Comparison) -> Compiled:
-    """True/False. Entra's rule: a condition over a null or empty attribute (or function result) is false;
-    only literal operands may be empty. `=`/`<>` compare text case-sensitively; the ordering operators compare
-    numbers when both sides are numbers, text (ordinal) otherwise."""
+    """True/False (IGNORE_FLOW when IgnoreFlowIfNullOrEmpty dropped a side). Entra's rule: a condition over a null
+    or empty attribute (or function result) is false; only literal operands may be empty. `=`/`<>` compare text
+    case-sensitively; the ordering operators compare numbers when both sides are numbers, text (ordinal) otherwise."""
     left, right, op = compile_node(node.left), compile_node(node.right), node.op
-    left_literal = isinstance(node.left, String | Number)
-    right_literal = isinstance(node.right, String | Number)
+    left_literal = isinstance(node.left, String | Number | VbConstant)
+    right_literal = isinstance(node.right, String | Number | VbConstant)
 
-    def compare(ctx: Context) -> bool:
+    def compare(ctx: Context) -> Any:
         a, b = left(ctx), right(ctx)
+        if a is IGNORE_FLOW or b is IGNORE_FLOW:
+            return IGNORE_FLOW
         if (not left_literal and is_empty(a)) or (not right_literal and is_empty(b)):
             return False
         x, y = to_str(a) or "", to_str(b) or ""

@@ -150,3 +150,35 @@ def test_errors_inside_a_function_name_the_function():
         ev('Mid("abc", "x", 1)')
     assert caught.value.function == "Mid"
     assert "must be a whole number" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'IIF(IgnoreFlowIfNullOrEmpty([region]), "a", "b")',
+        'IIF(IgnoreFlowIfNullOrEmpty([region]) = "x", "a", "b")',
+        'IIF([country] = "USA", Append(IgnoreFlowIfNullOrEmpty([region]), "-US"), "b")',
+        'Switch(IgnoreFlowIfNullOrEmpty([region]), "default", "IGNORE_FLOW", "v")',
+        'Switch([country], "default", IgnoreFlowIfNullOrEmpty([region]), "v")',
+        'CBool(IgnoreFlowIfNullOrEmpty([region]) = "x")',
+        'Coalesce(IgnoreFlowIfNullOrEmpty([region]), "d")',
+    ],
+)
+def test_ignore_flow_inside_iif_and_other_functions_drops_the_whole_attribute(text):
+    assert ev(text, country="USA") is IGNORE_FLOW
+    assert ev(text, country="USA", region="") is IGNORE_FLOW
+
+
+def test_ignore_flow_in_a_branch_not_taken_drops_nothing():
+    assert ev('IIF([country] = "USA", "US", IgnoreFlowIfNullOrEmpty([region]))', country="USA") == "US"
+    assert ev('IgnoreFlowIfNullOrEmpty(IIF([country]="USA",[region],""))', country="USA", region="West") == "West"
+    assert ev('IgnoreFlowIfNullOrEmpty(IIF([country]="USA",[region],""))', country="FR") is IGNORE_FLOW
+
+
+def test_iif_condition_fails_when_an_attribute_it_reads_is_null_or_empty():
+    """Microsoft's known limitation, with its own examples."""
+    assert ev('IIF(IsNullOrEmpty([country]),"Other",[country])') is None
+    assert ev('IIF(IsNullOrEmpty([country]),"Other",[country])', country="") == ""
+    assert ev('IIF(IsPresent([country]),[country],"Other")') == "Other"
+    assert ev('IIF(IsPresent([country]),[country],"Other")', country="FR") == "FR"
+    assert ev('Switch([country],[country],"","Other")') == "Other"

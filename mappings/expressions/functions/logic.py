@@ -34,14 +34,18 @@ def coalesce(ctx, *sources):
 
 @function("IIF(condition, valueIfTrue, valueIfFalse)", 3, lazy=True)
 def iif(ctx, condition, if_true, if_false):
-    """Only the chosen branch is evaluated. A comparison over a null or empty attribute is false."""
+    """Only the chosen branch is evaluated. The condition is false when an attribute it reads is null or empty, as
+    Microsoft documents (so IIF(IsNullOrEmpty([x]), ...) never takes its true branch; use Switch([x], [x], "", ...)).
+    """
     return if_true(ctx) if is_true(condition(ctx)) else if_false(ctx)
 
 
 @function("IgnoreFlowIfNullOrEmpty(expression)", 1)
 def ignore_flow_if_null_or_empty(ctx, value):
-    """Null or empty -> the target attribute is dropped from this flow (not sent at all). Choice: used inside
-    another function, the drop still applies to the whole attribute."""
+    """Null or empty -> the target attribute is dropped from this flow (not sent at all). Used inside another
+    function, wherever it is evaluated (an argument, IIF's condition or chosen branch, a Switch key), the drop applies
+    to the whole attribute. Microsoft calls it unsupported in IIF's condition and advises
+    IgnoreFlowIfNullOrEmpty(IIF(...)); dropping is the reading that never writes a wrong value."""
     return IGNORE_FLOW if is_empty(value) else value
 
 
