@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, is_known_attribute, suggest
+from mappings.expressions.dotnet_regex import compile_regex
 from mappings.expressions.errors import ExpressionError
 from mappings.expressions.functions import FUNCTIONS
 from mappings.expressions.functions.replace import MODES, replace_mode
-from mappings.expressions.nodes import Attribute, Call, Comparison, Missing, Node
+from mappings.expressions.nodes import Attribute, Call, Comparison, Missing, Node, String
 from mappings.expressions.parser import parse
 
 # Functions whose first argument is a condition and may therefore be a comparison.
@@ -73,6 +74,24 @@ def _check(node: Node, known: frozenset[str] | None, *, top: bool, condition: bo
             raise ExpressionError(
                 f"Replace needs one of these sets of arguments: {modes}", node.position, spec.signature
             )
+        _check_regex(node)
+
+
+def _check_regex(node: Call) -> None:
+    """A regexPattern written as a string is compiled now, as scoping filters' are, so a broken one is refused on
+    save rather than failing every user; a regexGroupName written as a string must name a group of it."""
+    pattern = node.args[2] if len(node.args) > 2 else None
+    if not isinstance(pattern, String):
+        return
+    try:
+        regex = compile_regex(pattern.value)
+    except ValueError as exc:
+        raise ExpressionError(str(exc), pattern.position) from None
+    group = node.args[3] if len(node.args) > 3 else None
+    if isinstance(group, String) and group.value and not regex.has_group(group.value):
+        raise ExpressionError(
+            f"the regular expression {pattern.value!r} has no group named {group.value!r}", group.position
+        )
 
 
 def validate(text: str, known_attributes: Iterable[str] | None = None) -> None:

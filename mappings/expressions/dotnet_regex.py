@@ -68,6 +68,12 @@ class TimedPattern:
                 "this value (catastrophic backtracking): simplify it, e.g. avoid nested quantifiers like (a+)+"
             ) from None
 
+    def has_group(self, name: str) -> bool:
+        """Whether `name` (a group name, or a group number written as digits) exists in the pattern."""
+        if name.isdigit():
+            return int(name) <= self._compiled.groups
+        return name in self._compiled.groupindex
+
     def search(self, text: str):
         return self._timed("search", text)
 

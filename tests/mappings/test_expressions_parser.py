@@ -103,6 +103,9 @@ def test_unparse_is_canonical_and_keeps_empty_slots():
         ("ToLower(SelectUniqueValue([a], [b]))", "SelectUniqueValue can only be used as the whole expression", 9),
         ("InStr([a])", "InStr expects 2 to 4 arguments, got 1", 1),
         ("Join([a])", "Join expects at least 2 arguments, got 1", 1),
+        ('Replace([a], , "[a-z", , "", , )', "invalid regular expression '[a-z'", 16),
+        ('Replace([a], , "(?<user>.*)@", "usr", "", , )', "the regular expression '(?<user>.*)@' has no group", 32),
+        ('Replace([a], , "(.*)@", "2", "", , )', "the regular expression '(.*)@' has no group named '2'", 25),
     ],
 )
 def test_validation_errors_say_what_and_where(text, message, column):

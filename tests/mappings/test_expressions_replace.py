@@ -1,6 +1,6 @@
 import pytest
 
-from mappings.expressions import EvaluationError
+from mappings.expressions import EvaluationError, ExpressionError
 
 from .helpers import ev
 
@@ -47,8 +47,10 @@ def test_regex_group_from_another_attribute_when_the_source_is_empty():
 
 
 def test_invalid_regex_is_a_clear_error():
-    with pytest.raises(EvaluationError, match="invalid regular expression"):
+    with pytest.raises(ExpressionError, match="invalid regular expression '\\(': missing \\)"):
         ev('Replace([x], , "(", , "y", , )', x="a")
+    with pytest.raises(EvaluationError, match="invalid regular expression"):  # a pattern read from an attribute
+        ev('Replace([x], , [pattern], , "y", , )', x="a", pattern="(")
 
 
 def test_a_replace_regex_that_backtracks_forever_is_a_per_user_error_not_a_hang():

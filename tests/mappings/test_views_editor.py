@@ -104,6 +104,15 @@ def test_a_broken_expression_is_refused_with_its_column(admin_client, applicatio
     assert not AuditEntry.objects.filter(activity=AuditActivity.UPDATE_MAPPINGS).exists()
 
 
+def test_an_invalid_regular_expression_is_refused_on_save_like_in_scoping_filters(admin_client, application):
+    row = _row(application, "LocaleSidKey")
+    url = reverse("attribute_mapping_edit", args=[application.slug, row.pk])
+    response = admin_client.post(url, _edit_data(row, expression='Replace([preferredLanguage], , "(", , "_", , )'))
+    assert response.status_code == 400
+    assert "invalid regular expression &#x27;(&#x27;" in response.content.decode()
+    assert _row(application, "LocaleSidKey").expression == 'Replace([preferredLanguage], "-", , , "_", , )'
+
+
 def test_an_unknown_attribute_in_an_expression_suggests_the_right_one(admin_client, application):
     row = _row(application, "Alias")
     url = reverse("attribute_mapping_edit", args=[application.slug, row.pk])
