@@ -29,6 +29,7 @@ from mappings.expressions import (
 )
 from mappings.expressions.values import normalise
 from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping
+from mappings.rules import SELECT_UNIQUE_VALUE, row_errors
 from mappings.scoping import FilterSpec, ScopeDecision, evaluate_scoping, filter_specs
 
 _NO_PRECEDENCE = 10_000
@@ -180,6 +181,11 @@ def compile_mapping(
     for row in attributes:
         node, source = _node(row)
         nodes = list(walk(node)) if node is not None else []
+        unique = isinstance(node, Call) and node.name == SELECT_UNIQUE_VALUE
+        if unique and row.match_objects:
+            raise InvalidMappingError(
+                row.target_attribute, row_errors(row.expression, match_objects=True, add_only=True)[0]
+            )
         sources.update(n.name for n in nodes if isinstance(n, Attribute))
         compiled.append(
             CompiledAttribute(
@@ -188,7 +194,8 @@ def compile_mapping(
                 source=source,
                 run=compile_node(node) if node is not None else None,
                 default=row.default_value or None,
-                add_only=row.flow_type == FlowType.OBJECT_ADD_ONLY,
+                # A SelectUniqueValue saved before the rule existed still never re-picks on update.
+                add_only=row.flow_type == FlowType.OBJECT_ADD_ONLY or unique,
                 redacted=any(isinstance(n, Call) and n.name == "Redact" for n in nodes),
             )
         )

@@ -10,7 +10,8 @@ from django.forms import inlineformset_factory
 
 from mappings.expressions import ExpressionError, is_known_attribute, validate
 from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, suggest
-from mappings.models import AttributeMapping, MappingType, ObjectMapping, ScopingClause, ScopingFilter
+from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping, ScopingClause, ScopingFilter
+from mappings.rules import row_errors
 from mappings.scoping import OPERATORS, UNARY_OPERATORS, validate_clause
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES
 
@@ -123,6 +124,9 @@ class AttributeMappingForm(forms.ModelForm):
                     validate(text)
                 except ExpressionError as exc:
                     self.add_error("expression", str(exc))
+                add_only = data.get("flow_type") == FlowType.OBJECT_ADD_ONLY
+                for error in row_errors(text, match_objects=bool(data.get("match_objects")), add_only=add_only):
+                    self.add_error("expression", error)
         if kind == MappingType.NONE and not data.get("default_value"):
             self.add_error("default_value", "A None mapping writes only its default value: give one.")
         if self.original_target in REQUIRED_TARGET_ATTRIBUTES and target and target != self.original_target:

@@ -30,6 +30,7 @@ from mappings.expressions import (
 from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, suggest
 from mappings.graph_tree import node_source, source_node
 from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping, ScopingClause, ScopingFilter
+from mappings.rules import row_errors
 from mappings.scoping import UNARY_OPERATORS, validate_clause
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, target_attribute_names
 
@@ -193,6 +194,8 @@ def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> A
             text = source.get("expression") or unparse(source_node(source, where))
             validate(text)
             row.mapping_type, row.expression = MappingType.EXPRESSION, text
+            add_only = row.flow_type == FlowType.OBJECT_ADD_ONLY
+            errors.extend(f"{where}: {e}" for e in row_errors(text, match_objects=row.match_objects, add_only=add_only))
         else:
             errors.append(f"{where}: unknown source type {kind!r} (Attribute, Constant or Function)")
     except ExpressionError as exc:

@@ -213,3 +213,17 @@ def test_select_unique_value_is_checked_in_the_target_attribute_of_its_row(user_
     values = compile_mapping(user_mapping).evaluate({**JOHN, "mailNickname": "jdoe"}, creating=True, target=target)
     assert values["CommunityNickname"] == "jdoe2"
     assert target.lookups == [("CommunityNickname", ["jdoe", "jdoe2"])]
+
+
+def test_a_select_unique_value_saved_as_always_is_still_applied_only_on_creation(user_mapping):
+    AttributeMapping.objects.create(
+        object_mapping=user_mapping,
+        target_attribute="CommunityNickname",
+        mapping_type=MappingType.EXPRESSION,
+        expression='SelectUniqueValue([mailNickname], Append([mailNickname], "2"))',
+        flow_type=FlowType.ALWAYS,
+    )
+    compiled = compile_mapping(user_mapping)
+    user = {**JOHN, "mailNickname": "jdoe"}
+    assert compiled.evaluate(user, creating=True, target=Target())["CommunityNickname"] == "jdoe"
+    assert "CommunityNickname" not in compiled.evaluate(user, creating=False, target=Target("jdoe"))

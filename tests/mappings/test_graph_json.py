@@ -135,6 +135,17 @@ def test_errors_name_their_place_and_nothing_is_half_imported(mapping):
     assert ObjectMapping.objects.get(pk=mapping.pk).version == 1
 
 
+def test_an_import_refuses_select_unique_value_on_every_update_or_for_matching(mapping):
+    document = export_object_mapping(mapping)
+    username = next(r for r in document["attributeMappings"] if r["targetAttributeName"] == "Username")
+    username["source"] = {"expression": "SelectUniqueValue([userPrincipalName], [mail])", "type": "Function"}
+    with pytest.raises(MappingImportError) as caught:
+        import_object_mapping(mapping, document)
+    errors = "\n".join(caught.value.errors)
+    assert "(target Username): SelectUniqueValue cannot be used to match objects" in errors
+    assert "(target Username): SelectUniqueValue works only when the user is created" in errors
+
+
 def test_a_required_attribute_missing_from_an_import_is_reported(mapping):
     document = export_object_mapping(mapping)
     document["attributeMappings"] = [r for r in document["attributeMappings"] if r["targetAttributeName"] != "Alias"]

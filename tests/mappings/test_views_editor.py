@@ -113,6 +113,24 @@ def test_an_invalid_regular_expression_is_refused_on_save_like_in_scoping_filter
     assert _row(application, "LocaleSidKey").expression == 'Replace([preferredLanguage], "-", , , "_", , )'
 
 
+SUV = 'SelectUniqueValue(Append([mailNickname], ".uat"), Append([mailNickname], "2.uat"))'
+
+
+def test_select_unique_value_is_saved_only_for_creation_and_never_for_matching(admin_client, application):
+    url = reverse("attribute_mapping_add", args=[application.slug])
+    data = {"mapping_type": "Expression", "expression": SUV, "target_attribute": "CommunityNickname"}
+    response = admin_client.post(url, {**data, "flow_type": "Always"})
+    assert response.status_code == 400
+    assert "SelectUniqueValue works only when the user is created" in response.content.decode()
+    response = admin_client.post(url, {**data, "flow_type": "ObjectAddOnly", "match_objects": "on"})
+    assert response.status_code == 400
+    assert "SelectUniqueValue cannot be used to match objects" in response.content.decode()
+    assert not AttributeMapping.objects.filter(target_attribute="CommunityNickname").exists()
+    response = admin_client.post(url, {**data, "flow_type": "ObjectAddOnly"})
+    assert response.status_code == 302
+    assert _row(application, "CommunityNickname").expression == SUV
+
+
 def test_an_unknown_attribute_in_an_expression_suggests_the_right_one(admin_client, application):
     row = _row(application, "Alias")
     url = reverse("attribute_mapping_edit", args=[application.slug, row.pk])
