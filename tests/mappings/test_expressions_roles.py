@@ -60,6 +60,8 @@ def test_count_item_remove_duplicates_split():
     assert ev("RemoveDuplicates([proxyAddresses])", user) == ["SMTP:a@x", "smtp:b@x"]
     assert ev('Split([extensionAttribute5], ",")', extensionAttribute5="PS1,PS2") == ["PS1", "PS2"]
     assert ev('Split([x], ",")') is None
+    documented = ev('Split([extensionAttribute5], ",")', extensionAttribute5="PermissionSetOne, PermissionSetTwo")
+    assert documented == ["PermissionSetOne", "PermissionSetTwo"]
 
 
 def test_item_index_is_one_based():

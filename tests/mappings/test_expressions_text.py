@@ -93,6 +93,8 @@ def test_normalize_diacritics_uses_microsofts_table():
     assert ev('NormalizeDiacritics("äæøß")') == "aaeoess"
     assert ev('NormalizeDiacritics("ÆØÅ Łódź Škoda çñ")') == "AEOEA Lodz Skoda cn"
     assert ev('NormalizeDiacritics("plain 123")') == "plain 123"
+    # Letters with two marks, and marks on letters that have no precomposed form, from Microsoft's current table.
+    assert ev('NormalizeDiacritics("Ā́ ā̀ ǣ ø̄ Œ̄ u̇̄ e̊̄ ḹ Ṝ ȳ̃ ẕ c̱")') == "A a ae oe OE u e l R y z c"
 
 
 def test_normalize_diacritics_handles_decomposed_input():

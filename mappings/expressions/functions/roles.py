@@ -114,10 +114,12 @@ def remove_duplicates(ctx, attribute):
 
 @function("Split(source, delimiter)", 2)
 def split(ctx, source, delimiter):
-    """A string to a multi-valued attribute (e.g. Salesforce PermissionSets). Choice: empty pieces are kept,
-    as .NET String.Split keeps them; a null or empty delimiter returns the whole string as one value."""
+    """A string to a multi-valued attribute (e.g. Salesforce PermissionSets). White space around each piece is
+    removed, as Microsoft's example shows ("PermissionSetOne, PermissionSetTwo" gives "PermissionSetTwo", not
+    " PermissionSetTwo"). Choice: empty pieces are kept, as .NET String.Split keeps them; a null or empty
+    delimiter returns the whole string as one value."""
     text = to_str(source)
     if text is None:
         return None
     sep = to_str(delimiter)
-    return text.split(sep) if sep else [text]
+    return [piece.strip() for piece in text.split(sep)] if sep else [text.strip()]

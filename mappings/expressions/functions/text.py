@@ -4,6 +4,7 @@ NormalizeDiacritics, PCase, RandomString, Redact, StripSpaces, ToLower, ToUpper,
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import string
 import unicodedata
@@ -127,53 +128,58 @@ def mid(ctx, source, start, length):
     return text[begin - 1 : begin - 1 + count]
 
 
-# Microsoft's published table. Characters outside it are kept as they are.
+# Microsoft's published table: plain letter(s) -> the characters NormalizeDiacritics replaces by them, some of them a
+# letter followed by combining marks (ā́ is ā + U+0301). Characters outside it are kept as they are.
 _DIACRITICS = {
-    "a": "äàâãåáąă",
-    "A": "ÄÀÂÃÅÁĄĂ",
-    "ae": "æ",
-    "AE": "Æ",
-    "c": "çčć",
-    "C": "ÇČĆ",
-    "d": "ď",
-    "D": "Ď",
-    "e": "ëèéêęěė",
-    "E": "ËÈÉÊĘĚĖ",
-    "g": "ğ",
-    "G": "Ğ",
-    "i": "ïîìíı",
-    "I": "ÏÎÌÍİ",
-    "l": "ľł",
-    "L": "ĽŁ",
-    "n": "ñńň",
-    "N": "ÑŃŇ",
-    "o": "öòőõôó",
-    "O": "ÖÒŐÕÔÓ",
-    "oe": "ø",
-    "OE": "Ø",
-    "r": "ř",
-    "R": "Ř",
+    "a": "ä à â ã å á ą ă ā ā́ ā̀ ā̂ ā̃ ǟ ā̈ ǡ a̱ å̄",
+    "A": "Ä À Â Ã Å Á Ą Ă Ā Ā́ Ā̀ Ā̂ Ā̃ Ǟ Ā̈ Ǡ A̱ Å̄",
+    "ae": "æ ǣ",
+    "AE": "Æ Ǣ",
+    "c": "ç č ć c̄ c̱",
+    "C": "Ç Č Ć C̄ C̱",
+    "d": "ď d̄ ḏ",
+    "D": "Ď D̄ Ḏ",
+    "e": "ë è é ê ę ě ė ē ḗ ḕ ē̂ ē̃ ê̄ e̱ ë̄ e̊̄",
+    "E": "Ë È É Ê Ę Ě Ė Ē Ḗ Ḕ Ē̂ Ē̃ Ê̄ E̱ Ë̄ E̊̄",
+    "g": "ğ ḡ g̱",
+    "G": "Ğ Ḡ G̱",
+    "i": "ï î ì í ı ī ī́ ī̀ ī̂ ī̃ i̱",
+    "I": "Ï Î Ì Í İ Ī Ī́ Ī̀ Ī̂ Ī̃ I̱",
+    "l": "ľ ł l̄ ḹ ḻ",
+    "L": "Ł Ľ L̄ Ḹ Ḻ",
+    "n": "ñ ń ň n̄ ṉ",
+    "N": "Ñ Ń Ň N̄ Ṉ",
+    "o": "ö ò ő õ ô ó ō ṓ ṑ ō̂ ō̃ ȫ ō̈ ǭ ȭ ȱ o̱",
+    "O": "Ö Ò Ő Õ Ô Ó Ō Ṓ Ṑ Ō̂ Ō̃ Ȫ Ō̈ Ǭ Ȭ Ȱ O̱",
+    "oe": "ø ø̄ œ̄",
+    "OE": "Ø Ø̄ Œ̄",
+    "r": "ř r̄ ṟ ṝ",
+    "R": "Ř R̄ Ṟ Ṝ",
     "ss": "ß",
-    "s": "šśșş",
-    "S": "ŠŚȘŞ",
-    "t": "ťț",
-    "T": "ŤȚ",
-    "u": "üùûúůű",
-    "U": "ÜÙÛÚŮŰ",
-    "y": "ÿý",
-    "Y": "ŸÝ",
-    "z": "źžż",
-    "Z": "ŹŽŻ",
+    "s": "š ś ș ş s̄ s̱",
+    "S": "Š Ś Ș Ş S̄ S̱",
+    "t": "ť ț t̄ ṯ",
+    "T": "Ť Ț T̄ Ṯ",
+    "u": "ü ù û ú ů ű ū ū́ ū̀ ū̂ ū̃ u̇̄ ǖ ṻ ṳ̄ u̱",
+    "U": "Ü Ù Û Ú Ů Ű Ū Ū́ Ū̀ Ū̂ Ū̃ U̇̄ Ǖ Ṻ Ṳ̄ U̱",
+    "y": "ÿ ý ȳ ȳ́ ȳ̀ ȳ̃ y̱",
+    "Y": "Ÿ Ý Ȳ Ȳ́ Ȳ̀ Ȳ̃ Y̱",
+    "z": "ź ž ż z̄ ẕ",
+    "Z": "Ź Ž Ż Z̄ Ẕ",
 }
-_DIACRITICS_TABLE = str.maketrans({ch: plain for plain, chars in _DIACRITICS.items() for ch in chars})
+_PLAIN = {
+    unicodedata.normalize("NFC", marked): plain for plain, listed in _DIACRITICS.items() for marked in listed.split()
+}
+# Longest first, so a letter with two marks is replaced whole rather than leaving its second mark behind.
+_MARKED = re.compile("|".join(re.escape(m) for m in sorted(_PLAIN, key=len, reverse=True)))
 
 
 @function("NormalizeDiacritics(source)", 1)
 def normalize_diacritics(ctx, source):
-    """Accented letters to plain ones by Microsoft's table (ä->a, æ->ae, ø->oe, ß->ss...). The input is first
+    """Accented letters to plain ones by Microsoft's table (ä->a, ā́->a, æ->ae, ø->oe, ß->ss...). The input is first
     NFC-composed so a decomposed "a" + U+0308 is treated as ä."""
     text = to_str(source)
-    return None if text is None else unicodedata.normalize("NFC", text).translate(_DIACRITICS_TABLE)
+    return None if text is None else _MARKED.sub(lambda m: _PLAIN[m.group(0)], unicodedata.normalize("NFC", text))
 
 
 def _title(text: str, is_separator) -> str:
