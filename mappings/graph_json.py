@@ -29,7 +29,15 @@ from mappings.expressions import (
 )
 from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, suggest
 from mappings.graph_tree import node_source, source_node
-from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping, ScopingClause, ScopingFilter
+from mappings.models import (
+    AttributeMapping,
+    FlowBehavior,
+    FlowType,
+    MappingType,
+    ObjectMapping,
+    ScopingClause,
+    ScopingFilter,
+)
 from mappings.rules import row_errors
 from mappings.scoping import UNARY_OPERATORS, validate_clause
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, target_attribute_names
@@ -48,7 +56,33 @@ class MappingImportError(ValueError):
 # -- export --------------------------------------------------------------------------------------
 
 
+def _tree_text(tree: dict[str, Any], where: str = "") -> str:
+    """The expression a Function source stands for: its own text (authoritative), else its tree printed."""
+    return tree.get("expression") or unparse(source_node(tree, where))
+
+
+def _imported_source(row: AttributeMapping) -> dict[str, Any] | None:
+    """The source tree imported for this row, while the row still says what it said (else None)."""
+    tree = row.graph_source
+    if not isinstance(tree, dict):
+        return None
+    kind = tree.get("type") or "Attribute"
+    if row.mapping_type == MappingType.DIRECT:
+        return tree if kind == "Attribute" and tree.get("name") == row.source_attribute else None
+    if row.mapping_type == MappingType.CONSTANT:
+        return tree if kind == "Constant" and (tree.get("name") or "") == row.constant_value else None
+    if row.mapping_type == MappingType.EXPRESSION and kind == "Function":
+        try:
+            return tree if _tree_text(tree) == row.expression else None
+        except ExpressionError:
+            return None
+    return None
+
+
 def row_source(row: AttributeMapping) -> dict[str, Any] | None:
+    imported = _imported_source(row)
+    if imported is not None:
+        return imported
     if row.mapping_type == MappingType.DIRECT:
         return node_source(Attribute(row.source_attribute))
     if row.mapping_type == MappingType.CONSTANT:
@@ -88,7 +122,7 @@ def export_object_mapping(object_mapping: ObjectMapping) -> dict[str, Any]:
         }
         for f in object_mapping.scoping_filters.prefetch_related("clauses")
     ]
-    return {
+    document = {
         "name": object_mapping.name,
         "enabled": object_mapping.enabled,
         "flowTypes": ", ".join(flow_types),
@@ -97,8 +131,8 @@ def export_object_mapping(object_mapping: ObjectMapping) -> dict[str, Any]:
         "attributeMappings": [
             {
                 "defaultValue": row.default_value or None,
-                "exportMissingReferences": False,
-                "flowBehavior": "FlowWhenChanged",
+                "exportMissingReferences": row.export_missing_references,
+                "flowBehavior": row.flow_behavior,
                 "flowType": row.flow_type,
                 "matchingPriority": (row.matching_precedence or 1) if row.match_objects else 0,
                 "source": row_source(row),
@@ -108,6 +142,9 @@ def export_object_mapping(object_mapping: ObjectMapping) -> dict[str, Any]:
         ],
         "scope": {"groups": groups} if groups else None,
     }
+    if object_mapping.metadata is not None:
+        document["metadata"] = object_mapping.metadata
+    return document
 
 
 # -- import --------------------------------------------------------------------------------------
@@ -123,6 +160,7 @@ class ParsedMapping:
     rows: list[AttributeMapping] = field(default_factory=list)
     filters: list[tuple[str, list[tuple[str, str, str]]]] = field(default_factory=list)
     suffix: str | None = None
+    metadata: list[dict[str, Any]] | None = None
 
 
 def find_object_mapping(document: Any) -> dict[str, Any]:
@@ -164,12 +202,20 @@ def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> A
     if not isinstance(priority, int) or priority < 0:
         errors.append(f"{where}: matchingPriority must be a whole number of 0 or more")
         priority = 0
+    behavior = item.get("flowBehavior") or FlowBehavior.FLOW_WHEN_CHANGED
+    if behavior not in FlowBehavior.values:
+        errors.append(f"{where}: flowBehavior {behavior} is not one of {', '.join(FlowBehavior.values)}")
+    missing_references = item.get("exportMissingReferences", False)
+    if not isinstance(missing_references, bool):
+        errors.append(f"{where}: exportMissingReferences must be true or false")
     row = AttributeMapping(
         target_attribute=target,
         default_value=item.get("defaultValue") or "",
         match_objects=priority > 0,
         matching_precedence=priority or None,
         flow_type=flow_type,
+        flow_behavior=behavior,
+        export_missing_references=missing_references is True,
     )
     source = item.get("source")
     if source is None:
@@ -178,6 +224,7 @@ def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> A
     if not isinstance(source, dict):
         errors.append(f"{where}: source must be an object or null")
         return row
+    row.graph_source = source
     kind = source.get("type") or "Attribute"
     try:
         if kind == "Attribute":
@@ -191,7 +238,7 @@ def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> A
         elif kind == "Constant":
             row.mapping_type, row.constant_value = MappingType.CONSTANT, source.get("name") or ""
         elif kind == "Function":
-            text = source.get("expression") or unparse(source_node(source, where))
+            text = _tree_text(source, where)
             validate(text)
             row.mapping_type, row.expression = MappingType.EXPRESSION, text
             add_only = row.flow_type == FlowType.OBJECT_ADD_ONLY
@@ -261,6 +308,11 @@ def parse_document(document: Any, known_targets: set[str]) -> ParsedMapping:
     if rows and not any(r.match_objects for r in rows):
         errors.append("attributeMappings: no attribute is used for matching (give one a matchingPriority of 1)")
     filters = _filters(mapping.get("scope"), errors)
+    metadata = mapping.get("metadata")
+    if metadata is not None and not (
+        isinstance(metadata, list) and all(isinstance(m, dict) and isinstance(m.get("key"), str) for m in metadata)
+    ):
+        errors.append("metadata: expected a list of {key, value} entries")
     if errors:
         raise MappingImportError(errors)
     return ParsedMapping(
@@ -274,6 +326,7 @@ def parse_document(document: Any, known_targets: set[str]) -> ParsedMapping:
         rows=rows,
         filters=filters,
         suffix=_suffix(rows),
+        metadata=metadata,
     )
 
 
@@ -295,6 +348,7 @@ def import_object_mapping(object_mapping: ObjectMapping, document: Any, *, actor
     if parsed.name:
         object_mapping.name = parsed.name
     object_mapping.enabled = parsed.enabled
+    object_mapping.metadata = parsed.metadata
     for name, value in parsed.actions.items():
         setattr(object_mapping, name, value)
     if parsed.suffix:

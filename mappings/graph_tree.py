@@ -26,34 +26,56 @@ from mappings.expressions import (
 from mappings.expressions.constants import VB_CONSTANTS
 from mappings.expressions.nodes import COMPARISON_OPERATORS
 
-# Graph's own parameter keys for Replace (seen in Entra's exported Salesforce template: source, Find, Replacement).
-REPLACE_KEYS = (
-    "source",
-    "Find",
-    "RegexPattern",
-    "RegexGroupName",
-    "Replacement",
-    "ReplacementAttributeName",
-    "Template",
-)
+# Graph's own parameter names, from its list of attribute-mapping functions and Entra's exported Salesforce
+# template (SingleAppRoleAssignment's argument is "source", Replace's are source, Find, ... Template).
+GRAPH_KEYS: dict[str, tuple[str, ...]] = {
+    "Append": ("source", "suffix"),
+    "AppRoleAssignmentsComplex": ("source",),
+    "AssertiveAppRoleAssignmentsComplex": ("source",),
+    "FormatDateTime": ("source", "dateTimeStyles", "inputFormat", "outputFormat"),
+    "Mid": ("source", "start", "length"),
+    "Not": ("source",),
+    "Replace": (
+        "source",
+        "Find",
+        "RegularExpression",
+        "RegularExpressionGroupName",
+        "Replacement",
+        "ReplacementPropertyName",
+        "Template",
+    ),
+    "SingleAppRoleAssignment": ("source",),
+    "Split": ("source", "delimiter"),
+    "StripSpaces": ("source",),
+}
+# Functions whose last parameter repeats: Graph gives every occurrence the same name.
+REPEATED_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "Coalesce": ((), "source"),
+    "Join": (("separator",), "source"),
+    "SelectUniqueValue": ((), "uniqueValueRule"),
+    "Switch": (("source", "defaultValue"), "switchValue"),
+}
+# Replace's keys in this console's exports before it followed Graph's names: still read on import.
+KEY_ALIASES = {
+    "RegexPattern": "RegularExpression",
+    "RegexGroupName": "RegularExpressionGroupName",
+    "ReplacementAttributeName": "ReplacementPropertyName",
+}
 
 
 def parameter_keys(function: str, count: int) -> list[str]:
-    """The key of each argument slot: Graph's names for Replace, the documented names for the others, numbered
-    names for the open-ended functions."""
-    if function == "Replace":
-        return [REPLACE_KEYS[i] if i < len(REPLACE_KEYS) else f"arg{i + 1}" for i in range(count)]
-    if function == "Join":
-        return ["separator", *(f"source{i}" for i in range(1, count))]
-    if function == "Switch":
-        pairs = [f"{'key' if i % 2 == 0 else 'value'}{i // 2 + 1}" for i in range(max(count - 2, 0))]
-        return ["source", "defaultValue", *pairs][:count]
-    if function in ("Coalesce", "SelectUniqueValue"):
-        base = "source" if function == "Coalesce" else "uniqueValueRule"
-        return [f"{base}{i + 1}" for i in range(count)]
-    spec = FUNCTIONS.get(function)
-    inside = spec.signature.partition("(")[2].rstrip(")") if spec else ""
-    names = [n.strip().strip("[]").strip() for n in inside.split(",") if n.strip() and n.strip() != "..."]
+    """The key of each argument slot: Graph's names where Graph publishes them, the documented names otherwise."""
+    if function in REPEATED_KEYS:
+        fixed, repeated = REPEATED_KEYS[function]
+        return [fixed[i] if i < len(fixed) else repeated for i in range(count)]
+    if function == "FormatDateTime" and count == 3:  # the older form without dateTimeStyles
+        return ["source", "inputFormat", "outputFormat"]
+    if function in GRAPH_KEYS:
+        names = list(GRAPH_KEYS[function])
+    else:
+        spec = FUNCTIONS.get(function)
+        inside = spec.signature.partition("(")[2].rstrip(")") if spec else ""
+        names = [n.strip().strip("[]").strip() for n in inside.split(",") if n.strip() and n.strip() != "..."]
     return [names[i] if i < len(names) else f"arg{i + 1}" for i in range(count)]
 
 
@@ -112,15 +134,15 @@ def source_node(source: dict[str, Any], where: str) -> Node:
     if name in COMPARISON_OPERATORS and [p.get("key") for p in params] == ["left", "right"]:
         left, right = (source_node(p.get("value") or {}, where) for p in params)
         return Comparison(name, left, right)
-    keys = parameter_keys(
-        name, max(len(params), FUNCTIONS[name].max_args or len(params)) if name in FUNCTIONS else len(params)
-    )
+    spec = FUNCTIONS.get(name)
+    keys = parameter_keys(name, len(params) + (spec.max_args or 0 if spec else 0) + 1)
     args: dict[int, Node] = {}
-    for position, pair in enumerate(params):
-        key = pair.get("key")
-        index = keys.index(key) if key in keys and keys.index(key) not in args else position
+    for pair in params:
+        key = KEY_ALIASES.get(pair.get("key"), pair.get("key"))
+        free = [i for i, k in enumerate(keys) if k == key and i not in args]
+        index = free[0] if free else next(i for i in range(len(keys) + len(params)) if i not in args)
         args[index] = source_node(pair.get("value") or {}, where)
     count = max(args, default=-1) + 1
     if name == "Replace":
-        count = max(count, len(REPLACE_KEYS))  # Entra always writes Replace with its seven slots
+        count = max(count, len(GRAPH_KEYS["Replace"]))  # Entra always writes Replace with its seven slots
     return Call(name, tuple(args.get(i, Missing()) for i in range(count)))

@@ -7,6 +7,18 @@ from django.db import models
 from connections.models import Application
 
 
+def default_object_mapping_metadata() -> list[dict[str, str]]:
+    """The metadata of the user mapping in Entra's Salesforce template."""
+    return [
+        {"key": "IsCustomerDefined", "value": "false"},
+        {"key": "DisableMonitoringForChanges", "value": "false"},
+        {"key": "Disposition", "value": '"Normal"'},
+        {"key": "ExcludeFromReporting", "value": "false"},
+        {"key": "EscrowBehavior", "value": '"Default"'},
+        {"key": "Unsynchronized", "value": "false"},
+    ]
+
+
 class ObjectMapping(models.Model):
     """ "Synchronize Microsoft Entra users to Salesforce Sandbox": the one user mapping of an application."""
 
@@ -25,6 +37,8 @@ class ObjectMapping(models.Model):
         blank=True,
         help_text="Appended to Username and Email so that sandbox users never collide with production ones.",
     )
+    # Graph's objectMapping metadata ({key, value} pairs): kept as imported so an export gives them back.
+    metadata = models.JSONField(default=default_object_mapping_metadata, null=True, blank=True)
     # Bumped on every change of mappings or scoping filters: the next cycle is then an initial one.
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
@@ -45,6 +59,13 @@ class FlowType(models.TextChoices):
     OBJECT_ADD_ONLY = "ObjectAddOnly", "Only during object creation"
 
 
+class FlowBehavior(models.TextChoices):
+    """Graph's flowBehavior: kept for a faithful export; the engine compares values either way."""
+
+    FLOW_WHEN_CHANGED = "FlowWhenChanged", "FlowWhenChanged"
+    FLOW_ALWAYS = "FlowAlways", "FlowAlways"
+
+
 class AttributeMapping(models.Model):
     object_mapping = models.ForeignKey(ObjectMapping, on_delete=models.CASCADE, related_name="attributes")
     target_attribute = models.CharField(max_length=120)
@@ -56,6 +77,13 @@ class AttributeMapping(models.Model):
     match_objects = models.BooleanField("Match objects using this attribute", default=False)
     matching_precedence = models.PositiveSmallIntegerField(null=True, blank=True)
     flow_type = models.CharField("Apply this mapping", max_length=20, choices=FlowType.choices, default=FlowType.ALWAYS)
+    flow_behavior = models.CharField(
+        max_length=20, choices=FlowBehavior.choices, default=FlowBehavior.FLOW_WHEN_CHANGED
+    )
+    export_missing_references = models.BooleanField(default=False)
+    # The attributeMappingSource tree as imported from Graph, given back by the export while the row still says the
+    # same (Entra's own parameter keys and shape survive a round trip); None for rows made in the console.
+    graph_source = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["target_attribute"]
