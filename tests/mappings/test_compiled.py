@@ -201,14 +201,18 @@ def test_bench_mappings_command_reports_microseconds_per_user():
     assert mean < 1000  # well under a millisecond per user
 
 
-def test_select_unique_value_is_checked_in_the_target_attribute_of_its_row(user_mapping):
+def _nickname_picked_unique(user_mapping, flow_type: str) -> None:
     AttributeMapping.objects.create(
         object_mapping=user_mapping,
         target_attribute="CommunityNickname",
         mapping_type=MappingType.EXPRESSION,
         expression='SelectUniqueValue([mailNickname], Append([mailNickname], "2"))',
-        flow_type=FlowType.OBJECT_ADD_ONLY,
+        flow_type=flow_type,
     )
+
+
+def test_select_unique_value_is_checked_in_the_target_attribute_of_its_row(user_mapping):
+    _nickname_picked_unique(user_mapping, FlowType.OBJECT_ADD_ONLY)
     target = Target("jdoe")
     values = compile_mapping(user_mapping).evaluate({**JOHN, "mailNickname": "jdoe"}, creating=True, target=target)
     assert values["CommunityNickname"] == "jdoe2"
@@ -216,13 +220,7 @@ def test_select_unique_value_is_checked_in_the_target_attribute_of_its_row(user_
 
 
 def test_a_select_unique_value_saved_as_always_is_still_applied_only_on_creation(user_mapping):
-    AttributeMapping.objects.create(
-        object_mapping=user_mapping,
-        target_attribute="CommunityNickname",
-        mapping_type=MappingType.EXPRESSION,
-        expression='SelectUniqueValue([mailNickname], Append([mailNickname], "2"))',
-        flow_type=FlowType.ALWAYS,
-    )
+    _nickname_picked_unique(user_mapping, FlowType.ALWAYS)
     compiled = compile_mapping(user_mapping)
     user = {**JOHN, "mailNickname": "jdoe"}
     assert compiled.evaluate(user, creating=True, target=Target())["CommunityNickname"] == "jdoe"
