@@ -12,6 +12,18 @@ from django.utils import timezone
 from connections.models import Application
 
 
+class FitsColumns:
+    """For rows written from remote text (names, codes, requests): `fit_columns()` cuts each string to its
+    column's max_length, once, before the row is saved or bulk-created."""
+
+    def fit_columns(self):
+        for column in self._meta.concrete_fields:
+            value = getattr(self, column.attname)
+            if column.max_length and isinstance(value, str) and len(value) > column.max_length:
+                setattr(self, column.attname, value[: column.max_length])
+        return self
+
+
 def new_job_id() -> str:
     return f"SfSandboxOutDelta.{uuid.uuid4().hex}"
 
@@ -21,7 +33,7 @@ class SyncScope(models.TextChoices):
     ALL = "all", "Sync all users and groups"
 
 
-class ProvisioningJob(models.Model):
+class ProvisioningJob(FitsColumns, models.Model):
     """The provisioning job of one application: its Settings section, status and watermark."""
 
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="job")
@@ -188,7 +200,7 @@ def new_guid() -> str:
     return str(uuid.uuid4())
 
 
-class ProvisioningCycle(models.Model):
+class ProvisioningCycle(FitsColumns, models.Model):
     """One iteration of a job (Graph's cycleId): its type, lifecycle, counters and progress."""
 
     job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="cycles")
@@ -247,7 +259,8 @@ class ProvisioningCycle(models.Model):
         self.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
 
     def finish(self, status: str, *, error_code: str = "", error_message: str = "", error_request: str = "") -> None:
-        """End the cycle in a terminal state; counters and progress are saved with it."""
+        """End the cycle in a terminal state; counters and progress are saved with it, the error fields cut to their
+        columns (a remote system's code or request can be longer)."""
         status = CycleStatus(status)
         if not status.is_terminal:
             raise ValueError(f"{status.label} is not a terminal cycle status")
@@ -256,7 +269,7 @@ class ProvisioningCycle(models.Model):
         self.status = status
         self.finished_at = timezone.now()
         self.error_code, self.error_message, self.error_request = error_code, error_message, error_request
-        self.save()
+        self.fit_columns().save()
 
     def save_progress(self) -> None:
         """Counters, progress and heartbeat, written after every page."""
@@ -303,7 +316,7 @@ class ProvisioningCycle(models.Model):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class ProvisionedLink(models.Model):
+class ProvisionedLink(FitsColumns, models.Model):
     """Entra user <-> Salesforce user, with what was last exported so unchanged users cost no write."""
 
     job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="links")
@@ -342,7 +355,7 @@ def escrow_delay(attempts: int) -> timedelta:
     return ESCROW_DELAYS[min(max(attempts, 1), len(ESCROW_DELAYS)) - 1]
 
 
-class Escrow(models.Model):
+class Escrow(FitsColumns, models.Model):
     """A source object whose last change failed: retried in later cycles until it succeeds or Restart."""
 
     job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="escrows")
@@ -405,7 +418,7 @@ BADGE_COLOURS = {
 }
 
 
-class ProvisioningLogEntry(models.Model):
+class ProvisioningLogEntry(FitsColumns, models.Model):
     """One object in one cycle (Graph provisioningObjectSummary). Written in bulk by the engine, never edited.
 
     Steps and modified properties are JSON lists on the row: one INSERT per entry keeps bulk writes cheap,

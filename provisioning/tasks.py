@@ -1,23 +1,56 @@
-"""django-q2 tasks of the engine. Arguments are primary keys only (task arguments are pickled and stored).
+"""Running cycles: the django-q2 task functions, and `run_cycle()`, which every way of running a cycle in a process
+goes through (the worker's tasks, `manage.py provisioning sync-now --foreground` and dry-run, the benchmark).
 
-Enqueue through the helpers below, which wait for the surrounding transaction to commit, so a worker never
-looks for a row that is not there yet.
+run_cycle claims the job (engine/lock.py: at most one cycle per job, however many workers), runs the engine
+(engine/cycle.py), hands the CycleOutcome to after_cycle (quarantine, held deletions, emails) while it still
+holds the claim, releases it, and only then sends the emails. Queueing cycles is provisioning/scheduling.py's.
+Arguments are primary keys only (django-q2 pickles and stores task arguments).
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.db import transaction
-from django.utils import timezone
-from django_q.tasks import async_task
-
-from provisioning.engine.cycle import run_cycle
-from provisioning.models import CycleKind, CycleTrigger, Escrow, ProvisioningJob
-from provisioning.operations import hooks
+from connections.clients.graph import GraphClient
+from provisioning.engine import lock
+from provisioning.engine.cycle import run_claimed_cycle
+from provisioning.engine.writer import SalesforceWriter
+from provisioning.models import CycleTrigger, ProvisioningCycle, ProvisioningJob
+from provisioning.operations import after_cycle, quarantine
 
 logger = logging.getLogger(__name__)
-CYCLE_TASK = "provisioning.tasks.run_cycle_task"
+
+
+def run_cycle(
+    job_pk: int,
+    kind: str | None = None,
+    *,
+    trigger: str = CycleTrigger.SCHEDULE,
+    dry_run: bool = False,
+    salesforce_client: SalesforceWriter | None = None,
+    graph_client: GraphClient | None = None,
+) -> ProvisioningCycle | None:
+    """Run one cycle of the job now, in this process, and react to it. None when another cycle holds the job."""
+    owner = lock.worker_identity()
+    if not lock.claim(job_pk, owner):
+        logger.info("Job %s: a cycle is already running; this one is skipped", job_pk)
+        return None
+    mails: list[after_cycle.Mail] = []
+    try:
+        outcome = run_claimed_cycle(
+            job_pk,
+            owner,
+            kind,
+            trigger=trigger,
+            dry_run=dry_run,
+            salesforce_client=salesforce_client,
+            graph_client=graph_client,
+        )
+        mails = after_cycle.after_cycle(outcome)
+    finally:
+        lock.release(job_pk, owner)
+    after_cycle.send(mails)  # after the release: a slow mail server holds up no cycle
+    return outcome.cycle
 
 
 def run_scheduled_cycle(job_pk: int) -> str:
@@ -25,57 +58,21 @@ def run_scheduled_cycle(job_pk: int) -> str:
     job = ProvisioningJob.objects.filter(pk=job_pk).only("enabled").first()
     if job is None or not job.enabled:
         return "skipped: provisioning is off"
-    waiting = hooks.quarantine_wait(job_pk)
+    waiting = quarantine.wait_reason(job_pk)
     if waiting:
         return waiting
-    cycle = run_cycle(job_pk, trigger=CycleTrigger.SCHEDULE)
-    return _summary(cycle)
+    return _summary(run_cycle(job_pk, trigger=CycleTrigger.SCHEDULE))
 
 
 def run_cycle_task(
     job_pk: int, kind: str | None = None, trigger: str = CycleTrigger.SYNC_NOW, dry_run: bool = False
 ) -> str:
     """Sync now / Restart / dry run: one cycle at once, whatever the schedule."""
-    cycle = run_cycle(job_pk, kind, trigger=trigger, dry_run=dry_run)
-    return _summary(cycle)
+    return _summary(run_cycle(job_pk, kind, trigger=trigger, dry_run=dry_run))
 
 
-def _summary(cycle) -> str:
+def _summary(cycle: ProvisioningCycle | None) -> str:
     if cycle is None:
         return "skipped: another cycle of this job is running"
     counts = ", ".join(f"{name} {value}" for name, value in cycle.counters().items())
     return f"{cycle.get_kind_display()} cycle {cycle.cycle_id}: {cycle.get_status_display()} ({counts})"
-
-
-def enqueue_cycle(
-    job: ProvisioningJob, *, kind: str | None = None, trigger: str = CycleTrigger.SYNC_NOW, dry_run: bool = False
-) -> None:
-    """Queue a cycle once the current transaction commits."""
-    job_pk = job.pk
-
-    def send() -> None:
-        async_task(
-            CYCLE_TASK,
-            job_pk,
-            kind,
-            trigger,
-            dry_run,
-            task_name=f"provisioning-{trigger}-{job_pk}-{timezone.now():%Y%m%d%H%M%S}",
-        )
-
-    transaction.on_commit(send)
-
-
-def sync_now(job: ProvisioningJob) -> None:
-    enqueue_cycle(job, trigger=CycleTrigger.SYNC_NOW)
-
-
-@transaction.atomic
-def restart(job: ProvisioningJob) -> None:
-    """Restart provisioning: forget the watermark, escrows and quarantine (links are kept); run an initial cycle."""
-    Escrow.objects.filter(job=job).delete()
-    job.clear_quarantine()
-    job.watermark = ""
-    job.needs_initial_cycle = True
-    job.save(update_fields=["watermark", "needs_initial_cycle", *ProvisioningJob.QUARANTINE_FIELDS, "updated_at"])
-    enqueue_cycle(job, kind=CycleKind.INITIAL, trigger=CycleTrigger.RESTART)

@@ -1,8 +1,12 @@
-"""A cycle, orchestrated: claim the job, import page by page through the pipeline, save the watermark, finish.
+"""A cycle, orchestrated: import page by page through the pipeline, save the watermark.
 
-Entry point: run_cycle(job_pk, kind=None, trigger=..., dry_run=False) -> ProvisioningCycle | None
-(None when another cycle of the job is running). Memory stays bounded by a page of users plus the map of
-assignments; the watermark (Graph delta link) is saved only when every change was exported or escrowed.
+Entry point: run_claimed_cycle(job_pk, owner, kind=None, trigger=..., dry_run=False) -> CycleOutcome, for a caller
+that holds the job's claim (engine/lock.py): provisioning/tasks.py's run_cycle, which then hands the outcome to
+provisioning/operations/after_cycle.py. CycleRunner runs inside lifecycle.running_cycle(), which ends the cycle;
+provision on demand uses the same runner for one user (provision_users).
+
+Memory stays bounded by a page of users plus the map of assignments; the watermark (Graph delta link) is saved
+only when every change was exported or escrowed.
 """
 
 from __future__ import annotations
@@ -14,18 +18,33 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Q
 from django.utils import timezone
 
-from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, StopError, TransientError
-from mappings.compiled import InvalidMappingError, compile_mapping
+from connections.clients.errors import BadRequest, DeltaExpired
+from connections.clients.graph import GraphClient
+from connections.clients.salesforce import SalesforceClient
+from mappings.compiled import compile_mapping
 from mappings.directory.assignments import AssignmentReader
 from mappings.directory.users import select_for, source_user
+from mappings.target_types import TargetTypes
 from provisioning.engine import lock
-from provisioning.engine.exporter import Exporter, ProfileCache
+from provisioning.engine.context import PageContext
+from provisioning.engine.deletion_hold import held_source_ids, hold_for
+from provisioning.engine.exporter import Exporter
 from provisioning.engine.importer import SourceReader, is_removed
 from provisioning.engine.items import ItemError, WorkItem
+from provisioning.engine.lifecycle import (
+    ClaimLost,
+    CycleOutcome,
+    CyclePaused,
+    CycleRun,
+    recover_crashed_cycles,
+    running_cycle,
+)
 from provisioning.engine.log import LogWriter
 from provisioning.engine.matcher import INDEX_THRESHOLD, Matcher, target_fields
-from provisioning.engine.pipeline import UNASSIGNED, PageContext, process
+from provisioning.engine.pipeline import process
 from provisioning.engine.planner import Policy
+from provisioning.engine.record import UNASSIGNED
+from provisioning.engine.writer import ProfileCache, SalesforceWriter
 from provisioning.models import (
     CycleKind,
     CycleStatus,
@@ -36,18 +55,9 @@ from provisioning.models import (
     ProvisioningJob,
     SyncScope,
 )
-from provisioning.operations import hooks
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 999
-
-
-class CyclePaused(Exception):
-    """Provisioning Status was switched Off: stop after the current page."""
-
-
-class ClaimLost(Exception):
-    """Another worker took the job over (this one was presumed dead)."""
 
 
 def choose_kind(job: ProvisioningJob, mapping_version: int) -> str:
@@ -58,93 +68,74 @@ def choose_kind(job: ProvisioningJob, mapping_version: int) -> str:
     return CycleKind.INCREMENTAL
 
 
-def recover_crashed_cycles(job_pk: int, keep: int | None = None) -> int:
-    """Cycles left "running" by a dead worker end as crashed (called while holding the job's claim)."""
-    stale = ProvisioningCycle.objects.filter(job_id=job_pk, status=CycleStatus.RUNNING).exclude(pk=keep)
-    count = 0
-    for cycle in stale:
-        cycle.finish(
-            CycleStatus.CRASHED,
-            error_code="WorkerLost",
-            error_message="The worker running this cycle stopped before finishing; the next cycle picks up "
-            "where it left off (nothing exported was lost, nothing is created twice).",
-        )
-        count += 1
-    return count
-
-
-def run_cycle(
+def run_claimed_cycle(
     job_pk: int,
+    owner: str,
     kind: str | None = None,
     *,
     trigger: str = CycleTrigger.SCHEDULE,
     dry_run: bool = False,
-    salesforce_client=None,
-    graph_client=None,
-) -> ProvisioningCycle | None:
-    """Run one cycle of the job now, in this process. None when another cycle holds the job."""
-    owner = lock.worker_identity()
-    if not lock.claim(job_pk, owner):
-        logger.info("Job %s: a cycle is already running; this one is skipped", job_pk)
-        return None
-    notifications: list[hooks.Notification] = []
-    try:
-        recover_crashed_cycles(job_pk)
-        job = ProvisioningJob.objects.select_related(
-            "application__entra", "application__salesforce", "application__user_mapping"
-        ).get(pk=job_pk)
-        object_mapping = job.application.user_mapping
-        if dry_run:
-            kind = CycleKind.DRY_RUN
-        kind = kind or choose_kind(job, object_mapping.version)
-        if not dry_run and job.mapping_version != object_mapping.version:
-            # The new mappings may fix what failed: escrowed users are retried at once.
-            Escrow.objects.filter(job=job).update(next_attempt_at=timezone.now())
-        cycle = ProvisioningCycle.objects.create(
-            job=job, kind=kind, trigger=trigger, dry_run=dry_run, mapping_version=object_mapping.version
-        )
-        ProvisioningJob.objects.filter(pk=job_pk).update(running_cycle=cycle)
-        cycle.start(worker=owner)
-        runner = CycleRunner(job, cycle, owner, salesforce_client=salesforce_client, graph_client=graph_client)
-        runner.run()
-        notifications = hooks.cycle_finished(cycle, runner)
-    finally:
-        lock.release(job_pk, owner)
-    hooks.send_notifications(notifications)  # after the release: a slow mail server holds up no cycle
-    return cycle
+    salesforce_client: SalesforceWriter | None = None,
+    graph_client: GraphClient | None = None,
+) -> CycleOutcome:
+    """Run one cycle of the job now, in this process; `owner` holds the job's claim."""
+    recover_crashed_cycles(job_pk)
+    job = ProvisioningJob.objects.select_related(
+        "application__entra", "application__salesforce", "application__user_mapping"
+    ).get(pk=job_pk)
+    object_mapping = job.application.user_mapping
+    if dry_run:
+        kind = CycleKind.DRY_RUN
+    kind = kind or choose_kind(job, object_mapping.version)
+    if not dry_run and job.mapping_version != object_mapping.version:
+        # The new mappings may fix what failed: escrowed users are retried at once.
+        Escrow.objects.filter(job=job).update(next_attempt_at=timezone.now())
+    with running_cycle(
+        job, kind=kind, trigger=trigger, dry_run=dry_run, worker=owner, mapping_version=object_mapping.version
+    ) as run:
+        ProvisioningJob.objects.filter(pk=job_pk).update(running_cycle=run.cycle)
+        CycleRunner(job, run, owner, salesforce_client=salesforce_client, graph_client=graph_client).run()
+    assert run.outcome is not None
+    return run.outcome
 
 
 class CycleRunner:
+    """Runs one cycle's pages; raises what ends the cycle early (lifecycle.ENDINGS says how)."""
+
     def __init__(
-        self, job: ProvisioningJob, cycle: ProvisioningCycle, owner: str, *, salesforce_client=None, graph_client=None
-    ):
+        self,
+        job: ProvisioningJob,
+        run: CycleRun,
+        owner: str,
+        *,
+        salesforce_client: SalesforceWriter | None = None,
+        graph_client: GraphClient | None = None,
+    ) -> None:
         self.job = job
-        self.cycle = cycle
+        self.cycle_run = run
+        self.cycle: ProvisioningCycle = run.cycle
         self.owner = owner
         self.application = job.application
         self.object_mapping = self.application.user_mapping
         self.started_enabled = job.enabled
         self.sync_all = job.scope == SyncScope.ALL
-        self._salesforce = salesforce_client
-        self._graph = graph_client
+        self.salesforce: SalesforceWriter = salesforce_client or SalesforceClient(
+            self.application.salesforce, dry_run=self.cycle.dry_run
+        )
+        self.graph = graph_client or GraphClient(self.application.entra)
+        self.directory = AssignmentReader(self.graph)
         self.seen: set[str] = set()  # dry runs only: links seen (real cycles mark them in the database)
 
     # -- setup --------------------------------------------------------------------------------------
     def prepare(self) -> None:
-        from connections.clients.graph import GraphClient
-        from connections.clients.salesforce import SalesforceClient
-
+        """Compile the mapping (InvalidMappingError ends the cycle) and build the pipeline's context."""
         self.compiled = compile_mapping(self.object_mapping)
-        self.salesforce = self._salesforce or SalesforceClient(self.application.salesforce, dry_run=self.cycle.dry_run)
-        self.graph = self._graph or GraphClient(self.application.entra)
         self.reader = SourceReader(self.graph, select_for(self.compiled.source_attributes))
-        self.directory = AssignmentReader(self.graph)
         targets = list(self.object_mapping.attributes.values_list("target_attribute", flat=True))
-        booleans = list(
-            self.application.target_attributes.filter(type__iexact="boolean").values_list("name", flat=True)
-        )
-        self.profiles = ProfileCache(self.salesforce)
-        self.matcher = Matcher(self.salesforce, target_fields(targets), self.profiles)
+        types = TargetTypes.for_application(self.application)
+        profiles = ProfileCache(self.salesforce)
+        self.matcher = Matcher(self.salesforce, target_fields(targets), profiles)
+        redacted = frozenset(self.compiled.redacted_targets)
         self.ctx = PageContext(
             cycle=self.cycle,
             compiled=self.compiled,
@@ -154,85 +145,45 @@ class CycleRunner:
                 delete=self.object_mapping.action_delete,
                 skip_out_of_scope_deletions=self.job.skip_out_of_scope_deletions,
             ),
+            types=types,
             matcher=self.matcher,
-            exporter=Exporter(self.salesforce, self.profiles, booleans),
-            log=LogWriter(self.cycle, redacted_targets=frozenset(self.compiled.redacted_targets)),
+            exporter=Exporter(self.salesforce, profiles, types),
+            log=LogWriter(self.cycle, redacted_targets=redacted),
             initial=self.cycle.kind in (CycleKind.INITIAL, CycleKind.DRY_RUN),
             sync_all=self.sync_all,
+            deletion_hold=hold_for(self.job, self.cycle, redacted),
+            failures=self.cycle_run.failures,
         )
-        self.ctx.deletion_hold = hooks.deletion_hold(self.job, self.cycle, frozenset(self.compiled.redacted_targets))
+        self.cycle_run.deletion_hold = self.ctx.deletion_hold
 
     # -- the cycle ----------------------------------------------------------------------------------
     def run(self) -> None:
-        cycle = self.cycle
         try:
-            self.prepare()
-            if not self.object_mapping.enabled:
-                cycle.finish(CycleStatus.SUCCEEDED, error_message="The user mapping is disabled: nothing to do.")
-                return
-            # Even a cycle with nothing to write finds out at once that the credentials stopped working (a reset
-            # password rotates the token); in Entra the logs "simply stop" until something changes.
-            self.salesforce.ensure_signed_in()
-            if cycle.kind == CycleKind.INCREMENTAL:
-                try:
-                    watermark = self.run_incremental()
-                except DeltaExpired:
-                    logger.warning("Job %s: the delta link expired; running a full import", self.job.pk)
-                    cycle.kind = CycleKind.INITIAL
-                    cycle.save(update_fields=["kind"])
-                    self.ctx.initial = True
-                    watermark = self.run_full()
-            else:
+            self._run()
+        finally:
+            self._flush_counts()
+
+    def _run(self) -> None:
+        cycle = self.cycle
+        self.prepare()
+        if not self.object_mapping.enabled:
+            self.cycle_run.message = "The user mapping is disabled: nothing to do."
+            return
+        # Even a cycle with nothing to write finds out at once that the credentials stopped working (a reset
+        # password rotates the token); in Entra the logs "simply stop" until something changes.
+        self.salesforce.ensure_signed_in()
+        if cycle.kind == CycleKind.INCREMENTAL:
+            try:
+                watermark = self.run_incremental()
+            except DeltaExpired:
+                logger.warning("Job %s: the delta link expired; running a full import", self.job.pk)
+                cycle.kind = CycleKind.INITIAL
+                cycle.save(update_fields=["kind"])
+                self.ctx.initial = True
                 watermark = self.run_full()
-            hooks.settle_deletions(self.ctx)  # held deactivations run now, or stay held over the threshold
-        except CyclePaused:
-            self._flush_counts()
-            cycle.finish(
-                CycleStatus.PAUSED, error_message="Provisioning was turned off; the cycle stopped after a page."
-            )
-            return
-        except InvalidMappingError as exc:
-            self._flush_counts()
-            cycle.finish(
-                CycleStatus.FAILED,
-                error_code="InvalidAttributeMapping",
-                error_message=f"The attribute mapping of {exc.target_attribute} cannot be used: {exc.message}. "
-                "Fix it under Mappings.",
-            )
-            return
-        except TransientError as exc:  # a read outside any page (Graph paging) kept failing: next cycle
-            self._flush_counts()
-            cycle.finish(
-                CycleStatus.FAILED,
-                error_code=exc.code[:100],
-                error_message=f"{exc.message} The next cycle starts again from the last watermark.",
-                error_request=exc.request[:500],
-            )
-            return
-        except StopError as exc:
-            self.stop_error = exc  # quarantine reads it (provisioning/operations/hooks.py)
-            self._flush_counts()
-            cycle.finish(
-                CycleStatus.FAILED, error_code=exc.code[:100], error_message=str(exc), error_request=exc.request[:500]
-            )
-            return
-        except ClaimLost:
-            self._flush_counts()
-            cycle.finish(CycleStatus.CRASHED, error_code="ClaimLost", error_message="Another worker took over the job.")
-            return
-        except Exception as exc:
-            logger.exception("Job %s: cycle %s crashed", self.job.pk, cycle.cycle_id)
-            self._flush_counts()
-            message = exc.message if isinstance(exc, RemoteError) else f"{type(exc).__name__}: {exc}"
-            request = exc.request if isinstance(exc, RemoteError) else ""
-            cycle.finish(
-                CycleStatus.CRASHED,
-                error_code=type(exc).__name__[:100],
-                error_message=message,
-                error_request=request[:500],
-            )
-            return
-        self._flush_counts()
+        else:
+            watermark = self.run_full()
+        self._settle_deletions()
         if not cycle.dry_run:
             ProvisioningJob.objects.filter(pk=self.job.pk).update(
                 watermark=watermark or "",
@@ -241,7 +192,6 @@ class CycleRunner:
                 mapping_version=cycle.mapping_version,
                 updated_at=timezone.now(),
             )
-        cycle.finish(CycleStatus.COMPLETED_WITH_ERRORS if cycle.failed else CycleStatus.SUCCEEDED)
 
     def run_full(self) -> str | None:
         """Initial cycle: every user, then the links nobody returned (deleted users) are deactivated."""
@@ -315,7 +265,7 @@ class CycleRunner:
         now = timezone.now()
         due = Escrow.objects.filter(job=self.job, next_attempt_at__lte=now).values_list("source_id", flat=True)
         refetch.extend(sid for sid in due if sid not in processed)
-        refetch.extend(sid for sid in hooks.held_source_ids(self.job) if sid not in processed)
+        refetch.extend(sid for sid in held_source_ids(self.job) if sid not in processed)
         self._refetch(list(dict.fromkeys(refetch)))
         return watermark
 
@@ -397,6 +347,19 @@ class CycleRunner:
                 items.append(item)
             self._page(items)
 
+    def _settle_deletions(self) -> None:
+        """Deactivations held during the cycle run now (at most the threshold), or stay held over it."""
+        hold = self.ctx.deletion_hold
+        if hold is None:
+            return
+        released = hold.settle()
+        self.ctx.deletion_hold = None  # released deactivations are exported, not held again
+        try:
+            for start in range(0, len(released), PAGE_SIZE):
+                process(released[start : start + PAGE_SIZE], self.ctx)
+        finally:
+            self.ctx.deletion_hold = hold
+
     def _page(self, items: list[WorkItem]) -> None:
         if not items:
             return
@@ -412,10 +375,8 @@ class CycleRunner:
 
     def _flush_counts(self) -> None:
         cycle = self.cycle
-        if hasattr(self, "salesforce"):
-            cycle.salesforce_calls = self.salesforce.calls
-        if hasattr(self, "graph"):
-            cycle.graph_calls = self.graph.calls
+        cycle.salesforce_calls = self.salesforce.calls
+        cycle.graph_calls = self.graph.calls
         if cycle.objects_total is not None and cycle.objects_done > cycle.objects_total:
             cycle.objects_total = cycle.objects_done
         cycle.save_progress()

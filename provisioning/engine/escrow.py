@@ -1,4 +1,5 @@
-"""When a failed user is tried again (Entra's escrow).
+"""Escrow back-off: when a user whose change failed is tried again. The engine decides it as it records the failure
+(pipeline -> record), so the log entry and the email can say when the next attempt is.
 
 Most failures back off: +6 h after the first failure, +12 h after the second, +24 h after the third, then
 daily. Failures Entra documents as "retried in 40 minutes" or "next cycle" (a username taken in another org,
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 
 from provisioning.models import escrow_delay
 
-# Entra's error codes (provisioning/engine/exporter.py ERROR_CODES) and transport codes retried next cycle.
+# Entra's error codes (exporter.ERROR_CODES) and transport codes retried next cycle.
 NEXT_CYCLE_CODES = frozenset(
     {
         "SalesforceDuplicateUserName",
@@ -42,12 +43,3 @@ def next_attempt_at(
         start = cycle_started_at or failed_at
         return max(failed_at, start + timedelta(minutes=interval_minutes) - NEXT_CYCLE_SLACK)
     return failed_at + escrow_delay(attempts)
-
-
-def describe_delay(due: datetime, now: datetime) -> str:
-    """'in 6 hours', 'in 40 minutes': how the log and the emails say when the next attempt is."""
-    seconds = max(0, int((due - now).total_seconds()))
-    if seconds >= 2 * 3600:
-        return f"in {round(seconds / 3600)} hours"
-    minutes = max(1, round(seconds / 60))
-    return f"in {minutes} minute{'s' if minutes != 1 else ''}"

@@ -1,15 +1,19 @@
-"""Export: send the planned writes to Salesforce in collections, and honour each record's own result."""
+"""Export: send the planned writes to Salesforce in collections, and honour each record's own result.
+
+Values are sent as their target attribute's type says (mappings/target_types.py); ProfileName is resolved to a
+ProfileId from the org's profiles, read once a cycle.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from provisioning.engine.items import ItemError, WorkItem
-from provisioning.engine.planner import PlanKind, is_redacted
-
-PSEUDO_TARGETS = frozenset({"ProfileName", "PermissionSets"})
-KNOWN_BOOLEANS = frozenset({"IsActive"})
+from connections.clients.salesforce import RecordResult
+from mappings.target_types import TargetTypes
+from mappings.targets import VIRTUAL_TARGET_ATTRIBUTES
+from provisioning.engine.items import ItemError, PlanKind, WorkItem
+from provisioning.engine.writer import ProfileCache, SalesforceWriter
 
 # Salesforce status codes -> the codes Entra's provisioning logs use, with what to do about them.
 ERROR_CODES: dict[str, tuple[str, str]] = {
@@ -35,54 +39,11 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
 }
 
 
-class ProfileCache:
-    """The org's profiles, read once per cycle: ProfileName -> ProfileId at export time."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self._by_name: dict[str, str] | None = None
-        self._by_id: dict[str, str] = {}
-
-    def _load(self) -> dict[str, str]:
-        if self._by_name is None:
-            profiles = self.client.profiles()
-            self._by_name = {p["Name"]: p["Id"] for p in profiles if p.get("Name") and p.get("Id")}
-            self._by_id = {p["Id"]: p["Name"] for p in profiles if p.get("Name") and p.get("Id")}
-        return self._by_name
-
-    def id_of(self, name: str) -> str | None:
-        by_name = self._load()
-        if name in by_name:
-            return by_name[name]
-        folded = {n.lower(): i for n, i in by_name.items()}
-        return folded.get(str(name).lower())
-
-    def name_of(self, profile_id: str | None) -> str | None:
-        if not profile_id:
-            return None
-        self._load()
-        return self._by_id.get(profile_id) or next(
-            (n for i, n in self._by_id.items() if i[:15] == profile_id[:15]), None
-        )
-
-
-def salesforce_value(name: str, value: Any, booleans: frozenset[str]) -> Any:
-    if is_redacted(value):
-        return str(value)
-    if name in booleans or name.startswith(("UserPermissions", "UserPreferences")) or name in KNOWN_BOOLEANS:
-        if isinstance(value, str):
-            return value.strip().lower() == "true"
-        return bool(value)
-    if isinstance(value, list | tuple):
-        return ";".join(str(v) for v in value)
-    return value
-
-
 class Exporter:
-    def __init__(self, client: Any, profiles: ProfileCache, booleans: Sequence[str] = ()) -> None:
+    def __init__(self, client: SalesforceWriter, profiles: ProfileCache, types: TargetTypes) -> None:
         self.client = client
         self.profiles = profiles
-        self.booleans = frozenset(booleans)
+        self.types = types
 
     def record_for(self, item: WorkItem) -> dict | None:
         """The Salesforce record of a planned write; None (and the item failed) when it cannot be sent."""
@@ -103,8 +64,8 @@ class Exporter:
                     )
                     return None
                 record["ProfileId"] = profile_id
-            elif name not in PSEUDO_TARGETS:
-                record[name] = salesforce_value(name, value, self.booleans)
+            elif name not in VIRTUAL_TARGET_ATTRIBUTES:
+                record[name] = self.types.to_salesforce(name, value)
         if item.plan.kind != PlanKind.CREATE:
             record["Id"] = item.target_id
         return record
@@ -125,7 +86,7 @@ class Exporter:
             results = self.client.update_users([record for _, record in updates])
             self._apply([item for item, _ in updates], results)
 
-    def _apply(self, items: Sequence[WorkItem], results: Sequence[Any]) -> None:
+    def _apply(self, items: Sequence[WorkItem], results: Sequence[RecordResult]) -> None:
         for item, result in zip(items, results, strict=True):
             if result.ok:
                 if result.id:

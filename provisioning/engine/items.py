@@ -1,13 +1,46 @@
-"""The unit of work that flows through the pipeline: one source user in one cycle."""
+"""The unit of work that flows through the pipeline: one source user in one cycle, and the plan made for it."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from provisioning.engine.planner import Plan, PlanKind, TargetState, is_redacted
+from mappings.target_types import is_redacted
 from provisioning.models import ProvisionedLink
+
+
+class PlanKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    ENABLE = "enable"
+    DISABLE = "disable"
+    SKIP = "skip"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """A Salesforce user as the engine knows it: its Id, IsActive and attribute values."""
+
+    id: str
+    active: bool
+    values: Mapping[str, Any]
+
+
+@dataclass
+class Plan:
+    kind: PlanKind
+    changes: dict[str, Any] = field(default_factory=dict)  # attribute -> value to send
+    old: dict[str, Any] = field(default_factory=dict)  # attribute -> value before (changed attributes only)
+    reason: str = ""
+
+    @property
+    def writes(self) -> bool:
+        return self.kind in (PlanKind.CREATE, PlanKind.UPDATE, PlanKind.ENABLE, PlanKind.DISABLE)
 
 
 @dataclass
@@ -41,7 +74,7 @@ class WorkItem:
     target_id: str = ""
     target_name: str = ""
     escrow_attempt: int | None = None
-    next_attempt_at: Any = None
+    next_attempt_at: datetime | None = None
     started: float = field(default_factory=time.monotonic)
 
     @property

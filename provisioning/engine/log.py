@@ -7,8 +7,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from provisioning.engine.items import WorkItem
-from provisioning.engine.planner import PlanKind, is_redacted
+from mappings.target_types import is_redacted
+from provisioning.engine.items import PlanKind, WorkItem
 from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningLogEntry
 
 SOURCE_SYSTEM = "Microsoft Entra ID"
@@ -137,20 +137,20 @@ def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str]
         status=status,
         dry_run=cycle.dry_run,
         source_id=item.source_id,
-        source_display_name=(item.display_name or "")[:256],
-        source_upn=(item.upn or "")[:256],
+        source_display_name=item.display_name or "",
+        source_upn=item.upn or "",
         target_id=item.target_id or "",
-        target_display_name=(item.target_name or "")[:256],
+        target_display_name=item.target_name or "",
         modified_properties=modified_properties(item, redacted),
         steps=steps_for(item, cycle.dry_run),
-        error_code=error.code[:100] if error else "",
+        error_code=error.code if error else "",
         error_reason=error.reason if error else "",
         error_recommendation=error.recommendation if error else "",
         error_category=error.category if error else "",
         duration_ms=max(0, int((time.monotonic() - item.started) * 1000)),
         escrow_attempt=item.escrow_attempt,
         next_attempt_at=item.next_attempt_at,
-    )
+    ).fit_columns()
 
 
 def should_log(item: WorkItem, *, initial: bool) -> bool:

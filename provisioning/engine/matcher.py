@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from provisioning.engine.items import ItemError, WorkItem
-from provisioning.engine.planner import TargetState
+from provisioning.engine.items import ItemError, TargetState, WorkItem
+from provisioning.engine.writer import ProfileCache, SalesforceWriter
 
 NOT_QUERYABLE = frozenset({"ProfileName", "PermissionSets", "Id"})
 INDEX_THRESHOLD = 2000  # unlinked users from which reading an index is cheaper than per-page lookups
@@ -32,7 +32,7 @@ def key(value: Any) -> str:
 
 
 class Matcher:
-    def __init__(self, client: Any, fields: Sequence[str], profiles: Any) -> None:
+    def __init__(self, client: SalesforceWriter, fields: Sequence[str], profiles: ProfileCache) -> None:
         self.client = client
         self.fields = list(fields)
         self.profiles = profiles

@@ -2,29 +2,20 @@
 
 Given the mapped values (or that the user is out of scope), the target as known (from the link's last
 exported values or the matched Salesforce record) and the object mapping's actions, decide: create, update
-only the attributes that changed, disable, enable, skip, or nothing at all.
+only the attributes that changed, disable, enable, skip, or nothing at all. Values are compared as their
+target attribute's type says (mappings/target_types.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from mappings.expressions import Redacted
+from mappings.target_types import TargetTypes, comparable_checkbox
+from provisioning.engine.items import Plan, PlanKind, TargetState, WorkItem
 
 ACTIVE = "IsActive"
-
-
-class PlanKind(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    ENABLE = "enable"
-    DISABLE = "disable"
-    SKIP = "skip"
-    UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True)
@@ -37,65 +28,27 @@ class Policy:
     skip_out_of_scope_deletions: bool = False
 
 
-@dataclass(frozen=True)
-class TargetState:
-    """A Salesforce user as the engine knows it: its Id, IsActive and attribute values."""
-
-    id: str
-    active: bool
-    values: Mapping[str, Any]
-
-
-@dataclass
-class Plan:
-    kind: PlanKind
-    changes: dict[str, Any] = field(default_factory=dict)  # attribute -> value to send
-    old: dict[str, Any] = field(default_factory=dict)  # attribute -> value before (changed attributes only)
-    reason: str = ""
-
-    @property
-    def writes(self) -> bool:
-        return self.kind in (PlanKind.CREATE, PlanKind.UPDATE, PlanKind.ENABLE, PlanKind.DISABLE)
-
-
-def redaction_marker(value: str) -> str:
-    """What is remembered of a Redact()-ed value: enough to notice a change, nothing to read it back."""
-    return "[Redact]:" + hashlib.sha256(value.encode()).hexdigest()[:32]
-
-
-def is_redacted(value: Any) -> bool:
-    return isinstance(value, Redacted)
-
-
-def comparable(value: Any) -> Any:
-    """Values as compared: booleans and "True"/"false" alike, blanks as None, lists as tuples."""
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        if is_redacted(value):
-            return redaction_marker(value)
-        if value.lower() in ("true", "false"):
-            return value.lower()
-        return value
-    if isinstance(value, list | tuple):
-        return tuple(comparable(item) for item in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def is_true(value: Any) -> bool:
-    return comparable(value) == "true"
+    """An IsActive value that activates."""
+    return comparable_checkbox(value) == "true"
 
 
-def plan(desired: Mapping[str, Any] | None, *, in_scope: bool, target: TargetState | None, policy: Policy) -> Plan:
+STANDARD_TYPES = TargetTypes()
+
+
+def plan(
+    desired: Mapping[str, Any] | None,
+    *,
+    in_scope: bool,
+    target: TargetState | None,
+    policy: Policy,
+    types: TargetTypes = STANDARD_TYPES,
+) -> Plan:
     """Decide the action for one user.
 
     `desired` is what the mappings produce (evaluated with creating=True when `target` is None); it is
     ignored for a user out of scope. `in_scope` is False for a user unassigned, filtered out, disabled or
-    soft-deleted in Entra.
+    soft-deleted in Entra. `types` are the application's target attribute types.
     """
     if not in_scope:
         if target is None:
@@ -117,7 +70,11 @@ def plan(desired: Mapping[str, Any] | None, *, in_scope: bool, target: TargetSta
 
     baseline = dict(target.values)
     baseline[ACTIVE] = target.active
-    changes = {name: value for name, value in wanted.items() if comparable(value) != comparable(baseline.get(name))}
+    changes = {
+        name: value
+        for name, value in wanted.items()
+        if types.comparable(name, value) != types.comparable(name, baseline.get(name))
+    }
     if not changes:
         return Plan(PlanKind.UNCHANGED, reason="Source and target already match.")
     if not policy.update:
@@ -128,3 +85,13 @@ def plan(desired: Mapping[str, Any] | None, *, in_scope: bool, target: TargetSta
     if target.active and ACTIVE in changes and not is_true(changes[ACTIVE]):
         return Plan(PlanKind.DISABLE, changes=changes, old=old, reason="The mappings deactivate the user.")
     return Plan(PlanKind.UPDATE, changes=changes, old=old, reason="Attributes changed.")
+
+
+def plan_items(items: Sequence[WorkItem], policy: Policy, types: TargetTypes = STANDARD_TYPES) -> None:
+    """Plan each item that has not failed (its mapped values in item.desired)."""
+    for item in items:
+        if item.error:
+            continue
+        item.plan = plan(item.desired, in_scope=item.in_scope, target=item.target, policy=policy, types=types)
+        if item.desired and not item.target_name:
+            item.target_name = str(item.desired.get("Username") or "")

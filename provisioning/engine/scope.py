@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from mappings.compiled import CompiledMapping
 from provisioning.engine.items import ItemError, WorkItem
 
 
-def decide_scope(item: WorkItem, compiled: Any, *, sync_all: bool, assigned: bool, removed: bool) -> None:
+def decide_scope(item: WorkItem, compiled: CompiledMapping, *, sync_all: bool, assigned: bool, removed: bool) -> None:
     """Set item.in_scope and the reasons Entra's "Determine if user is in scope" step shows."""
     user = item.user or {}
     reasons: list[str] = []

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from provisioning.engine.cycle import run_cycle
 from provisioning.engine.log import shown
 from provisioning.models import CycleTrigger, ProvisioningCycle, ProvisioningJob, ProvisioningLogEntry
+from provisioning.tasks import run_cycle
 
 
 @dataclass(frozen=True)

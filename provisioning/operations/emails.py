@@ -134,12 +134,10 @@ def notify_deletions_held(job: ProvisioningJob, cycle: ProvisioningCycle, count:
 
 
 def notify_failures(job: ProvisioningJob, cycle: ProvisioningCycle) -> bool:
-    """A digest of the cycle's failures, sent when at least one of them is new (not a retry of an escrow)."""
+    """A digest of the cycle's failures (after_cycle sends it when one of them is new, not an escrow's retry)."""
     if not _wanted(job) or not cycle.failed:
         return False
     failures = ProvisioningLogEntry.objects.filter(cycle=cycle, status=LogStatus.FAILURE)
-    if not failures.filter(escrow_attempt__lte=1).exists() and failures.filter(escrow_attempt__gt=1).exists():
-        return False  # only retries that failed again: already reported
     rows = list(failures.order_by("id")[:DIGEST_ROWS])
     context = {"cycle": cycle, "failures": rows, "more": max(0, cycle.failed - len(rows))}
     return _send(

@@ -1,8 +1,9 @@
 """Provision on demand: one user, found by name, UPN or mail, run through the cycle's own pipeline at once.
 
 The same modules as a cycle (scope, match, map, plan, export, log) through CycleRunner.provision_users, in an
-"on demand" cycle of its own, and Entra's steps to show for it: Test connection (only when it fails), Import
-user, Determine if user is in scope, Match user between source and target, Perform action.
+"on demand" cycle of its own that engine/lifecycle.py's running_cycle() starts and ends as it does every cycle,
+and Entra's steps to show for it: Test connection (only when it fails), Import user, Determine if user is in
+scope, Match user between source and target, Perform action.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from connections.clients.errors import RemoteError
+from connections.clients.graph import GraphClient
 from connections.models import Application
+from provisioning.engine.cycle import CycleRunner
+from provisioning.engine.items import WorkItem
+from provisioning.engine.lifecycle import running_cycle
 from provisioning.engine.log import modified_properties, shown
+from provisioning.engine.writer import SalesforceWriter
 from provisioning.models import CycleKind, CycleStatus, CycleTrigger, ProvisioningCycle, ProvisioningLogEntry
 
 SEARCH_LIMIT = 10
@@ -66,7 +71,7 @@ def _quote(value: str) -> str:
     return value.replace("'", "''")
 
 
-def search_users(graph: Any, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
+def search_users(graph: GraphClient, query: str, limit: int = SEARCH_LIMIT) -> list[dict]:
     """Users whose object id equals the query, or whose name, UPN or mail starts with it (Graph $filter)."""
     query = query.strip()
     if not query:
@@ -97,10 +102,14 @@ def exact(candidates: list[dict], query: str) -> dict | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
-def provision_on_demand(application: Application, query: str, *, graph_client=None, salesforce_client=None):
+def provision_on_demand(
+    application: Application,
+    query: str,
+    *,
+    graph_client: GraphClient | None = None,
+    salesforce_client: SalesforceWriter | None = None,
+) -> OnDemandResult:
     """Find the user and provision them now; the result carries Entra's steps, or candidates to choose from."""
-    from connections.clients.graph import GraphClient
-
     started = time.monotonic()
     result = OnDemandResult(query=query)
     graph = graph_client or GraphClient(application.entra)
@@ -128,87 +137,76 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _connection_failed(system: str, exc: RemoteError) -> Step:
+def _failed(name: str, system: str, exc: RemoteError, description: str) -> Step:
+    """A step that failed on a remote call, with what "View details" shows of the error."""
     details = [("System", system), ("Error code", exc.code), ("Error", exc.message)]
     if exc.recommendation:
         details.append(("What to do", exc.recommendation))
     if exc.request:
         details.append(("Failing request", exc.request))
-    return Step("Test connection", "failure", f"Could not connect to {system}: {exc.message}", details)
+    return Step(name, "failure", description, details)
 
 
-def _provision(application: Application, source_id: str, result: OnDemandResult, graph, salesforce_client) -> None:
-    from provisioning.engine.cycle import CycleRunner
+def _connection_failed(system: str, exc: RemoteError) -> Step:
+    return _failed("Test connection", system, exc, f"Could not connect to {system}: {exc.message}")
 
+
+def _provision(
+    application: Application,
+    source_id: str,
+    result: OnDemandResult,
+    graph: GraphClient,
+    salesforce_client: SalesforceWriter | None,
+) -> None:
     job = application.job
-    cycle = ProvisioningCycle.objects.create(
-        job=job,
+    worker = "provision on demand"
+    with running_cycle(
+        job,
         kind=CycleKind.ON_DEMAND,
         trigger=CycleTrigger.ON_DEMAND,
+        worker=worker,
         mapping_version=application.user_mapping.version,
-    )
-    cycle.start(worker="provision on demand")
-    result.cycle = cycle
-    runner = CycleRunner(
-        job, cycle, owner="provision on demand", salesforce_client=salesforce_client, graph_client=graph
-    )
-    try:
+    ) as run:
+        result.cycle = run.cycle
+        runner = CycleRunner(job, run, worker, salesforce_client=salesforce_client, graph_client=graph)
         runner.prepare()
         if not runner.object_mapping.enabled:
-            result.message = "The user mapping is disabled (Mappings): nothing is provisioned."
-            cycle.finish(CycleStatus.SUCCEEDED, error_message=result.message)
+            result.message = run.message = "The user mapping is disabled (Mappings): nothing is provisioned."
             return
-        runner.ctx.deletion_hold = None  # one user: Prevent accidental deletions counts cycles, not this
         try:
-            runner.salesforce.login()
+            runner.salesforce.ensure_signed_in()
         except RemoteError as exc:
             result.steps.append(_connection_failed("Salesforce", exc))
             result.message = f"Salesforce could not be reached: {exc.message}"
-            cycle.finish(
-                CycleStatus.FAILED,
-                error_code=exc.code[:100],
-                error_message=exc.message,
-                error_request=exc.request[:500],
-            )
-            return
-        stage = "Import user"
-        raw = graph.get_user(source_id, runner.reader.select)
-        roles = runner.directory.roles_of(raw["id"])  # this user's only: a few calls
-        runner.ctx.assignments = {} if roles is None else {raw["id"]: roles}
-        result.user = raw
-        stage = "Perform action"
-        [item] = runner.provision_users([raw])
-        if not ProvisioningLogEntry.objects.filter(cycle=cycle).exists():  # unchanged users are not logged by cycles
-            runner.ctx.log.add(item)
-            runner.ctx.log.flush()
+            raise
+        stage, system = "Import user", "Microsoft Entra ID"
+        try:
+            raw = graph.get_user(source_id, runner.reader.select)
+            roles = runner.directory.roles_of(raw["id"])  # this user's only: a few calls
+            runner.ctx.assignments = {} if roles is None else {raw["id"]: roles}
+            result.user = raw
+            stage, system = "Perform action", "Salesforce"
+            [item] = runner.provision_users([raw])
+            if not ProvisioningLogEntry.objects.filter(cycle=run.cycle).exists():  # cycles do not log the unchanged
+                runner.ctx.log.add(item)
+                runner.ctx.log.flush()
+        except RemoteError as exc:  # a stop-class or persistent failure of a read or write: the step it broke
+            result.steps.append(_failed(stage, system, exc, f"{system} failed: {exc.message}"))
+            result.message = exc.message
+            raise
         result.steps.extend(_steps(runner, raw, item))
-        result.entry = ProvisioningLogEntry.objects.filter(cycle=cycle).order_by("-id").first()
+        result.entry = ProvisioningLogEntry.objects.filter(cycle=run.cycle).order_by("-id").first()
         result.message = result.steps[-1].description
-    except RemoteError as exc:  # a stop-class or persistent failure of a read or write: the step it broke
-        system = "Microsoft Entra ID" if stage == "Import user" else "Salesforce"
-        details = [("System", system), ("Error code", exc.code), ("Error", exc.message)]
-        if exc.recommendation:
-            details.append(("What to do", exc.recommendation))
-        if exc.request:
-            details.append(("Failing request", exc.request))
-        result.steps.append(Step(stage, "failure", f"{system} failed: {exc.message}", details))
-        result.message = exc.message
-        if not cycle.is_finished:
-            cycle.finish(
-                CycleStatus.FAILED,
-                error_code=exc.code[:100],
-                error_message=exc.message,
-                error_request=exc.request[:500],
-            )
-        return
-    except Exception as exc:
-        if not cycle.is_finished:
-            cycle.finish(CycleStatus.CRASHED, error_code=type(exc).__name__[:100], error_message=str(exc))
-        raise
-    cycle.finish(CycleStatus.COMPLETED_WITH_ERRORS if cycle.failed else CycleStatus.SUCCEEDED)
+    crashed = run.outcome is not None and run.outcome.status == CycleStatus.CRASHED
+    if crashed and not any(step.status == "failure" for step in result.steps):
+        result.message = (
+            f"Provision on demand stopped on an unexpected error ({run.cycle.error_code}); the cycle is recorded "
+            "as crashed. Try again; if it happens again, look in the console's log at this time."
+        )
+        result.steps.append(Step("Perform action", "failure", result.message))
 
 
-def _steps(runner, raw: dict, item) -> list[Step]:
+def _steps(runner: CycleRunner, raw: dict, item: WorkItem) -> list[Step]:
     compiled = runner.compiled
     steps: list[Step] = []
     error = item.error

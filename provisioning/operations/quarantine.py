@@ -25,6 +25,7 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningLogEntry,
 )
+from provisioning.scheduling import apply_schedule
 
 CREDENTIALS = "EncounteredQuarantineException"
 FAILURE_RATIO = "EncounteredEscrowProportionThreshold"
@@ -42,6 +43,7 @@ RETRY_OFFSETS = (timedelta(hours=6), timedelta(hours=12), timedelta(hours=24))  
 DAILY = timedelta(hours=24)
 GIVE_UP_AFTER = timedelta(days=28)
 OPERATION_COUNTERS = ("created", "updated", "disabled", "enabled", "failed")
+ERROR_TEXT_LIMIT = 4000  # what the Overview's banner and the email quote of the error
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def failure_ratio_trouble(job: ProvisioningJob, cycle: ProvisioningCycle) -> Tro
         error += example.error_reason
         verb = {"create": "Create", "update": "Update", "disable": "Disable"}.get(example.action, "Export")
         request = f"{verb} user {example.target_display_name or example.source_upn} in Salesforce"
-    return Trouble(FAILURE_RATIO, error, request[:500])
+    return Trouble(FAILURE_RATIO, error, request)
 
 
 def enter(job: ProvisioningJob, trouble: Trouble, *, now: datetime | None = None) -> bool:
@@ -104,15 +106,15 @@ def enter(job: ProvisioningJob, trouble: Trouble, *, now: datetime | None = None
             job.quarantine_began = now
         job.quarantine_reason = trouble.reason
         job.quarantine_series_count += 1
-        job.quarantine_error = trouble.error[:4000]
-        job.quarantine_request = trouble.request[:500]
+        job.quarantine_error = trouble.error[:ERROR_TEXT_LIMIT]
+        job.quarantine_request = trouble.request
         job.quarantine_next_attempt = next_attempt(job.quarantine_series_began, job.quarantine_series_count, now)
         fields = [*ProvisioningJob.QUARANTINE_FIELDS, "updated_at"]
         gave_up = now - job.quarantine_series_began >= GIVE_UP_AFTER and job.enabled
         if gave_up:
             job.enabled = False
             fields.append("enabled")
-        job.save(update_fields=fields)
+        job.fit_columns().save(update_fields=fields)
         if changed:
             record_audit(
                 AuditActivity.QUARANTINE,
@@ -121,8 +123,6 @@ def enter(job: ProvisioningJob, trouble: Trouble, *, now: datetime | None = None
                 detail=f"Quarantined: {trouble.reason}. {trouble.error}",
             )
         if gave_up:
-            from provisioning.scheduling import apply_schedule
-
             apply_schedule(job)
             record_audit(
                 AuditActivity.QUARANTINE,
@@ -156,3 +156,12 @@ def waiting(job: ProvisioningJob, now: datetime | None = None) -> bool:
     if not job.is_quarantined or job.quarantine_next_attempt is None:
         return False
     return (now or timezone.now()) < job.quarantine_next_attempt
+
+
+def wait_reason(job_pk: int, now: datetime | None = None) -> str | None:
+    """Why the schedule's cycle is skipped now (quarantined, next attempt not due), or None to run it."""
+    job = ProvisioningJob.objects.filter(pk=job_pk).first()
+    if job is None or not waiting(job, now):
+        return None
+    due = timezone.localtime(job.quarantine_next_attempt)
+    return f"skipped: quarantined ({job.quarantine_reason}) until {due:%Y-%m-%d %H:%M}"

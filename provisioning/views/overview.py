@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connections.models import Application
 from console.models import AuditActivity, record_audit
 from console.permissions import administrator_required, reader_required
-from provisioning import tasks
+from provisioning import scheduling
 from provisioning.charts import cycle_chart
 from provisioning.models import (
     COUNTER_FIELDS,
@@ -172,14 +172,14 @@ def _do(request: HttpRequest, application: Application, job: ProvisioningJob, ac
             return "Provisioning started: the first cycle is due now."
         return "Provisioning stopped: a running cycle stops after its current page."
     if action == "sync":
-        tasks.sync_now(job)
+        scheduling.sync_now(job)
         return "A cycle is queued; its progress shows below."
     if action == "restart":
-        tasks.restart(job)
+        scheduling.restart(job)
         record_audit(AuditActivity.RESTART, actor=user, application=application)
         return "Provisioning restarts with an initial cycle: watermark, escrows and quarantine were cleared."
     if action == "dry-run":
-        tasks.enqueue_cycle(job, trigger=CycleTrigger.SYNC_NOW, dry_run=True)
+        scheduling.enqueue_cycle(job, trigger=CycleTrigger.SYNC_NOW, dry_run=True)
         return "A dry-run cycle is queued: it reads both systems and logs what it would do, writing nothing."
     if not deletions.has_held_deletions(job):
         return "No deactivation is held: nothing to allow or reject."

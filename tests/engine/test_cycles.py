@@ -6,7 +6,6 @@ import pytest
 
 from provisioning.engine import cycle as cycle_module
 from provisioning.engine import lock
-from provisioning.engine.cycle import run_cycle
 from provisioning.models import (
     CycleKind,
     CycleStatus,
@@ -18,6 +17,7 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningLogEntry,
 )
+from provisioning.tasks import run_cycle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -264,7 +264,7 @@ def test_a_crash_after_export_creates_no_duplicate_on_the_next_cycle(configured_
     def crash(*args, **kwargs):
         raise RuntimeError("worker died")
 
-    monkeypatch.setattr(pipeline, "_record", crash)
+    monkeypatch.setattr(pipeline, "record_page", crash)
     crashed = run_cycle(job.pk)
     crashed.refresh_from_db()
     assert crashed.status == CycleStatus.CRASHED
@@ -342,15 +342,16 @@ def test_dry_run_sends_no_write_and_logs_what_would_happen(configured_app, emu):
 def test_provision_users_runs_chosen_users_through_the_pipeline_at_once(configured_app, emu):
     """The entry point provision on demand builds on: one user, all steps, one log entry."""
     from provisioning.engine.cycle import CycleRunner
+    from provisioning.engine.lifecycle import running_cycle
 
     job = configured_app.job
-    cycle = ProvisioningCycle.objects.create(job=job, kind=CycleKind.ON_DEMAND, trigger="on_demand")
-    cycle.start()
-    runner = CycleRunner(job, cycle, owner="test")
-    runner.prepare()
-    runner.ctx.assignments = runner.directory.roles_by_user()
-    user = a_plain_assigned_user(emu)
-    [item] = runner.provision_users([runner.graph.get_user(user["id"], runner.reader.select)])
+    with running_cycle(job, kind=CycleKind.ON_DEMAND, trigger="on_demand", worker="test", mapping_version=0) as run:
+        cycle = run.cycle
+        runner = CycleRunner(job, run, owner="test")
+        runner.prepare()
+        runner.ctx.assignments = runner.directory.roles_by_user()
+        user = a_plain_assigned_user(emu)
+        [item] = runner.provision_users([runner.graph.get_user(user["id"], runner.reader.select)])
     assert item.plan.kind == "create" and item.error is None
     assert sf_user(emu, user["userPrincipalName"])["Id"] == item.target_id
     entry = ProvisioningLogEntry.objects.get(cycle=cycle)

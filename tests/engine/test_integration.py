@@ -9,7 +9,7 @@ import pytest
 from django_q.conf import Conf
 from django_q.models import Task
 
-from provisioning import tasks
+from provisioning import scheduling
 from provisioning.models import (
     CycleKind,
     CycleStatus,
@@ -44,7 +44,7 @@ def cluster(request, configured_app, monkeypatch):
 
 def next_cycle(job, after: int, timeout: float = 60.0, cluster=None) -> ProvisioningCycle:
     """Ask for a cycle (Sync now) and wait until the cluster has finished it."""
-    tasks.sync_now(job)
+    scheduling.sync_now(job)
     try:
         return wait_for(
             lambda: ProvisioningCycle.objects.filter(job=job, pk__gt=after, finished_at__isnull=False).first(),
@@ -98,7 +98,7 @@ def test_provisioning_on_a_real_cluster_creates_updates_disables_and_enables(con
     emu.control.update_entra_user(changed.source_id, givenName="Augusta")
     emu.control.set_latency(400, "salesforce")
     logins = emu.control.counters()["salesforce"].get(LOGIN, 0)
-    tasks.sync_now(job)
+    scheduling.sync_now(job)
     wait_for(lambda: emu.control.counters()["salesforce"].get(LOGIN, 0) > logins, 30, 0.01, message="a login")
     time.sleep(0.6)  # the login is answered after 0.4 s; the next call is still on its way
     emu.control.expire_sessions()
@@ -145,8 +145,8 @@ def test_a_worker_killed_mid_cycle_leaves_no_duplicate_and_loses_no_change(confi
 
     # Slow remote systems, two cycles asked for at once on two workers: one runs, the other is skipped.
     emu.control.set_latency(250)
-    tasks.sync_now(job)
-    tasks.sync_now(job)
+    scheduling.sync_now(job)
+    scheduling.sync_now(job)
     running = wait_for(
         lambda: ProvisioningCycle.objects.filter(job=job, pk__gt=first.pk, status=CycleStatus.RUNNING).first(),
         30,

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django_q.models import OrmQ, Schedule, Task
 
 from mappings.models import AttributeMapping, MappingType
-from provisioning.engine.cycle import run_cycle
 from provisioning.models import ProvisioningCycle, ProvisioningJob, ProvisioningLogEntry
 from provisioning.scheduling import apply_schedule
+from provisioning.tasks import run_cycle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 REDACTED_VALUE = "HushHushAliasValue42"  # longer than Alias allows: Salesforce echoes it in its error message

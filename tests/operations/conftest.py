@@ -69,7 +69,7 @@ def free_username(emu, username: str) -> None:
 
 def run(job, **kwargs):
     """Run one cycle of `job` in this process and return it, reloaded."""
-    from provisioning.engine.cycle import run_cycle
+    from provisioning.tasks import run_cycle
 
     cycle = run_cycle(job.pk, **kwargs)
     assert cycle is not None

@@ -7,9 +7,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from console.models import AuditActivity, AuditEntry
-from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleKind, LogAction, ProvisionedLink, ProvisioningLogEntry
 from provisioning.operations import deletions, quarantine
+from provisioning.tasks import run_cycle
 from tests.operations.conftest import RECIPIENT, run
 
 pytestmark = pytest.mark.django_db(transaction=True)

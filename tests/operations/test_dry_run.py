@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleKind, CycleStatus, Escrow, LogAction, ProvisionedLink, ProvisioningLogEntry
 from provisioning.operations.dry_run import run_dry_run, would_happen
+from provisioning.tasks import run_cycle
 from tests.operations.conftest import plain_assigned_users, sf_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

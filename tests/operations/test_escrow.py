@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from provisioning import tasks
+from provisioning import scheduling
+from provisioning.engine.escrow import next_attempt_at, retries_next_cycle
 from provisioning.models import CycleKind, Escrow, LogStatus, ProvisioningLogEntry
-from provisioning.operations.escrow import next_attempt_at, retries_next_cycle
 from tests.operations.conftest import free_username, plain_assigned_users, run, sf_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,6 +78,6 @@ def test_restart_clears_escrows_so_the_user_is_tried_at_once(configured_app, emu
     assert Escrow.objects.get(job=job, source_id=user["id"]).next_attempt_at > timezone.now()
     free_username(emu, username)
     job.refresh_from_db()
-    tasks.restart(job)  # the tests' django-q runs the queued initial cycle at once
+    scheduling.restart(job)  # the tests' django-q runs the queued initial cycle at once
     assert not Escrow.objects.filter(job=job, source_id=user["id"]).exists()
     assert sf_user(emu, user["userPrincipalName"]) is not None

@@ -7,7 +7,7 @@ import os
 import pytest
 from django_q.conf import Conf
 
-from provisioning import tasks
+from provisioning import scheduling
 from provisioning.models import CycleStatus, ProvisioningCycle, ProvisioningJob
 from provisioning.operations import quarantine
 from tests.engine.cluster import Cluster, wait_for
@@ -52,7 +52,7 @@ def test_on_a_real_cluster_bad_credentials_quarantine_mail_once_and_a_good_cycle
 ):
     job = notifying_app.job
     emu.control.reject_logins("INVALID_LOGIN")
-    tasks.sync_now(job)
+    scheduling.sync_now(job)
     first = finished_after(job, 0, cluster)
     assert first.status == CycleStatus.FAILED
     wait_for(lambda: ProvisioningJob.objects.get(pk=job.pk).is_quarantined, 10, message="quarantine")
@@ -60,13 +60,13 @@ def test_on_a_real_cluster_bad_credentials_quarantine_mail_once_and_a_good_cycle
     job.refresh_from_db()
     assert job.quarantine_reason == quarantine.CREDENTIALS and "/services/Soap/" in job.quarantine_request
 
-    tasks.sync_now(job)
+    scheduling.sync_now(job)
     second = finished_after(job, first.pk, cluster)
     assert second.status == CycleStatus.FAILED
     wait_for(lambda: ProvisioningJob.objects.get(pk=job.pk).quarantine_series_count == 2, 10, message="2nd attempt")
 
     emu.control.reject_logins(None)
-    tasks.sync_now(job)
+    scheduling.sync_now(job)
     third = finished_after(job, second.pk, cluster)
     assert third.status in (CycleStatus.SUCCEEDED, CycleStatus.COMPLETED_WITH_ERRORS)
     wait_for(lambda: not ProvisioningJob.objects.get(pk=job.pk).is_quarantined, 10, message="quarantine to end")
@@ -77,7 +77,7 @@ def test_on_a_real_cluster_bad_credentials_quarantine_mail_once_and_a_good_cycle
 def test_on_a_real_cluster_a_dry_run_sends_no_write(notifying_app, emu, cluster):
     job = notifying_app.job
     emu.control.reset_counters()
-    tasks.enqueue_cycle(job, dry_run=True)
+    scheduling.enqueue_cycle(job, dry_run=True)
     cycle = finished_after(job, 0, cluster)
     assert cycle.dry_run and cycle.created > 0
     assert emu.control.counters()["writes"]["salesforce"] == 0
@@ -92,7 +92,7 @@ def test_on_a_real_cluster_deletions_over_the_threshold_are_held_mailed_once_and
 
     job = notifying_app.job
     ProvisioningJob.objects.filter(pk=job.pk).update(prevent_accidental_deletions=True, deletion_threshold=3)
-    tasks.sync_now(job)
+    scheduling.sync_now(job)
     first = finished_after(job, 0, cluster)
     victims = []
     for link in ProvisionedLink.objects.filter(job=job, active=True).exclude(target_id="").order_by("pk"):
@@ -103,7 +103,7 @@ def test_on_a_real_cluster_deletions_over_the_threshold_are_held_mailed_once_and
         if len(victims) == 5:
             break
 
-    tasks.sync_now(job)
+    scheduling.sync_now(job)
     holding = finished_after(job, first.pk, cluster)
     assert holding.staged == 5 and holding.disabled == 0
     wait_for(lambda: held_mails(smtp_server), 10, message="the held-deletions mail")

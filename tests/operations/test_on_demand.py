@@ -273,3 +273,24 @@ def test_one_users_assignments_are_read_alone_and_equal_the_full_read(configured
         assert reader.roles_of(user_id) == everyone.get(user_id)
     per_user = emu.control.counters()["totals"]["entra"] / (len(everyone) + len(unassigned))
     assert per_user <= 4, f"{per_user:.1f} Graph calls per user"
+
+
+def test_an_unexpected_error_fails_the_step_and_records_a_crashed_cycle_instead_of_an_error_page(
+    admin_client, configured_app, emu, monkeypatch
+):
+    from provisioning.engine.cycle import CycleRunner
+
+    def broken(self, raw_users, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(CycleRunner, "provision_users", broken)
+    user = plain_assigned_users(emu)[0]
+    response = admin_client.post(
+        reverse("provision_on_demand", args=[configured_app.slug]), {"q": user["userPrincipalName"]}
+    )
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert not result.ok and result.steps[-1].status == "failure"
+    assert "unexpected error (RuntimeError)" in response.content.decode()
+    result.cycle.refresh_from_db()
+    assert result.cycle.status == CycleStatus.CRASHED and result.cycle.error_code == "RuntimeError"

@@ -28,8 +28,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from provisioning.applications import create_application, point_at_emulators
-from provisioning.engine.cycle import run_cycle
 from provisioning.models import CycleKind, ProvisioningLogEntry
+from provisioning.tasks import run_cycle
 
 
 def rss_mb() -> float:

@@ -25,7 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from provisioning import tasks
+from provisioning import scheduling
 from provisioning.demo import DEMO_APP_NAME, ensure_demo_admin, ensure_demo_application
 from provisioning.models import ProvisioningCycle
 from provisioning.scheduling import apply_schedule
@@ -233,7 +233,7 @@ class Command(BaseCommand):
         job.save(update_fields=["enabled", "updated_at"])
         apply_schedule(job)
         logging.getLogger("django-q").setLevel(logging.WARNING)  # no "Enqueued" line amid the demo's output
-        tasks.sync_now(job)  # at once, rather than at the scheduler's next tick (every 30 seconds)
+        scheduling.sync_now(job)  # at once, rather than at the scheduler's next tick (every 30 seconds)
         try:
             self._wait_for_cycle(job, after, started, timeout)
         finally:

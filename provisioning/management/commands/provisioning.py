@@ -13,13 +13,14 @@ from django.db.models import Q
 
 from connections.models import Application
 from console.models import AuditActivity, record_audit
-from provisioning import tasks
+from provisioning import scheduling
 from provisioning.engine import lock
-from provisioning.engine.cycle import choose_kind, run_cycle
+from provisioning.engine.cycle import choose_kind
 from provisioning.models import CycleTrigger, ProvisioningJob
 from provisioning.operations import deletions
 from provisioning.operations.cli import OPERATIONS
 from provisioning.scheduling import apply_schedule
+from provisioning.tasks import run_cycle
 
 
 def find_job(name: str) -> ProvisioningJob:
@@ -83,7 +84,7 @@ class Command(BaseCommand):
     def do_sync_now(self, job: ProvisioningJob, foreground: bool) -> None:
         if not foreground:
             with transaction.atomic():
-                tasks.enqueue_cycle(job, trigger=CycleTrigger.COMMAND)
+                scheduling.enqueue_cycle(job, trigger=CycleTrigger.COMMAND)
             self.stdout.write(f"A cycle of {job.application} is queued.")
             return
         cycle = run_cycle(job.pk, trigger=CycleTrigger.COMMAND)
@@ -97,7 +98,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{cycle.error_code}: {cycle.error_message}")
 
     def do_restart(self, job: ProvisioningJob) -> None:
-        tasks.restart(job)
+        scheduling.restart(job)
         record_audit(AuditActivity.RESTART, application=job.application, detail="Restart (management command)")
         self.stdout.write(f"Provisioning of {job.application} restarts with an initial cycle (links kept).")
 

@@ -1,0 +1,53 @@
+"""What every page of a cycle shares (PageContext): the compiled mapping, the policy, the step objects, the
+assignments read at the start, and what the cycle tallies for its outcome."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mappings.compiled import CompiledMapping
+from mappings.target_types import TargetTypes
+from provisioning.engine.deletion_hold import DeletionHold
+from provisioning.engine.exporter import Exporter
+from provisioning.engine.log import LogWriter
+from provisioning.engine.matcher import Matcher
+from provisioning.engine.planner import Policy
+from provisioning.models import ProvisioningCycle
+
+
+@dataclass
+class FailureTally:
+    """Failed users of a cycle, told apart by whether they failed before (escrow attempt > 1)."""
+
+    new: int = 0
+    retried: int = 0
+
+    def add(self, attempt: int | None) -> None:
+        if attempt is not None and attempt > 1:
+            self.retried += 1
+        else:
+            self.new += 1
+
+
+@dataclass
+class PageContext:
+    cycle: ProvisioningCycle
+    compiled: CompiledMapping
+    policy: Policy
+    types: TargetTypes
+    matcher: Matcher
+    exporter: Exporter
+    log: LogWriter
+    initial: bool
+    sync_all: bool
+    assignments: dict[str, tuple[str, ...]] = field(default_factory=dict)  # user id -> role values
+    sleep: Callable[[float], None] = time.sleep
+    honour_escrow_backoff: bool = True  # provision on demand retries an escrowed user at once
+    deletion_hold: DeletionHold | None = None  # Prevent accidental deletions (deletion_hold.py)
+    failures: FailureTally = field(default_factory=FailureTally)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.cycle.dry_run
