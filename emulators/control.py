@@ -156,6 +156,18 @@ class Control:
         with self._entra.lock:
             return dict(self._entra.state.update_user(self._user_id(id_or_upn), changes))
 
+    def register_extension_property(
+        self, app_id: str, name: str, data_type: str = "String", app_display_name: str = "", multi_valued: bool = False
+    ) -> dict[str, Any]:
+        """Register a directory extension of users (extension_<appId>_<name>); set its values with
+        update_entra_user(upn, extension_..._name=value)."""
+        with self._entra.lock:
+            return dict(
+                self._entra.state.register_extension_property(
+                    app_id, name, data_type, app_display_name=app_display_name, multi_valued=multi_valued
+                )
+            )
+
     def disable_entra_user(self, id_or_upn: str) -> dict[str, Any]:
         return self.update_entra_user(id_or_upn, accountEnabled=False)
 

@@ -7,7 +7,7 @@ import random
 import unicodedata
 from typing import Any
 
-from emulators.entra.state import DEFAULT_ACCESS, Client, EntraState
+from emulators.entra.state import DEFAULT_ACCESS, EXTENSION_ATTRIBUTES, Client, EntraState
 from emulators.ids import guid
 from emulators.salesforce.state import PROFILES, SalesforceState
 
@@ -65,6 +65,9 @@ def _person(rng: random.Random, i: int, used: set[str]) -> dict[str, Any]:
         "preferredLanguage": language, "employeeId": f"E{100000 + i}", "mailNickname": local.replace("'", ""),
         "companyName": "Contoso", "businessPhones": [f"+1 425 555 {1000 + i % 9000:04d}"] if i % 3 else [],
         "mobilePhone": f"+1 206 555 {2000 + i % 7000:04d}" if i % 4 == 0 else None, "officeLocation": f"{city} HQ",
+        "employeeOrgData": {"costCenter": f"CC-{100 + i % 7}", "division": dept},
+        "onPremisesExtensionAttributes": {**dict.fromkeys(EXTENSION_ATTRIBUTES),
+                                          "extensionAttribute1": "Contractor" if i % 5 == 0 else "Employee"},
     }  # fmt: skip
 
 
@@ -86,6 +89,11 @@ def build_entra(users: int, domain: str = DOMAIN) -> EntraState:
     used: set[str] = set()
     extras = max(4, users // 25)
     people = [_person(rng, i, used) for i in range(users + extras)]
+    # a directory extension that an HR synchronisation app registered and fills for most users
+    badge = state.register_extension_property(guid("application", "hr-sync"), "badgeNumber", app_display_name="HR sync")
+    for i, p in enumerate(people):
+        if i % 6:
+            p[badge["name"]] = f"B{70000 + i}"
     # awkward cases, at fixed positions so tests can rely on them
     for i, p in enumerate(people):
         if i % 17 == 5:

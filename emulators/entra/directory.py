@@ -65,9 +65,36 @@ class DirectoryRoutes:
             a(self.unassign),
         )
 
+        r.add(
+            "POST",
+            GRAPH + "/directoryObjects/getAvailableExtensionProperties/?",
+            "POST /v1.0/directoryObjects/getAvailableExtensionProperties",
+            a(self.available_extension_properties),
+        )
+
     @property
     def state(self):
         return self.app.state
+
+    # --- directory extensions --------------------------------------------------------------------
+    def available_extension_properties(self, request: Request) -> Response:
+        """Every directory extension registered in the tenant; isSyncedFromOnPremises true/false keeps only the
+        synced or the cloud ones (absent: both)."""
+        payload = parse_json_body(request) or {}
+        if not isinstance(payload, dict):
+            return self.app.bad_json(request)
+        synced = payload.get("isSyncedFromOnPremises")
+        if synced is not None and not isinstance(synced, bool):
+            return graph_error(
+                400, "Request_BadRequest", "Invalid value specified for property 'isSyncedFromOnPremises'."
+            )
+        found = [
+            dict(p)
+            for p in self.state.extension_properties.values()
+            if synced is None or p["isSyncedFromOnPremises"] is synced
+        ]
+        context = f"{request.base_url}/v1.0/$metadata#Collection(extensionProperty)"
+        return Response.json({"@odata.context": context, "value": found})
 
     def _missing(self, what: str) -> Response:
         return graph_error(

@@ -39,7 +39,32 @@ USER_PROPERTIES = (
     "employeeType",
     "faxNumber",
     "otherMails",
+    # the rest of Graph v1.0's user properties that Entra's attribute list for users offers
+    "ageGroup",
+    "consentProvidedForMinor",
+    "creationType",
+    "employeeHireDate",
+    "employeeLeaveDateTime",
+    "employeeOrgData",
+    "externalUserState",
+    "lastPasswordChangeDateTime",
+    "legalAgeGroupClassification",
+    "onPremisesDistinguishedName",
+    "onPremisesDomainName",
+    "onPremisesExtensionAttributes",
+    "onPremisesSamAccountName",
+    "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled",
+    "onPremisesUserPrincipalName",
+    "passwordPolicies",
+    "preferredDataLocation",
+    "proxyAddresses",
+    "showInAddressList",
+    "signInSessionsValidFromDateTime",
+    "userType",
 )
+# Graph's onPremisesExtensionAttributes: fifteen string properties, all present (null when unset).
+EXTENSION_ATTRIBUTES = tuple(f"extensionAttribute{n}" for n in range(1, 16))
 DEFAULT_SELECT = (
     "businessPhones",
     "displayName",
@@ -80,6 +105,8 @@ class EntraState:
         self.service_principal: dict[str, Any] = {}
         self.assignments: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, tuple[str, float]] = {}  # access token -> (client id, expiry epoch)
+        # directory extensions registered by applications: name (extension_<appId>_<name>) -> extensionProperty
+        self.extension_properties: dict[str, dict[str, Any]] = {}
         self.changes: list[tuple[int, str]] = []  # (sequence, user id), appended on every user change
         self.sequence = itertools.count(1)
         self.last_sequence = 0
@@ -93,7 +120,8 @@ class EntraState:
 
     def add_user(self, user: dict[str, Any]) -> dict[str, Any]:
         record = {p: None for p in USER_PROPERTIES}
-        record.update(businessPhones=[], otherMails=[], accountEnabled=True, createdDateTime=now_iso())
+        record.update(businessPhones=[], otherMails=[], proxyAddresses=[], accountEnabled=True, userType="Member")
+        record.update(createdDateTime=now_iso(), onPremisesExtensionAttributes=dict.fromkeys(EXTENSION_ATTRIBUTES))
         record.update(user)
         record.setdefault("id", str(uuid.uuid4()))
         if not record["id"]:
@@ -115,7 +143,7 @@ class EntraState:
         if "userPrincipalName" in changes:
             self.by_upn.pop(user["userPrincipalName"].lower(), None)
             self.by_upn[changes["userPrincipalName"].lower()] = user_id
-        unknown = set(changes) - set(USER_PROPERTIES) - {"manager"}
+        unknown = set(changes) - set(USER_PROPERTIES) - set(self.extension_properties) - {"manager"}
         if unknown:
             raise KeyError(f"unknown user properties: {sorted(unknown)}")
         if "manager" in changes:
@@ -127,6 +155,33 @@ class EntraState:
         user.update(changes)
         self.record_change(user_id)
         return user
+
+    def register_extension_property(
+        self,
+        app_id: str,
+        name: str,
+        data_type: str = "String",
+        *,
+        app_display_name: str = "",
+        multi_valued: bool = False,
+        synced: bool = False,
+    ) -> dict[str, Any]:
+        """A directory extension of users, registered by the application `app_id` (its full name is
+        extension_<appId without dashes>_<name>), as POST /applications/{id}/extensionProperties creates it."""
+        full = f"extension_{app_id.replace('-', '')}_{name}"
+        definition = {
+            "@odata.type": "#microsoft.graph.extensionProperty",
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, full)),
+            "deletedDateTime": None,
+            "appDisplayName": app_display_name,
+            "dataType": data_type,
+            "isMultiValued": multi_valued,
+            "isSyncedFromOnPremises": synced,
+            "name": full,
+            "targetObjects": ["User"],
+        }
+        self.extension_properties[full] = definition
+        return definition
 
     def soft_delete(self, user_id: str) -> None:
         user = self.users.pop(user_id)

@@ -60,8 +60,9 @@ class UserRoutes:
         if not raw:
             return list(DEFAULT_SELECT)
         out = []
+        extensions = {n.lower(): n for n in self.state.extension_properties}
         for name in (n.strip() for n in raw.split(",") if n.strip()):
-            prop = _PROPS.get(name.lower())
+            prop = _PROPS.get(name.lower()) or extensions.get(name.lower())
             if prop is None:
                 return graph_error(
                     400,
@@ -83,7 +84,8 @@ class UserRoutes:
         return [_PROPS.get(p.lower(), p) for p in (m.group(1) or "id,displayName,userPrincipalName,mail").split(",")]
 
     def shape(self, user: dict[str, Any], select: list[str], expand: list[str] | None = None) -> dict[str, Any]:
-        out = {p: user.get(p) for p in select}
+        # Graph leaves out a directory extension the user has no value for, even when it is selected.
+        out = {p: user.get(p) for p in select if user.get(p) is not None or p not in self.state.extension_properties}
         if expand is not None:
             manager = self.state.users.get(self.state.managers.get(user["id"], ""))
             if manager is not None:

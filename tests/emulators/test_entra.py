@@ -319,3 +319,29 @@ def test_a_users_groups_and_assignments_as_provision_on_demand_reads_them(emulat
     assert {a["principalId"] for a in of_outer.json()["value"]} == {outer}
     bad = session.get(f"{graph}/groups/{outer}/appRoleAssignments", params={"$filter": "appRoleId eq 'x'"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "Request_UnsupportedQuery"
+
+
+def test_directory_extensions_are_listed_selected_and_left_out_when_unset(emulators):
+    session = graph_session(emulators)
+    graph = emulators.info["entra"]["graph_url"]
+    found = session.post(f"{graph}/directoryObjects/getAvailableExtensionProperties", json={}).json()["value"]
+    badge = next(p for p in found if p["name"].endswith("_badgeNumber"))
+    assert badge["dataType"] == "String" and badge["targetObjects"] == ["User"] and badge["appDisplayName"] == "HR sync"
+    assert badge["name"].startswith("extension_") and len(badge["name"].split("_")[1]) == 32
+    synced = session.post(
+        f"{graph}/directoryObjects/getAvailableExtensionProperties", json={"isSyncedFromOnPremises": True}
+    ).json()["value"]
+    assert badge not in synced
+    select = f"id,{badge['name']},onPremisesExtensionAttributes,employeeOrgData"
+    users = session.get(f"{graph}/users", params={"$select": select, "$top": "12"}).json()["value"]
+    assert users[1][badge["name"]].startswith("B") and badge["name"] not in users[0]
+    assert set(users[0]["onPremisesExtensionAttributes"]) == {f"extensionAttribute{n}" for n in range(1, 16)}
+    assert users[0]["onPremisesExtensionAttributes"]["extensionAttribute1"] == "Contractor"
+    assert users[0]["employeeOrgData"]["division"]
+    unknown = session.get(f"{graph}/users", params={"$select": "id,extension_0123456789abcdef0123456789abcdef_x"})
+    assert unknown.status_code == 400 and "Could not find a property named" in unknown.json()["error"]["message"]
+    emulators.control.register_extension_property("0123456789abcdef0123456789abcdef", "x", "Integer")
+    upn = users[0]["id"]
+    emulators.control.update_entra_user(upn, extension_0123456789abcdef0123456789abcdef_x=7)
+    again = session.get(f"{graph}/users/{upn}", params={"$select": "id,extension_0123456789abcdef0123456789abcdef_x"})
+    assert again.json()["extension_0123456789abcdef0123456789abcdef_x"] == 7
