@@ -168,6 +168,12 @@ class Control:
                 )
             )
 
+    def withhold_permission(self, permission: str, withheld: bool = True) -> None:
+        """Act as if the console's app registration lacks an application permission (e.g. Directory.Read.All)."""
+        with self._entra.lock:
+            missing = self._entra.state.missing_permissions
+            missing.add(permission) if withheld else missing.discard(permission)
+
     def disable_entra_user(self, id_or_upn: str) -> dict[str, Any]:
         return self.update_entra_user(id_or_upn, accountEnabled=False)
 

@@ -8,9 +8,18 @@ import re
 from django import forms
 from django.forms import inlineformset_factory
 
-from mappings.expressions import ExpressionError, is_known_attribute, validate
-from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, suggest
-from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping, ScopingClause, ScopingFilter
+from mappings.directory.attributes import source_attributes
+from mappings.expressions import ExpressionError, validate
+from mappings.expressions.attributes import ADD_TO_LIST, suggest
+from mappings.models import (
+    AttributeMapping,
+    AttributeType,
+    FlowType,
+    MappingType,
+    ObjectMapping,
+    ScopingClause,
+    ScopingFilter,
+)
 from mappings.rules import row_errors
 from mappings.scoping import OPERATORS, UNARY_OPERATORS, validate_clause
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES
@@ -95,6 +104,7 @@ class AttributeMappingForm(forms.ModelForm):
     def __init__(self, *args, object_mapping: ObjectMapping, target_names: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.object_mapping = object_mapping
+        self.known = frozenset(source_attributes(object_mapping.application if object_mapping else None))
         self.original_target = self.instance.target_attribute if self.instance.pk else None
         names = list(target_names)
         if self.original_target and self.original_target not in names:
@@ -103,10 +113,10 @@ class AttributeMappingForm(forms.ModelForm):
 
     def clean_source_attribute(self) -> str:
         name = self.cleaned_data["source_attribute"].strip()
-        if self.cleaned_data.get("mapping_type") == MappingType.DIRECT and name and not is_known_attribute(name):
-            guess = suggest(name, ENTRA_USER_ATTRIBUTES)
-            hint = f" Did you mean {guess}?" if guess else ""
-            raise forms.ValidationError(f"{name} is not an Entra user attribute.{hint}")
+        if self.cleaned_data.get("mapping_type") == MappingType.DIRECT and name and name not in self.known:
+            guess = suggest(name, self.known)
+            hint = f" Did you mean {guess}?" if guess else f" To map it, {ADD_TO_LIST}."
+            raise forms.ValidationError(f"{name} is not in the list of Microsoft Entra ID attributes.{hint}")
         return name
 
     def clean(self) -> dict:
@@ -121,7 +131,7 @@ class AttributeMappingForm(forms.ModelForm):
                 self.add_error("expression", "An Expression mapping needs an expression.")
             else:
                 try:
-                    validate(text)
+                    validate(text, self.known)
                 except ExpressionError as exc:
                     self.add_error("expression", str(exc))
                 add_only = data.get("flow_type") == FlowType.OBJECT_ADD_ONLY
@@ -187,6 +197,10 @@ class ScopingClauseForm(forms.ModelForm):
             "expression for REGEX MATCH.",
         }
 
+    def __init__(self, *args, attributes: dict | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.attributes = attributes  # the application's attribute list (name -> AttributeSpec); None: Entra's own
+
     def clean(self) -> dict:
         data = super().clean()
         if not data.get("attribute") and not data.get("operator") and not data.get("value"):
@@ -194,7 +208,9 @@ class ScopingClauseForm(forms.ModelForm):
         operator = data.get("operator") or ""
         value = "" if operator in UNARY_OPERATORS else (data.get("value") or "")
         try:
-            validate_clause((data.get("attribute") or "").strip(), operator, value)
+            known = None if self.attributes is None else frozenset(self.attributes)
+            multivalued = {n for n, spec in (self.attributes or {}).items() if spec.multivalued}
+            validate_clause((data.get("attribute") or "").strip(), operator, value, known, multivalued)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
         data["attribute"], data["value"] = data["attribute"].strip(), value
@@ -284,3 +300,63 @@ class AssignmentForm(forms.Form):
     def __init__(self, *args, roles: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = roles
+
+
+class SourceAttributeForm(forms.Form):
+    """A name added to the list of Microsoft Entra ID attributes."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=200,
+        help_text="A directory extension's full name, extension_<appId without dashes>_<name> (names are "
+        "case-sensitive), or the name of another Graph user property.",
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
+    )
+    type = forms.ChoiceField(
+        label="Type",
+        choices=AttributeType.choices,
+        initial=AttributeType.STRING,
+        help_text="The kind of value the attribute holds in Microsoft Entra ID.",
+    )
+    multivalued = forms.BooleanField(
+        label="Multi-value?",
+        required=False,
+        help_text="Several values per user (scoping filters cannot use it; Entra does not provision multi-valued "
+        "directory extensions).",
+    )
+    app_display_name = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class TargetAttributeForm(forms.Form):
+    """A Salesforce attribute added by hand to the list for Salesforce."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=120,
+        help_text="The field's API name in Salesforce, for example Region__c (Refresh target attributes reads the "
+        "org's own fields, custom ones included).",
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
+    )
+    type = forms.ChoiceField(
+        label="Type",
+        choices=AttributeType.choices,
+        initial=AttributeType.STRING,
+        help_text="How values are written: Boolean as true/false, Integer as a whole number, DateTime as a date "
+        "and time, Reference as the Id of another record.",
+    )
+    required = forms.BooleanField(
+        label="Required?",
+        required=False,
+        help_text="Salesforce refuses to create a user without it: give its mapping a default value.",
+    )
+    multivalued = forms.BooleanField(
+        label="Multi-value?",
+        required=False,
+        help_text="Several values, written separated by semicolons (a multi-select picklist).",
+    )
+    reference_to = forms.CharField(
+        label="Referenced object",
+        required=False,
+        max_length=120,
+        help_text="For a Reference: the object whose Id the field holds, for example User or Profile.",
+    )

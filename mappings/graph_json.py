@@ -18,16 +18,10 @@ from typing import Any
 from django.db import transaction
 
 from mappings.changes import SUFFIXED_TARGETS, record_mapping_change
-from mappings.expressions import (
-    Attribute,
-    ExpressionError,
-    String,
-    is_known_attribute,
-    parse,
-    unparse,
-    validate,
-)
-from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, suggest
+from mappings.directory.attributes import source_attributes
+from mappings.expressions import Attribute, ExpressionError, String, parse, unparse, validate
+from mappings.expressions.attributes import ADD_TO_LIST, suggest
+from mappings.graph_schema import SchemaAttributes, save_schema_attributes, schema_attributes
 from mappings.graph_tree import node_source, source_node
 from mappings.models import (
     AttributeMapping,
@@ -161,6 +155,7 @@ class ParsedMapping:
     filters: list[tuple[str, list[tuple[str, str, str]]]] = field(default_factory=list)
     suffix: str | None = None
     metadata: list[dict[str, Any]] | None = None
+    attributes: SchemaAttributes = field(default_factory=SchemaAttributes)
 
 
 def find_object_mapping(document: Any) -> dict[str, Any]:
@@ -182,7 +177,16 @@ def find_object_mapping(document: Any) -> dict[str, Any]:
     )
 
 
-def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> AttributeMapping | None:
+@dataclass
+class Lists:
+    """The attribute lists a document is checked against: the application's, plus what the schema defines."""
+
+    sources: set[str]
+    targets: set[str]
+    multivalued: set[str] = field(default_factory=set)
+
+
+def _row(item: Any, where: str, lists: Lists, errors: list[str]) -> AttributeMapping | None:
     if not isinstance(item, dict):
         errors.append(f"{where}: expected an object")
         return None
@@ -191,8 +195,8 @@ def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> A
     if not target:
         errors.append(f"{where}: targetAttributeName is missing")
         return None
-    if target not in known_targets:
-        guess = suggest(target, known_targets)
+    if target not in lists.targets:
+        guess = suggest(target, lists.targets)
         hint = f": did you mean {guess}?" if guess else " (use Refresh target attributes for the org's custom fields)"
         errors.append(f"{where}: unknown target attribute {target}{hint}")
     flow_type = item.get("flowType") or FlowType.ALWAYS
@@ -229,17 +233,16 @@ def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> A
     try:
         if kind == "Attribute":
             name = source.get("name") or ""
-            if not is_known_attribute(name):
-                guess = suggest(name, ENTRA_USER_ATTRIBUTES)
-                raise ExpressionError(
-                    f"unknown attribute [{name}]" + (f": did you mean [{guess}]?" if guess else ""), 0
-                )
+            if name not in lists.sources:
+                guess = suggest(name, lists.sources)
+                hint = f": did you mean [{guess}]?" if guess else f"; {ADD_TO_LIST}"
+                raise ExpressionError(f"unknown attribute [{name}]{hint}", 0)
             row.mapping_type, row.source_attribute = MappingType.DIRECT, name
         elif kind == "Constant":
             row.mapping_type, row.constant_value = MappingType.CONSTANT, source.get("name") or ""
         elif kind == "Function":
             text = _tree_text(source, where)
-            validate(text)
+            validate(text, lists.sources)
             row.mapping_type, row.expression = MappingType.EXPRESSION, text
             add_only = row.flow_type == FlowType.OBJECT_ADD_ONLY
             errors.extend(f"{where}: {e}" for e in row_errors(text, match_objects=row.match_objects, add_only=add_only))
@@ -250,7 +253,7 @@ def _row(item: Any, where: str, known_targets: set[str], errors: list[str]) -> A
     return row
 
 
-def _filters(scope: Any, errors: list[str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+def _filters(scope: Any, lists: Lists, errors: list[str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
     if scope in (None, {}):
         return []
     if not isinstance(scope, dict) or not isinstance(scope.get("groups") or [], list):
@@ -268,7 +271,7 @@ def _filters(scope: Any, errors: list[str]) -> list[tuple[str, list[tuple[str, s
                 errors.append(f"{where}: only one value per clause is supported, got {len(values)}")
             value = "" if operator in UNARY_OPERATORS else str(values[0]) if values else ""
             try:
-                validate_clause(attribute, operator, value)
+                validate_clause(attribute, operator, value, lists.sources, lists.multivalued)
             except ValueError as exc:
                 errors.append(f"{where} ({attribute} {operator}): {exc}")
             clauses.append((attribute, operator, value))
@@ -286,17 +289,19 @@ def _suffix(rows: list[AttributeMapping]) -> str | None:
     return None
 
 
-def parse_document(document: Any, known_targets: set[str]) -> ParsedMapping:
-    """Check a whole document; raises MappingImportError listing every problem found."""
+def parse_document(document: Any, lists: Lists) -> ParsedMapping:
+    """Check a whole document against the attribute `lists`; raises MappingImportError listing every problem."""
     mapping = find_object_mapping(document)
     errors: list[str] = []
+    defined = schema_attributes(document, lists.sources, lists.targets, errors)
+    lists.multivalued |= {a.name for a in defined.sources if a.multivalued}
     items = mapping.get("attributeMappings")
     if not isinstance(items, list):
         raise MappingImportError(["attributeMappings: expected a list"])
     flow_text = mapping.get("flowTypes", "Add, Update, Delete") or ""
     tokens = [t.strip() for t in str(flow_text).split(",") if t.strip()]
     errors.extend(f"flowTypes: unknown flow type {t!r} (Add, Update, Delete)" for t in tokens if t not in FLOW_TYPES)
-    rows = [r for i, item in enumerate(items) if (r := _row(item, f"attributeMappings[{i}]", known_targets, errors))]
+    rows = [r for i, item in enumerate(items) if (r := _row(item, f"attributeMappings[{i}]", lists, errors))]
     targets = [r.target_attribute for r in rows]
     errors.extend(
         f"attributeMappings: {t} is mapped more than once" for t in sorted({t for t in targets if targets.count(t) > 1})
@@ -307,7 +312,7 @@ def parse_document(document: Any, known_targets: set[str]) -> ParsedMapping:
         errors.append("attributeMappings: required attribute ProfileName (or ProfileId) has no mapping")
     if rows and not any(r.match_objects for r in rows):
         errors.append("attributeMappings: no attribute is used for matching (give one a matchingPriority of 1)")
-    filters = _filters(mapping.get("scope"), errors)
+    filters = _filters(mapping.get("scope"), lists, errors)
     metadata = mapping.get("metadata")
     if metadata is not None and not (
         isinstance(metadata, list) and all(isinstance(m, dict) and isinstance(m.get("key"), str) for m in metadata)
@@ -327,14 +332,32 @@ def parse_document(document: Any, known_targets: set[str]) -> ParsedMapping:
         filters=filters,
         suffix=_suffix(rows),
         metadata=metadata,
+        attributes=defined,
     )
+
+
+def _added(attributes: SchemaAttributes) -> str:
+    parts = [
+        f"{len(rows)} {what} attribute(s) ({', '.join(r.name for r in rows)})"
+        for what, rows in (("source", attributes.sources), ("target", attributes.targets))
+        if rows
+    ]
+    return f"; added {' and '.join(parts)} to the attribute lists" if parts else ""
 
 
 @transaction.atomic
 def import_object_mapping(object_mapping: ObjectMapping, document: Any, *, actor=None) -> ParsedMapping:
     """Replace the mapping (rows, scope, flags) with the document's, or change nothing and raise
     MappingImportError."""
-    parsed = parse_document(document, set(target_attribute_names(object_mapping.application)))
+    application = object_mapping.application
+    sources = source_attributes(application)
+    lists = Lists(
+        sources=set(sources),
+        targets=set(target_attribute_names(application)),
+        multivalued={name for name, spec in sources.items() if spec.multivalued},
+    )
+    parsed = parse_document(document, lists)
+    save_schema_attributes(application, parsed.attributes)
     object_mapping.attributes.all().delete()
     object_mapping.scoping_filters.all().delete()
     for row in parsed.rows:
@@ -358,6 +381,7 @@ def import_object_mapping(object_mapping: ObjectMapping, document: Any, *, actor
         object_mapping,
         actor=actor,
         changed_fields=["attributeMappings", "scope", "enabled", "flowTypes"],
-        detail=f"Imported {len(parsed.rows)} attribute mappings and {len(parsed.filters)} scoping filters",
+        detail=f"Imported {len(parsed.rows)} attribute mappings and {len(parsed.filters)} scoping filters"
+        + _added(parsed.attributes),
     )
     return parsed

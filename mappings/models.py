@@ -159,10 +159,53 @@ class TargetAttribute(models.Model):
     length = models.PositiveIntegerField(null=True, blank=True)
     custom = models.BooleanField(default=False)
     picklist_values = models.JSONField(default=list, blank=True)
+    multivalued = models.BooleanField("Multi-value", default=False)
+    # For a reference: the object it points at (Profile, User, UserRole), as describe's referenceTo gives it.
+    reference_to = models.CharField("Referenced object", max_length=120, blank=True)
+    # Added by hand on the attribute list (kept by "Refresh target attributes", which replaces the described ones).
+    manual = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["application", "name"], name="one_target_attribute_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AttributeType(models.TextChoices):
+    """Graph's synchronization attribute types (attributeDefinition.type)."""
+
+    STRING = "String", "String"
+    BOOLEAN = "Boolean", "Boolean"
+    INTEGER = "Integer", "Integer"
+    DATETIME = "DateTime", "DateTime"
+    BINARY = "Binary", "Binary"
+    REFERENCE = "Reference", "Reference"
+
+
+class SourceAttributeOrigin(models.TextChoices):
+    EXTENSION = "extension", "Directory extension"
+    CUSTOM = "custom", "Custom"
+
+
+class SourceAttribute(models.Model):
+    """An attribute added to the application's list of Microsoft Entra ID attributes (Entra's "Edit attribute list
+    for Microsoft Entra ID"): a directory extension found in the tenant, or a name typed with its type. Mappings,
+    scoping filters and the expression tester accept only attributes of the list; the cycle reads them from Graph."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="source_attributes")
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=20, choices=AttributeType.choices, default=AttributeType.STRING)
+    multivalued = models.BooleanField("Multi-value", default=False)
+    origin = models.CharField(
+        max_length=20, choices=SourceAttributeOrigin.choices, default=SourceAttributeOrigin.CUSTOM
+    )
+    app_display_name = models.CharField("Registered by", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["application", "name"], name="one_source_attribute_name")]
 
     def __str__(self) -> str:
         return self.name

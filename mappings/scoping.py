@@ -7,11 +7,11 @@ demand's: "Scoping filter 'Sales' department EQUALS Sales: passed".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, is_known_attribute, suggest
+from mappings.expressions.attributes import ADD_TO_LIST, ENTRA_USER_ATTRIBUTES, is_known_attribute, suggest
 from mappings.expressions.dotnet_regex import compile_regex
 
 OPERATORS = (
@@ -60,18 +60,23 @@ class ScopeDecision:
     reasons: list[str] = field(default_factory=list)
 
 
-def validate_clause(attribute: str, operator: str, value: str) -> None:
+def validate_clause(
+    attribute: str, operator: str, value: str, known: Collection[str] | None = None, multivalued: Collection[str] = ()
+) -> None:
     """Refuse a clause Entra would refuse: unknown operator, invalid regex, non-integer for Greater_Than,
-    missing value, or an attribute that cannot be scoped on."""
+    missing value, or an attribute that cannot be scoped on. `known` is the application's attribute list (Entra's
+    own when None); `multivalued` the multi-valued attributes among it."""
     if not attribute or not attribute.strip():
         raise ValueError("the clause needs an attribute name")
     if attribute in UNSUPPORTED_ATTRIBUTES:
         raise ValueError(f"{attribute} cannot be used in a scoping filter")
-    if not is_known_attribute(attribute):
+    if not is_known_attribute(attribute, known):
         # An unknown name reads as empty for every user, so a typo would silently take everyone out of scope.
-        guess = suggest(attribute, ENTRA_USER_ATTRIBUTES)
-        hint = f": did you mean {guess}?" if guess else " (extension attributes are extension_<appId>_<name>)"
+        guess = suggest(attribute, ENTRA_USER_ATTRIBUTES if known is None else known)
+        hint = f": did you mean {guess}?" if guess else f"; {ADD_TO_LIST}"
         raise ValueError(f"unknown attribute {attribute}{hint}")
+    if attribute in multivalued:
+        raise ValueError(f"{attribute} is multi-valued, which scoping filters do not support")
     if operator not in OPERATORS:
         raise ValueError(f"unknown operator {operator!r}; use one of: {', '.join(OPERATORS)}")
     if operator in UNARY_OPERATORS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import models, transaction
 
 from connections.clients.salesforce import SalesforceClient
 from connections.models import Application
@@ -18,6 +18,8 @@ class StandardAttribute:
     type: str = "string"
     required: bool = False
     label: str = ""
+    multivalued: bool = False
+    reference_to: str = ""
 
 
 # Salesforce requires these on insert (ProfileId may be given as ProfileName, resolved at export time), so a
@@ -48,7 +50,7 @@ STANDARD_TARGET_ATTRIBUTES: tuple[StandardAttribute, ...] = (
     _S("CommunityNickname"),
     _S("CompanyName"),
     _S("Country"),
-    _S("DelegatedApproverId", "reference"),
+    _S("DelegatedApproverId", "reference", reference_to="User"),
     _S("Department"),
     _S("Division"),
     _S("Email", "email", required=True),
@@ -62,13 +64,13 @@ STANDARD_TARGET_ATTRIBUTES: tuple[StandardAttribute, ...] = (
     _S("LanguageLocaleKey", "picklist", required=True),
     _S("LastName", required=True),
     _S("LocaleSidKey", "picklist", required=True),
-    _S("ManagerId", "reference"),
+    _S("ManagerId", "reference", reference_to="User"),
     _S("MiddleName"),
     _S("MobilePhone", "phone"),
-    _S("PermissionSets", "multi-valued", label="Permission sets (names)"),
+    _S("PermissionSets", "multi-valued", label="Permission sets (names)", multivalued=True),
     _S("Phone", "phone"),
     _S("PostalCode"),
-    _S("ProfileId", "reference"),
+    _S("ProfileId", "reference", reference_to="Profile"),
     _S("ProfileName", required=True, label="Profile (by name)"),
     _S("ReceivesAdminInfoEmails", "boolean"),
     _S("ReceivesInfoEmails", "boolean"),
@@ -88,7 +90,7 @@ STANDARD_TARGET_ATTRIBUTES: tuple[StandardAttribute, ...] = (
     _S("UserPermissionsOfflineUser", "boolean"),
     _S("UserPermissionsSFContentUser", "boolean"),
     _S("UserPermissionsSupportUser", "boolean"),
-    _S("UserRoleId", "reference"),
+    _S("UserRoleId", "reference", reference_to="UserRole"),
     _S("Username", required=True),
 )
 STANDARD_TARGET_NAMES = frozenset(a.name for a in STANDARD_TARGET_ATTRIBUTES)
@@ -102,9 +104,18 @@ def target_attribute_names(application: Application) -> list[str]:
 
 
 def target_attribute_rows(application: Application) -> list[dict]:
-    """Name, type, required and origin of each attribute, for the attribute list of the editor."""
+    """Name, type, required, multi-value, reference and origin of each attribute, for the attribute list."""
     rows = {
-        a.name: {"name": a.name, "type": a.type, "required": a.required, "custom": False, "label": a.label or a.name}
+        a.name: {
+            "name": a.name,
+            "type": a.type,
+            "required": a.required,
+            "custom": False,
+            "label": a.label or a.name,
+            "multivalued": a.multivalued,
+            "reference_to": a.reference_to,
+            "manual": False,
+        }
         for a in STANDARD_TARGET_ATTRIBUTES
     }
     for row in TargetAttribute.objects.filter(application=application):
@@ -114,8 +125,27 @@ def target_attribute_rows(application: Application) -> list[dict]:
             "required": row.required or row.name in REQUIRED_TARGET_ATTRIBUTES,
             "custom": row.custom,
             "label": row.label or row.name,
+            "multivalued": row.multivalued,
+            "reference_to": row.reference_to,
+            "manual": row.manual,
         }
     return sorted(rows.values(), key=lambda r: r["name"].lower())
+
+
+# Entra's attribute types (the attribute list editor, Graph's attributeDefinition) as Salesforce field types.
+SALESFORCE_TYPES = {
+    "String": "string",
+    "Boolean": "boolean",
+    "Integer": "int",
+    "DateTime": "datetime",
+    "Reference": "reference",
+    "Binary": "base64",
+}
+
+
+def salesforce_type(entra_type: str, multivalued: bool = False) -> str:
+    """The Salesforce field type of an attribute typed as Entra types them (a multi-valued one: multipicklist)."""
+    return "multipicklist" if multivalued else SALESFORCE_TYPES.get(entra_type, "string")
 
 
 def _is_writable(field: dict) -> bool:
@@ -124,12 +154,16 @@ def _is_writable(field: dict) -> bool:
 
 @transaction.atomic
 def store_described_fields(application: Application, describe: dict) -> tuple[int, int]:
-    """Replace the application's TargetAttribute rows with the writable fields of a User describe.
+    """Replace the application's described TargetAttribute rows with the writable fields of a User describe (rows
+    added by hand stay, unless describe now has a field of that name).
 
     Returns (fields stored, custom fields among them). Virtual attributes stay available through the built-in list.
     """
     fields = [f for f in describe.get("fields") or [] if f.get("name") and _is_writable(f)]
-    TargetAttribute.objects.filter(application=application).delete()
+    described = {f["name"] for f in fields}
+    TargetAttribute.objects.filter(application=application).filter(
+        models.Q(manual=False) | models.Q(name__in=described)
+    ).delete()
     rows = [
         TargetAttribute(
             application=application,
@@ -141,6 +175,8 @@ def store_described_fields(application: Application, describe: dict) -> tuple[in
             length=f.get("length") or None,
             custom=bool(f.get("custom")),
             picklist_values=[p.get("value") for p in f.get("picklistValues") or [] if p.get("active", True)],
+            multivalued=f.get("type") == "multipicklist",
+            reference_to=",".join(f.get("referenceTo") or [])[:120],
         )
         for f in fields
     ]

@@ -4,7 +4,7 @@ parser, checker and evaluator the engine runs each cycle."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
 from connections.models import Application
 from mappings.directory.assignments import AssignmentReader
+from mappings.directory.attributes import source_attribute_names
 from mappings.directory.users import select_for, source_user
 from mappings.expressions import (
     IGNORE_FLOW,
@@ -51,12 +52,15 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def run_expression(expression: str, user: Mapping[str, Any]) -> ExpressionTest:
-    """Check and evaluate `expression` for `user`; errors come back in the result, not raised."""
+def run_expression(
+    expression: str, user: Mapping[str, Any], *, known: Iterable[str] | None = None, **lookups: Any
+) -> ExpressionTest:
+    """Check `expression` against the attribute list `known` (the application's; Entra's own when None) and
+    evaluate it for `user` (`lookups`: the Context's directory and target); errors come back in the result."""
     try:
-        validate(expression)
+        validate(expression, known)
         names = attributes_of(expression)
-        value = compile_expression(parse(expression))(user)
+        value = compile_expression(parse(expression))(user, **lookups)
     except ExpressionError as exc:
         return ExpressionTest(ok=False, error=str(exc))
     except EvaluationError as exc:
@@ -89,15 +93,21 @@ def read_user(application: Application, id_or_upn: str, attributes: list[str]) -
     return source_user(raw, roles or ())
 
 
+def evaluate_sample(application: Application, expression: str, sample: Mapping[str, Any]) -> ExpressionTest:
+    """Evaluate for a typed sample user, with the application's attribute list."""
+    return run_expression(expression, sample, known=source_attribute_names(application))
+
+
 def evaluate_for_user(application: Application, expression: str, id_or_upn: str) -> ExpressionTest:
     """Read the user live and evaluate. Remote failures come back as an error result."""
+    known = source_attribute_names(application)
     try:
         names = attributes_of(expression)
-        validate(expression)
+        validate(expression, known)
     except ExpressionError as exc:
         return ExpressionTest(ok=False, error=str(exc))
     try:
         user = read_user(application, id_or_upn, names)
     except RemoteError as exc:
         return ExpressionTest(ok=False, error=f"Reading {id_or_upn} from Microsoft Graph failed: {exc}")
-    return run_expression(expression, user)
+    return run_expression(expression, user, known=known)

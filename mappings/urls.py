@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from mappings.views import assignments, attributes, editor, scope, tester, transfer
+from mappings.views import assignments, attribute_lists, attributes, editor, scope, tester, transfer
 
 MAPPINGS = "apps/<slug:slug>/provisioning/mappings/"
 
@@ -11,6 +11,19 @@ urlpatterns = [
     path(MAPPINGS + "save/", editor.mapping_save, name="mapping_save"),
     path(MAPPINGS + "restore/", editor.mapping_restore, name="mapping_restore"),
     path(MAPPINGS + "refresh-target-attributes/", editor.refresh_targets, name="mapping_refresh_targets"),
+    path(MAPPINGS + "source-attributes/", attribute_lists.source_attribute_list, name="source_attribute_list"),
+    path(
+        MAPPINGS + "source-attributes/discover/",
+        attribute_lists.source_attribute_discover,
+        name="source_attribute_discover",
+    ),
+    path(
+        MAPPINGS + "source-attributes/remove/", attribute_lists.source_attribute_remove, name="source_attribute_remove"
+    ),
+    path(MAPPINGS + "target-attributes/", attribute_lists.target_attribute_list, name="target_attribute_list"),
+    path(
+        MAPPINGS + "target-attributes/remove/", attribute_lists.target_attribute_remove, name="target_attribute_remove"
+    ),
     path(MAPPINGS + "attributes/new/", attributes.attribute_add, name="attribute_mapping_add"),
     path(MAPPINGS + "attributes/<int:pk>/", attributes.attribute_edit, name="attribute_mapping_edit"),
     path(MAPPINGS + "attributes/<int:pk>/delete/", attributes.attribute_delete, name="attribute_mapping_delete"),

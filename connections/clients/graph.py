@@ -240,6 +240,21 @@ class GraphClient:
     def get_user(self, id_or_upn: str, select: Sequence[str]) -> dict:
         return self.get(f"users/{quote(id_or_upn, safe='@')}", {"$select": ",".join(select)})
 
+    def directory_extensions(self) -> list[dict]:
+        """The directory extensions of users registered in the tenant (extensionProperty objects), by Graph's
+        getAvailableExtensionProperties, which needs the Directory.Read.All application permission."""
+        try:
+            body = self._request("POST", "directoryObjects/getAvailableExtensionProperties", json={})
+        except StopError as exc:
+            raise StopError(
+                exc.message,
+                code=exc.code,
+                recommendation="Grant the application permission Directory.Read.All (with admin consent) to list the "
+                "tenant's directory extensions, or type the extension's full name (extension_<appId>_<name>).",
+                request=exc.request,
+            ) from None
+        return [p for p in body.get("value") or [] if "User" in (p.get("targetObjects") or [])]
+
     def iter_group_user_members(
         self, group_id: str, select: Sequence[str], transitive: bool = True
     ) -> Iterator[list[dict]]:

@@ -80,6 +80,8 @@ class DirectoryRoutes:
     def available_extension_properties(self, request: Request) -> Response:
         """Every directory extension registered in the tenant; isSyncedFromOnPremises true/false keeps only the
         synced or the cloud ones (absent: both)."""
+        if "Directory.Read.All" in self.state.missing_permissions:
+            return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         payload = parse_json_body(request) or {}
         if not isinstance(payload, dict):
             return self.app.bad_json(request)

@@ -6,7 +6,7 @@
 Never eval/exec: the tree is run through a whitelisted function table (mappings.expressions.functions).
 """
 
-from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, is_extension_attribute, is_known_attribute
+from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, is_known_attribute
 from mappings.expressions.checker import check, validate
 from mappings.expressions.errors import EvaluationError, ExpressionError
 from mappings.expressions.evaluator import compile_expression, compile_node, evaluate
@@ -39,7 +39,6 @@ __all__ = [
     "compile_expression",
     "compile_node",
     "evaluate",
-    "is_extension_attribute",
     "is_known_attribute",
     "parse",
     "quote",

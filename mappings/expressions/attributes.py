@@ -3,36 +3,35 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable
 
-# Graph user properties commonly mapped (Graph names, plus the directory-schema names Entra's mapping editor
-# shows), and the provisioning service's pseudo-attributes.
+# Entra's own list of user attributes: Graph user properties commonly mapped (Graph names, plus the directory-schema
+# names Entra's mapping editor shows, extensionAttribute1-15 among them), and the provisioning service's
+# pseudo-attributes. An application's list adds directory extensions and typed names (mappings.directory.attributes).
 ENTRA_USER_ATTRIBUTES: frozenset[str] = frozenset(
     """
     accountEnabled ageGroup appRoleAssignments businessPhones city companyName consentProvidedForMinor country
     createdDateTime creationType department displayName employeeHireDate employeeId employeeLeaveDateTime
     employeeOrgData.costCenter employeeOrgData.division employeeType externalUserState facsimileTelephoneNumber
     faxNumber givenName id immutableId IsSoftDeleted jobTitle lastPasswordChangeDateTime
-    legalAgeGroupClassification mail mailNickname manager mobile mobilePhone netId objectId officeLocation
+    legalAgeGroupClassification mail mailNickname manager mobile mobilePhone objectId officeLocation
     onPremisesDistinguishedName onPremisesDomainName onPremisesImmutableId onPremisesSamAccountName
     onPremisesSecurityIdentifier onPremisesSyncEnabled onPremisesUserPrincipalName otherMails passwordPolicies
     physicalDeliveryOfficeName postalCode preferredDataLocation preferredLanguage proxyAddresses
     showInAddressList signInSessionsValidFromDateTime state streetAddress surname telephoneNumber
     usageLocation userPrincipalName userType
     """.split()
-)
-
-_EXTENSION = re.compile(r"extension_[0-9A-Fa-f]{32}_[A-Za-z0-9_]+|extensionAttribute(?:[1-9]|1[0-5])")
+) | frozenset(f"extensionAttribute{n}" for n in range(1, 16))
 
 
-def is_extension_attribute(name: str) -> bool:
-    """Directory extensions `extension_<appId without dashes>_<name>` and `extensionAttribute1`..`15`."""
-    return _EXTENSION.fullmatch(name) is not None
+# What to do about an attribute missing from the list (directory extensions must be added, as in Entra).
+ADD_TO_LIST = "add it to the list first (Mappings > Show advanced options > Edit attribute list for Microsoft Entra ID)"
 
 
 def is_known_attribute(name: str, known: Iterable[str] | None = None) -> bool:
-    return name in (ENTRA_USER_ATTRIBUTES if known is None else known) or is_extension_attribute(name)
+    """Whether `name` is in the attribute list (`known`; Entra's own list when None). A directory extension is
+    known only once added to the application's list, as in Entra."""
+    return name in (ENTRA_USER_ATTRIBUTES if known is None else known)
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mappings.expressions.attributes import ENTRA_USER_ATTRIBUTES, is_known_attribute, suggest
+from mappings.expressions.attributes import ADD_TO_LIST, ENTRA_USER_ATTRIBUTES, is_known_attribute, suggest
 from mappings.expressions.dotnet_regex import compile_regex
 from mappings.expressions.errors import ExpressionError
 from mappings.expressions.functions import FUNCTIONS
@@ -38,7 +38,7 @@ def _check(node: Node, known: frozenset[str] | None, *, top: bool, condition: bo
     if isinstance(node, Attribute):
         if known is not None and not is_known_attribute(node.name, known):
             guess = suggest(node.name, known)
-            hint = f": did you mean [{guess}]?" if guess else ""
+            hint = f": did you mean [{guess}]?" if guess else f"; {ADD_TO_LIST}"
             raise ExpressionError(f"unknown attribute [{node.name}]{hint}", node.position)
         return
     if not isinstance(node, Call):

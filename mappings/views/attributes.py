@@ -12,11 +12,10 @@ from django.views.decorators.http import require_http_methods
 
 from console.permissions import disable_forms_for_readers, is_administrator, reader_required
 from mappings.changes import record_mapping_change
-from mappings.expressions import ENTRA_USER_ATTRIBUTES
 from mappings.forms import AttributeMappingForm
 from mappings.models import AttributeMapping
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, target_attribute_names
-from mappings.views.base import blade_context, get_application, get_object_mapping
+from mappings.views.base import blade_context, entra_attribute_names, get_application, get_object_mapping
 from mappings.views.editor import editor_url
 
 ADMIN_ONLY = "Only an Application Administrator can change mappings."
@@ -33,7 +32,7 @@ def _form_page(request, object_mapping, form, row=None, status=200) -> HttpRespo
         form=form,
         row=row,
         deletable=row is not None and row.target_attribute not in REQUIRED_TARGET_ATTRIBUTES,
-        entra_attributes=sorted(ENTRA_USER_ATTRIBUTES, key=str.lower),
+        entra_attributes=entra_attribute_names(object_mapping.application),
     )
     return render(request, "mappings/attribute_form.html", context, status=status)
 

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 
 from connections.models import Application
 from console.views import blade_context as console_blade_context
+from mappings.directory.attributes import source_attribute_names
 from mappings.models import ObjectMapping
 
 
@@ -20,6 +21,11 @@ def get_object_mapping(application: Application) -> ObjectMapping:
 
 def blade_context(application: Application, active_nav: str, page_title: str, **extra) -> dict:
     return console_blade_context(application, active_nav, page_title=page_title, **extra)
+
+
+def entra_attribute_names(application: Application) -> list[str]:
+    """The application's list of Microsoft Entra ID attributes, sorted for the pickers."""
+    return sorted(source_attribute_names(application), key=str.lower)
 
 
 def is_htmx(request) -> bool:

@@ -14,11 +14,10 @@ from connections.clients.errors import RemoteError
 from console.permissions import administrator_required, disable_forms_for_readers, is_administrator, reader_required
 from mappings.changes import apply_sandbox_suffix, record_mapping_change
 from mappings.defaults import install_default_mapping, suffix_from_name
-from mappings.expressions import ENTRA_USER_ATTRIBUTES
 from mappings.forms import ObjectMappingForm
 from mappings.models import ObjectMapping
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, refresh_target_attributes, target_attribute_rows
-from mappings.views.base import blade_context, get_application, get_object_mapping
+from mappings.views.base import blade_context, entra_attribute_names, get_application, get_object_mapping
 
 
 def editor_url(application) -> str:
@@ -41,7 +40,7 @@ def _page(request: HttpRequest, object_mapping: ObjectMapping, form: ObjectMappi
         filters=list(object_mapping.scoping_filters.prefetch_related("clauses")),
         target_rows=target_attribute_rows(application),
         custom_target_count=application.target_attributes.filter(custom=True).count(),
-        entra_attributes=sorted(ENTRA_USER_ATTRIBUTES, key=str.lower),
+        source_count=len(entra_attribute_names(application)),
     )
     return render(request, "mappings/editor.html", context, status=status)
 
@@ -125,4 +124,4 @@ def refresh_targets(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, f"Could not read the Salesforce User fields: {exc}")
     else:
         messages.success(request, f"Read {stored} writable User fields from Salesforce, {custom} of them custom.")
-    return redirect(editor_url(application) + "#target-attributes")
+    return redirect(reverse("target_attribute_list", args=[application.slug]))

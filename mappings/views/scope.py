@@ -12,10 +12,10 @@ from django.views.decorators.http import require_http_methods
 
 from console.permissions import administrator_required, disable_forms_for_readers, is_administrator, reader_required
 from mappings.changes import record_mapping_change
-from mappings.expressions import ENTRA_USER_ATTRIBUTES
+from mappings.directory.attributes import source_attributes
 from mappings.forms import ScopingClauseFormSet, ScopingFilterForm
 from mappings.models import ScopingFilter
-from mappings.views.base import blade_context, get_application, get_object_mapping
+from mappings.views.base import blade_context, entra_attribute_names, get_application, get_object_mapping
 from mappings.views.editor import editor_url
 
 
@@ -30,7 +30,7 @@ def _page(request, object_mapping, form, formset, scoping_filter, status=200) ->
         form=form,
         formset=formset,
         scoping_filter=scoping_filter,
-        entra_attributes=sorted(ENTRA_USER_ATTRIBUTES, key=str.lower),
+        entra_attributes=entra_attribute_names(object_mapping.application),
     )
     return render(request, "mappings/scope_form.html", context, status=status)
 
@@ -39,14 +39,15 @@ def _edit(request: HttpRequest, slug: str, pk: int | None) -> HttpResponse:
     object_mapping = get_object_mapping(get_application(slug))
     scoping_filter = get_object_or_404(ScopingFilter, pk=pk, object_mapping=object_mapping) if pk else None
     instance = scoping_filter or ScopingFilter(object_mapping=object_mapping)
+    attributes = {"attributes": source_attributes(object_mapping.application)}
     if request.method == "GET":
         form = ScopingFilterForm(instance=instance, prefix="filter")
-        formset = ScopingClauseFormSet(instance=instance, prefix="clauses")
+        formset = ScopingClauseFormSet(instance=instance, prefix="clauses", form_kwargs=attributes)
         return _page(request, object_mapping, form, formset, scoping_filter)
     if not is_administrator(request.user):
         raise PermissionDenied("Only an Application Administrator can change scoping filters.")
     form = ScopingFilterForm(request.POST, instance=instance, prefix="filter")
-    formset = ScopingClauseFormSet(request.POST, instance=instance, prefix="clauses")
+    formset = ScopingClauseFormSet(request.POST, instance=instance, prefix="clauses", form_kwargs=attributes)
     valid = form.is_valid() and formset.is_valid()
     kept = [f for f in formset.forms if valid and f.cleaned_data.get("attribute") and not f.cleaned_data.get("DELETE")]
     if valid and not kept:

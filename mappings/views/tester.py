@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from console.permissions import is_administrator, reader_required
 from mappings.forms import ExpressionTestForm
 from mappings.models import AttributeMapping
-from mappings.tester import ExpressionTest, evaluate_for_user, parse_sample, run_expression
+from mappings.tester import ExpressionTest, evaluate_for_user, evaluate_sample, parse_sample
 from mappings.views.base import blade_context, get_application, get_object_mapping, is_htmx
 
 
@@ -31,7 +31,7 @@ def expression_test(request: HttpRequest, slug: str) -> HttpResponse:
                 outcome = evaluate_for_user(application, expression, form.cleaned_data["user"])
             else:
                 try:
-                    outcome = run_expression(expression, parse_sample(form.cleaned_data["sample"]))
+                    outcome = evaluate_sample(application, expression, parse_sample(form.cleaned_data["sample"]))
                 except ValueError as exc:
                     outcome = ExpressionTest(ok=False, error=str(exc))
         status = 200 if form.is_valid() else 400

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from mappings.expressions import (
+    ENTRA_USER_ATTRIBUTES,
     Attribute,
     Call,
     Comparison,
@@ -169,9 +170,12 @@ def test_names_are_case_sensitive():
         validate("TOLOWER([mail])")
 
 
-def test_extension_attributes_are_accepted_by_pattern():
-    validate("ToLower([extension_0123456789abcdef0123456789abcdef_costCenter])")
-    validate("ToLower([extensionAttribute15])")
+def test_a_directory_extension_is_known_only_once_in_the_attribute_list():
+    text = "ToLower([extension_0123456789abcdef0123456789abcdef_costCenter])"
+    with pytest.raises(ExpressionError, match="unknown attribute"):
+        validate(text)
+    validate(text, ENTRA_USER_ATTRIBUTES | {"extension_0123456789abcdef0123456789abcdef_costCenter"})
+    validate("ToLower([extensionAttribute15])")  # onPremisesExtensionAttributes are Entra's own
     with pytest.raises(ExpressionError, match="unknown attribute"):
         validate("ToLower([extensionAttribute16])")
 

@@ -12,7 +12,14 @@ from console.models import AuditActivity, AuditEntry
 from mappings.expressions import parse, unparse
 from mappings.graph_json import MappingImportError, export_object_mapping, import_object_mapping
 from mappings.graph_tree import node_source, parameter_keys, source_node
-from mappings.models import AttributeMapping, ObjectMapping, ScopingClause, ScopingFilter
+from mappings.models import (
+    AttributeMapping,
+    ObjectMapping,
+    ScopingClause,
+    ScopingFilter,
+    SourceAttribute,
+    TargetAttribute,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -238,17 +245,42 @@ def _canonical(object_mapping: dict) -> str:
     return json.dumps({**object_mapping, "attributeMappings": rows}, sort_keys=True)
 
 
-def test_graphs_salesforce_synchronization_schema_imports_whole_and_round_trips_byte_for_byte(mapping):
+def test_graphs_salesforce_synchronization_schema_imports_whole_and_round_trips_byte_for_byte(mapping, admin_user):
+    """Graph's Salesforce schema, with the two additions Graph's tutorials make to it: a directory extension mapped
+    to CommunityNickname, and a custom Salesforce field officeCode fed by extensionAttribute10."""
     schema = json.loads(SALESFORCE_SCHEMA.read_text())
     documented = schema["synchronizationRules"][0]["objectMappings"][0]
-    import_object_mapping(mapping, copy.deepcopy(schema))
+    import_object_mapping(mapping, copy.deepcopy(schema), actor=admin_user)
     imported = ObjectMapping.objects.get(pk=mapping.pk)
     assert imported.name == "Synchronize Azure Active Directory Users to salesforce.com"
-    assert imported.attributes.count() == 14
+    assert imported.attributes.count() == 16
+    extension = SourceAttribute.objects.get(application=imported.application)
+    assert (extension.name, extension.type, extension.origin) == (
+        "extension_9d98asdfl15980a_Nickname",
+        "String",
+        "extension",
+    )
+    office = TargetAttribute.objects.get(application=imported.application, name="officeCode")
+    assert office.manual and office.type == "string"
+    assert (
+        "added 1 source attribute(s) (extension_9d98asdfl15980a_Nickname) and 1 target attribute(s) (officeCode)"
+        in (AuditEntry.objects.get(activity=AuditActivity.UPDATE_MAPPINGS).detail)
+    )
     assert _canonical(export_object_mapping(imported)) == _canonical(documented)
     # The trees the console builds itself, for rows it did not import, are Graph's too.
     AttributeMapping.objects.filter(object_mapping=imported).update(graph_source=None)
     assert _canonical(export_object_mapping(imported)) == _canonical(documented)
+
+
+def test_a_schema_attribute_of_a_wrong_type_is_refused_with_its_place(mapping):
+    schema = json.loads(SALESFORCE_SCHEMA.read_text())
+    schema["directories"][0]["objects"][0]["attributes"][2]["type"] = "Text"
+    with pytest.raises(MappingImportError) as caught:
+        import_object_mapping(mapping, schema)
+    assert caught.value.errors[0].startswith(
+        "directories[0].objects[0].attributes[2] (extension_9d98asdfl15980a_Nickname): type 'Text' is not one of"
+    )
+    assert not SourceAttribute.objects.exists()
 
 
 def test_an_imported_source_tree_is_given_back_until_the_row_changes(mapping):

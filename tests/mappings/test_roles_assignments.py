@@ -13,21 +13,8 @@ from django.utils.html import escape
 from console.models import AuditActivity, AuditEntry
 from mappings.models import TargetAttribute
 from mappings.role_import import DuplicateRolesError, plan_app_roles
-from provisioning.applications import point_at_emulators
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def emu(emulator_state_reset):
-    return emulator_state_reset
-
-
-@pytest.fixture
-def live_app(application, emu):
-    """The application with both connections pointed at the emulators, as an administrator would fill them."""
-    point_at_emulators(application, emu.info)
-    return application
 
 
 def _app_roles(emu) -> list[dict]:

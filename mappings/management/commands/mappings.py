@@ -16,7 +16,7 @@ from django.db.models import Q
 from connections.models import Application
 from mappings.graph_json import MappingImportError, export_object_mapping, import_object_mapping
 from mappings.models import ObjectMapping
-from mappings.tester import evaluate_for_user, parse_sample, run_expression
+from mappings.tester import evaluate_for_user, evaluate_sample, parse_sample
 
 COMMAND_ACTOR = "manage.py mappings"
 
@@ -90,7 +90,7 @@ class Command(BaseCommand):
             outcome = evaluate_for_user(mapping.application, expression, user)
         else:
             try:
-                outcome = run_expression(expression, parse_sample(sample or ""))
+                outcome = evaluate_sample(mapping.application, expression, parse_sample(sample or ""))
             except ValueError as exc:
                 raise CommandError(str(exc))
         for name, value in outcome.user.items():
