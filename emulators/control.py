@@ -168,6 +168,13 @@ class Control:
                 )
             )
 
+    def set_verified_domains(self, domains: list[str], default: str | None = None) -> None:
+        """The tenant's verified domains and which one is the default (None: none is)."""
+        with self._entra.lock:
+            state = self._entra.state
+            state.verified_domains = list(domains)
+            state.default_domain = default
+
     def withhold_permission(self, permission: str, withheld: bool = True) -> None:
         """Act as if the console's app registration lacks an application permission (e.g. Directory.Read.All)."""
         with self._entra.lock:

@@ -75,6 +75,7 @@ def build_entra(users: int, domain: str = DOMAIN) -> EntraState:
     """`users` assigned users plus a few unassigned, nested-only and soft-deleted ones."""
     rng = random.Random(1729)
     state = EntraState(tenant_id=guid("tenant", domain), domain=domain)
+    state.verified_domains, state.default_domain = [domain, "contoso.com"], "contoso.com"
     client = Client(guid("client", "provisioning-console"), "emu~Secret.8Q~vJ2kLmN0pQrStUvWxYz", "Provisioning console")
     state.clients[client.client_id] = client
     sp_id = guid("serviceprincipal", "salesforce-sandbox")

@@ -27,7 +27,7 @@ from mappings.expressions import (
     parse,
     walk,
 )
-from mappings.expressions.values import normalise
+from mappings.expressions.values import TargetDirectory, TenantDirectory, normalise
 from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping
 from mappings.rules import SELECT_UNIQUE_VALUE, row_errors
 from mappings.scoping import FilterSpec, ScopeDecision, evaluate_scoping, filter_specs
@@ -76,17 +76,30 @@ class CompiledMapping:
     action_update: bool = True
     action_delete: bool = True
     version: int = 0
+    functions: frozenset[str] = frozenset()  # the functions the expressions call
+    # What DefaultDomain and SelectUniqueValue look up (Context's directory and target), bound for a cycle.
+    lookups: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         by_target = {a.target: a for a in self.attributes}
         self._matching_rows = [by_target[m[0]] for m in self.matching if m[0] in by_target]
 
+    def bind(self, *, directory: TenantDirectory | None = None, target: TargetDirectory | None = None) -> None:
+        """Give the evaluations of this mapping the source tenant and the target to look things up in."""
+        self.lookups = {k: v for k, v in (("directory", directory), ("target", target)) if v is not None}
+
+    def start_page(self) -> None:
+        """A new page of users: what the target told about the last page is forgotten (its cache is per page)."""
+        start = getattr(self.lookups.get("target"), "start_page", None)
+        if start is not None:
+            start()
+
     def evaluate(
         self, user: Mapping[str, Any], *, creating: bool, now: datetime | None = None, **lookups: Any
     ) -> dict[str, Any]:
         """Target attribute -> value to write for `user`. `lookups`: the Context's directory (DefaultDomain) and
-        target (SelectUniqueValue). Raises MappingError for a per-user failure."""
-        ctx = Context(user, now, **lookups)
+        target (SelectUniqueValue), by default those bound. Raises MappingError for a per-user failure."""
+        ctx = Context(user, now, **{**self.lookups, **lookups})
         out: dict[str, Any] = {}
         for row in self.attributes:
             if row.add_only and not creating:
@@ -109,7 +122,7 @@ class CompiledMapping:
     ) -> list[tuple[str, Any]]:
         """(target attribute, value) of each matching attribute that has a value for `user`, in precedence
         order: the first one found in the target wins. Defaults do not take part in matching."""
-        ctx = Context(user, now, **lookups)
+        ctx = Context(user, now, **{**self.lookups, **lookups})
         values = []
         for row in self._matching_rows:
             ctx.target_attribute = row.target
@@ -177,6 +190,7 @@ def compile_mapping(
         filters = object_mapping.scoping_filters.prefetch_related("clauses") if object_mapping.pk else []
     compiled: list[CompiledAttribute] = []
     sources: set[str] = set()
+    functions: set[str] = set()
     matching_rows: list[tuple[int, str, str]] = []
     for row in attributes:
         node, source = _node(row)
@@ -187,6 +201,7 @@ def compile_mapping(
                 row.target_attribute, row_errors(row.expression, match_objects=True, add_only=True)[0]
             )
         sources.update(n.name for n in nodes if isinstance(n, Attribute))
+        functions.update(n.name for n in nodes if isinstance(n, Call))
         compiled.append(
             CompiledAttribute(
                 target=row.target_attribute,
@@ -215,4 +230,5 @@ def compile_mapping(
         action_update=object_mapping.action_update,
         action_delete=object_mapping.action_delete,
         version=object_mapping.version,
+        functions=frozenset(functions),
     )

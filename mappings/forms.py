@@ -243,6 +243,13 @@ class ExpressionTestForm(forms.Form):
         help_text='Attributes by their Graph names, e.g. {"userPrincipalName": "john@contoso.com", '
         '"appRoleAssignments": ["Standard User"]}.',
     )
+    target_attribute = forms.CharField(
+        label="Salesforce attribute",
+        required=False,
+        max_length=120,
+        help_text="The attribute the expression is mapped to: SelectUniqueValue checks its candidates there (read "
+        "only, nothing is written).",
+    )
 
     def clean(self) -> dict:
         data = super().clean()

@@ -1,5 +1,8 @@
 """How a value of each Salesforce field type is sent and compared: one table, {type: TargetType(to_salesforce,
-comparable)}.
+comparable)}. Checkboxes take true/false, numbers numbers, dates yyyy-MM-dd and date/times ISO 8601 in UTC,
+multi-select picklists their values joined with ";", references an Id (compared by its 15 identifying characters),
+text the value as it is (AppRoleAssignmentsComplex's roles as a JSON array). A value a field cannot take fails its
+user with ConversionError's message rather than being sent for Salesforce to refuse.
 
 The engine's exporter sends `to_salesforce(value)`; its planner compares `comparable(value)` of what the mappings
 produce with what Salesforce holds, so a value Salesforce stores in another form ("True" sent, true read back)
@@ -13,12 +16,15 @@ Redact()-ed values are sent as they are and compared by a fingerprint (`redactio
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connections.models import Application
-from mappings.expressions import Redacted
+from mappings.expressions import ComplexValue, EvaluationError, Redacted
+from mappings.expressions.dotnet_datetime import parse_date
 from mappings.models import TargetAttribute
 from mappings.targets import STANDARD_TARGET_ATTRIBUTES
 
@@ -67,11 +73,118 @@ def comparable_checkbox(value: Any) -> str | None:
     return "true" if as_checkbox(value) else "false"
 
 
+def _text(value: Any) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
 def as_text(value: Any) -> Any:
-    """Any other field: lists (multi-select picklists) joined with ";", the rest as it is."""
+    """A text field: a multi-valued value joined with ";"; complex values (AppRoleAssignmentsComplex's roles) as a
+    JSON array of the JSON Entra writes for each."""
+    if isinstance(value, ComplexValue):
+        return value.text
     if isinstance(value, list | tuple):
-        return ";".join(str(v) for v in value)
+        if any(isinstance(v, ComplexValue) for v in value):
+            return "[" + ",".join(v.text if isinstance(v, ComplexValue) else json.dumps(str(v)) for v in value) + "]"
+        return ";".join(_text(v) for v in value)
     return value
+
+
+def comparable_text(value: Any) -> Any:
+    return comparable(as_text(value))
+
+
+def as_picklist_values(value: Any) -> Any:
+    """A multi-select picklist: its values joined with ";" (a complex value gives its "value")."""
+    items = value if isinstance(value, list | tuple) else [value]
+    names = [v.get("value") if isinstance(v, ComplexValue) else v for v in items if v not in (None, "")]
+    return ";".join(_text(v) for v in names if v not in (None, ""))
+
+
+def comparable_picklist_values(value: Any) -> Any:
+    """The same values in any order are the same selection (Salesforce returns them in its own order)."""
+    if isinstance(value, str):
+        value = value.split(";")
+    joined = as_picklist_values(value)
+    return tuple(sorted(joined.split(";"))) if joined else None
+
+
+class ConversionError(ValueError):
+    """The value cannot be written to a field of that type; the message says what was wrong."""
+
+
+def _number(value: Any, whole: bool) -> Any:
+    if isinstance(value, bool):
+        raise ConversionError(f"{value!r} is not a number")
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value))
+    else:
+        try:
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ConversionError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise ConversionError(f"{value!r} is not a number")
+    if whole:
+        if number != number.to_integral_value():
+            raise ConversionError(f"{value!r} is not a whole number")
+        return int(number)
+    return float(number)
+
+
+def as_integer(value: Any) -> Any:
+    return _number(value, whole=True)
+
+
+def as_decimal(value: Any) -> Any:
+    return _number(value, whole=False)
+
+
+def _comparable_number(whole: bool) -> Callable[[Any], Any]:
+    def compare(value: Any) -> Any:
+        if value is None or value == "" or value == []:
+            return None
+        try:
+            number = _number(value, whole)
+        except ConversionError:
+            return comparable(value)
+        return str(int(number)) if float(number).is_integer() else repr(float(number))
+
+    return compare
+
+
+def as_date(value: Any) -> Any:
+    """A date field: yyyy-MM-dd of the UTC date (the expression language's dates are UTC)."""
+    return _moment(value).date().isoformat()
+
+
+def as_datetime(value: Any) -> Any:
+    """A date/time field: ISO 8601 in UTC."""
+    return _moment(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _moment(value: Any):
+    try:
+        return parse_date(value)
+    except EvaluationError as exc:
+        raise ConversionError(exc.message) from None
+
+
+def _comparable_moment(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def compare(value: Any) -> Any:
+        if value is None or value == "" or value == []:
+            return None
+        try:
+            return convert(value)
+        except ConversionError:
+            return comparable(value)
+
+    return compare
+
+
+def comparable_reference(value: Any) -> Any:
+    """A record Id: the 15 characters that identify it (Salesforce answers with the 18-character form)."""
+    text = comparable(value)
+    return text[:15] if isinstance(text, str) and len(text) == 18 else text
 
 
 @dataclass(frozen=True)
@@ -80,10 +193,23 @@ class TargetType:
     comparable: Callable[[Any], Any]
 
 
+_INTEGER = TargetType(as_integer, _comparable_number(whole=True))
+_DECIMAL = TargetType(as_decimal, _comparable_number(whole=False))
 TARGET_TYPES: dict[str, TargetType] = {
     "boolean": TargetType(as_checkbox, comparable_checkbox),
+    "int": _INTEGER,
+    "integer": _INTEGER,
+    "long": _INTEGER,
+    "double": _DECIMAL,
+    "currency": _DECIMAL,
+    "percent": _DECIMAL,
+    "date": TargetType(as_date, _comparable_moment(as_date)),
+    "datetime": TargetType(as_datetime, _comparable_moment(as_datetime)),
+    "multipicklist": TargetType(as_picklist_values, comparable_picklist_values),
+    "multi-valued": TargetType(as_picklist_values, comparable_picklist_values),
+    "reference": TargetType(as_text, comparable_reference),
 }
-OTHER = TargetType(as_text, comparable)
+OTHER = TargetType(as_text, comparable_text)
 STANDARD_TYPES = {attribute.name: attribute.type.lower() for attribute in STANDARD_TARGET_ATTRIBUTES}
 
 
@@ -110,6 +236,7 @@ class TargetTypes:
         return TARGET_TYPES.get(self.type_name(attribute), OTHER)
 
     def to_salesforce(self, attribute: str, value: Any) -> Any:
+        """The value as Salesforce takes it for the attribute's type; raises ConversionError when it cannot be."""
         if is_redacted(value):
             return str(value)
         return self.of(attribute).to_salesforce(value)

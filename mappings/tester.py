@@ -10,6 +10,7 @@ from typing import Any
 
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
+from connections.clients.salesforce import SalesforceClient
 from connections.models import Application
 from mappings.directory.assignments import AssignmentReader
 from mappings.directory.attributes import source_attribute_names
@@ -17,6 +18,7 @@ from mappings.directory.users import select_for, source_user
 from mappings.expressions import (
     IGNORE_FLOW,
     Attribute,
+    Call,
     EvaluationError,
     ExpressionError,
     Redacted,
@@ -25,6 +27,7 @@ from mappings.expressions import (
     validate,
     walk,
 )
+from mappings.lookups import GraphTenant, SalesforceUniqueness
 
 
 @dataclass
@@ -93,12 +96,32 @@ def read_user(application: Application, id_or_upn: str, attributes: list[str]) -
     return source_user(raw, roles or ())
 
 
-def evaluate_sample(application: Application, expression: str, sample: Mapping[str, Any]) -> ExpressionTest:
+def lookups_for(application: Application, expression: str, target_attribute: str = "") -> dict[str, Any]:
+    """What DefaultDomain and SelectUniqueValue look up when the expression calls them: the application's tenant
+    (read live) and its Salesforce org (the candidates checked in `target_attribute`)."""
+    try:
+        called = {n.name for n in walk(parse(expression)) if isinstance(n, Call)}
+    except ExpressionError:
+        return {}
+    lookups: dict[str, Any] = {"target_attribute": target_attribute}
+    if "DefaultDomain" in called:
+        lookups["directory"] = GraphTenant(GraphClient(application.entra))
+    if "SelectUniqueValue" in called and target_attribute:
+        lookups["target"] = SalesforceUniqueness(SalesforceClient(application.salesforce))
+    return lookups
+
+
+def evaluate_sample(
+    application: Application, expression: str, sample: Mapping[str, Any], target_attribute: str = ""
+) -> ExpressionTest:
     """Evaluate for a typed sample user, with the application's attribute list."""
-    return run_expression(expression, sample, known=source_attribute_names(application))
+    known = source_attribute_names(application)
+    return run_expression(expression, sample, known=known, **lookups_for(application, expression, target_attribute))
 
 
-def evaluate_for_user(application: Application, expression: str, id_or_upn: str) -> ExpressionTest:
+def evaluate_for_user(
+    application: Application, expression: str, id_or_upn: str, target_attribute: str = ""
+) -> ExpressionTest:
     """Read the user live and evaluate. Remote failures come back as an error result."""
     known = source_attribute_names(application)
     try:
@@ -110,4 +133,4 @@ def evaluate_for_user(application: Application, expression: str, id_or_upn: str)
         user = read_user(application, id_or_upn, names)
     except RemoteError as exc:
         return ExpressionTest(ok=False, error=f"Reading {id_or_upn} from Microsoft Graph failed: {exc}")
-    return run_expression(expression, user, known=known)
+    return run_expression(expression, user, known=known, **lookups_for(application, expression, target_attribute))

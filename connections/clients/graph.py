@@ -240,6 +240,25 @@ class GraphClient:
     def get_user(self, id_or_upn: str, select: Sequence[str]) -> dict:
         return self.get(f"users/{quote(id_or_upn, safe='@')}", {"$select": ",".join(select)})
 
+    def default_domain(self) -> str | None:
+        """The tenant's default verified domain (the organization's verifiedDomains entry marked isDefault), read
+        with the Organization.Read.All application permission; None when no verified domain is the default."""
+        try:
+            body = self.get("organization", {"$select": "id,verifiedDomains"})
+        except StopError as exc:
+            raise StopError(
+                exc.message,
+                code=exc.code,
+                recommendation="Grant the application permission Organization.Read.All (with admin consent): "
+                "DefaultDomain() reads the tenant's verified domains.",
+                request=exc.request,
+            ) from None
+        for organization in body.get("value") or []:
+            for domain in organization.get("verifiedDomains") or []:
+                if domain.get("isDefault") and domain.get("name"):
+                    return domain["name"]
+        return None
+
     def directory_extensions(self) -> list[dict]:
         """The directory extensions of users registered in the tenant (extensionProperty objects), by Graph's
         getAvailableExtensionProperties, which needs the Directory.Read.All application permission."""

@@ -65,6 +65,7 @@ class DirectoryRoutes:
             a(self.unassign),
         )
 
+        r.add("GET", GRAPH + "/organization/?", "GET /v1.0/organization", a(self.organization))
         r.add(
             "POST",
             GRAPH + "/directoryObjects/getAvailableExtensionProperties/?",
@@ -75,6 +76,27 @@ class DirectoryRoutes:
     @property
     def state(self):
         return self.app.state
+
+    # --- the organization ------------------------------------------------------------------------
+    def organization(self, request: Request) -> Response:
+        """The tenant, with its verified domains (the initial onmicrosoft.com one is the default)."""
+        if "Organization.Read.All" in self.state.missing_permissions:
+            return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        state = self.state
+        org = {
+            "id": state.tenant_id,
+            "displayName": "Contoso",
+            "verifiedDomains": [
+                {"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": d == state.default_domain,
+                 "isInitial": d == state.domain, "name": d, "type": "Managed"}
+                for d in state.verified_domains
+            ],
+        }  # fmt: skip
+        raw = request.query.get("$select")
+        if raw:
+            org = {k: v for k, v in org.items() if k in {p.strip() for p in raw.split(",")}}
+        context = f"{request.base_url}/v1.0/$metadata#organization"
+        return Response.json({"@odata.context": context, "value": [org]})
 
     # --- directory extensions --------------------------------------------------------------------
     def available_extension_properties(self, request: Request) -> Response:

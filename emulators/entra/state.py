@@ -107,6 +107,8 @@ class EntraState:
         self.tokens: dict[str, tuple[str, float]] = {}  # access token -> (client id, expiry epoch)
         # directory extensions registered by applications: name (extension_<appId>_<name>) -> extensionProperty
         self.extension_properties: dict[str, dict[str, Any]] = {}
+        self.verified_domains: list[str] = [domain]
+        self.default_domain: str | None = domain
         # application permissions an administrator has not consented (the calls needing them answer 403)
         self.missing_permissions: set[str] = set()
         self.changes: list[tuple[int, str]] = []  # (sequence, user id), appended on every user change

@@ -25,7 +25,8 @@ ENCODINGS = ("UTF-8", "ISO-8859-1", "Shift_JIS", "ISO-2022-JP", "EUC-JP", "ks_c_
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str = "string"  # string, email, boolean, id, reference, picklist, datetime, phone
+    # string, email, boolean, id, reference, picklist, multipicklist, date, datetime, double, phone, textarea
+    type: str = "string"
     length: int = 0
     createable: bool = True
     updateable: bool = True
@@ -101,6 +102,16 @@ USER_FIELDS: tuple[Field, ...] = (
     _f("LastLoginDate", "datetime", 0, **_SYSTEM),
     _f("Entra_Object_Id__c", "string", 36, custom=True, label="Entra Object ID"),
     _f("Cost_Center__c", "string", 40, custom=True, label="Cost Center"),
+    _f("Start_Date__c", "date", 0, custom=True, label="Start Date"),
+    _f("Grade__c", "double", 0, custom=True, label="Grade"),
+    _f(
+        "Skills__c",
+        "multipicklist",
+        4099,
+        custom=True,
+        label="Skills",
+        picklist=("Apex", "Flows", "Reports", "Security"),
+    ),
 )
 PROFILE_FIELDS: tuple[Field, ...] = (
     _f("Id", "id", 18, **_SYSTEM),

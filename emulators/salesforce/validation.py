@@ -48,13 +48,40 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise UserError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{name}: value not of required type: {value}", [name])
+    if field.type == "double":
+        return _double(name, value)
     if not isinstance(value, str):
         if isinstance(value, (int, float)):
             return str(value)
         raise UserError(
             "JSON_PARSER_ERROR", f"Cannot deserialize instance of string from {type(value).__name__}", [name]
         )
+    if field.type in _MOMENTS and value and not _MOMENTS[field.type].fullmatch(value):
+        raise UserError(
+            "JSON_PARSER_ERROR",
+            f"Cannot deserialize instance of {field.type} from VALUE_STRING value {value} or request may be missing "
+            "a required field",
+            [name],
+        )
     return value
+
+
+# What Salesforce's REST API reads as a date and a date/time (ISO 8601).
+_MOMENTS = {
+    "date": re.compile(r"\d{4}-\d{2}-\d{2}"),
+    "datetime": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?"),
+}
+
+
+def _double(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise UserError("JSON_PARSER_ERROR", f"Cannot deserialize instance of double from {value!r}", [name])
+    try:
+        return float(value)
+    except ValueError:
+        raise UserError(
+            "JSON_PARSER_ERROR", f"Cannot deserialize instance of double from VALUE_STRING value {value}", [name]
+        ) from None
 
 
 def normalise(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -96,7 +123,8 @@ def validate(state: SalesforceState, values: dict[str, Any], existing: dict[str,
                 f"{field.label or name}: data value too large: {value[:40]} (max length={field.length})",
                 [name],
             )
-        if field.picklist and value is not None and value not in field.picklist:
+        chosen = value.split(";") if field.type == "multipicklist" and isinstance(value, str) else [value]
+        if field.picklist and value is not None and any(v not in field.picklist for v in chosen):
             raise UserError(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                 f"{name}: bad value for restricted picklist field: {value}",

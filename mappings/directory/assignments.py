@@ -43,6 +43,27 @@ def role_label(role: Mapping) -> str:
     return role.get("displayName") or role.get("value") or role.get("id", "")
 
 
+class AssignedRole(str):
+    """A role value as appRoleAssignments holds it (a string, as SingleAppRoleAssignment gives it), that also knows
+    its app role's id and display name for AppRoleAssignmentsComplex's complex values."""
+
+    __slots__ = ("role_id", "display_name")
+
+    def __new__(cls, value: str, role_id: str = "", display_name: str = "") -> AssignedRole:
+        role = super().__new__(cls, value)
+        role.role_id = role_id
+        role.display_name = display_name or value
+        return role
+
+    def __reduce__(self):
+        return (AssignedRole, (str(self), self.role_id, self.display_name))
+
+
+def assigned_role(role: Mapping) -> AssignedRole:
+    """The AssignedRole of an app role as Graph lists it."""
+    return AssignedRole(role_value(role) or role.get("id", ""), role.get("id", ""), role_label(role))
+
+
 @dataclass(slots=True)
 class AssignmentRow:
     """One assignment of the enterprise application to a user or a group."""
@@ -56,7 +77,7 @@ class AssignmentRow:
     default_access: bool
     created: str = ""
     members: list[dict] = field(default_factory=list)  # a group's user members (nested groups expanded), if read
-    role_value: str = ""  # what the role adds to appRoleAssignments ("" for Default Access)
+    role_value: str = ""  # what the role adds to appRoleAssignments ("" for Default Access): an AssignedRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +145,7 @@ class AssignmentReader:
                 role_name=DEFAULT_ACCESS_LABEL if default else role_label(role),
                 default_access=default,
                 created=assignment.get("createdDateTime") or "",
-                role_value="" if default else role_value(role) or role_id,
+                role_value="" if default else assigned_role(role),
             )
 
     def grants(self, rows: Iterable[AssignmentRow], member_select: Sequence[str] = MEMBER_SELECT) -> Iterator[Grant]:
@@ -164,5 +185,5 @@ class AssignmentReader:
         for assignment in assignments:
             role_id, role, default = self._role(assignment)
             if not default:
-                values.add(role_value(role) or role_id)
+                values.add(assigned_role(role))
         return tuple(sorted(values))

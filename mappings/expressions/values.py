@@ -146,6 +146,9 @@ class TargetDirectory(Protocol):
     def taken(self, attribute: str, candidates: Sequence[str]) -> set[str]:
         """The candidates already used by `attribute` of some object in the target. May raise EvaluationError."""
 
+    def reserve(self, attribute: str, value: str) -> None:
+        """`value` was picked for one user: it counts as taken for the others."""
+
 
 class Context:
     """What one evaluation sees: the source user, a clock fixed for the whole evaluation, and (when the caller has

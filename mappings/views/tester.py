@@ -27,11 +27,13 @@ def expression_test(request: HttpRequest, slug: str) -> HttpResponse:
         form = ExpressionTestForm(request.POST)
         if form.is_valid():
             expression = form.cleaned_data["expression"]
+            target = form.cleaned_data["target_attribute"].strip()
             if form.cleaned_data["user"].strip():
-                outcome = evaluate_for_user(application, expression, form.cleaned_data["user"])
+                outcome = evaluate_for_user(application, expression, form.cleaned_data["user"], target)
             else:
                 try:
-                    outcome = evaluate_sample(application, expression, parse_sample(form.cleaned_data["sample"]))
+                    sample = parse_sample(form.cleaned_data["sample"])
+                    outcome = evaluate_sample(application, expression, sample, target)
                 except ValueError as exc:
                     outcome = ExpressionTest(ok=False, error=str(exc))
         status = 200 if form.is_valid() else 400
@@ -44,6 +46,7 @@ def expression_test(request: HttpRequest, slug: str) -> HttpResponse:
         row = AttributeMapping.objects.filter(object_mapping=object_mapping, pk=request.GET.get("row") or 0).first()
         if row is not None:
             initial["expression"] = row.expression or (f"[{row.source_attribute}]" if row.source_attribute else "")
+            initial["target_attribute"] = row.target_attribute
         form = ExpressionTestForm(initial=initial)
         status = 200
     context = blade_context(

@@ -24,6 +24,7 @@ from connections.clients.salesforce import SalesforceClient
 from mappings.compiled import compile_mapping
 from mappings.directory.assignments import AssignmentReader
 from mappings.directory.users import select_for, source_user
+from mappings.lookups import GraphTenant, SalesforceUniqueness
 from mappings.target_types import TargetTypes
 from provisioning.engine import lock
 from provisioning.engine.context import PageContext
@@ -130,6 +131,7 @@ class CycleRunner:
     def prepare(self) -> None:
         """Compile the mapping (InvalidMappingError ends the cycle) and build the pipeline's context."""
         self.compiled = compile_mapping(self.object_mapping)
+        self.bind_lookups()
         self.reader = SourceReader(self.graph, select_for(self.compiled.source_attributes))
         targets = list(self.object_mapping.attributes.values_list("target_attribute", flat=True))
         types = TargetTypes.for_application(self.application)
@@ -155,6 +157,15 @@ class CycleRunner:
             failures=self.cycle_run.failures,
         )
         self.cycle_run.deletion_hold = self.ctx.deletion_hold
+
+    def bind_lookups(self) -> None:
+        """What DefaultDomain and SelectUniqueValue need, when the mapping calls them: the tenant's default domain
+        is read now (a refusal ends the cycle, every user would fail alike); SelectUniqueValue's candidates are
+        checked through the same Salesforce client (a dry run's reads go out too)."""
+        functions = self.compiled.functions
+        directory = GraphTenant(self.graph).read_now() if "DefaultDomain" in functions else None
+        target = SalesforceUniqueness(self.salesforce) if "SelectUniqueValue" in functions else None
+        self.compiled.bind(directory=directory, target=target)
 
     # -- the cycle ----------------------------------------------------------------------------------
     def run(self) -> None:

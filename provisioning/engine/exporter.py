@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connections.clients.salesforce import RecordResult
-from mappings.target_types import TargetTypes
+from mappings.target_types import ConversionError, TargetTypes
 from mappings.targets import VIRTUAL_TARGET_ATTRIBUTES
 from provisioning.engine.items import ItemError, PlanKind, WorkItem
 from provisioning.engine.writer import ProfileCache, SalesforceWriter
@@ -65,7 +65,20 @@ class Exporter:
                     return None
                 record["ProfileId"] = profile_id
             elif name not in VIRTUAL_TARGET_ATTRIBUTES:
-                record[name] = self.types.to_salesforce(name, value)
+                try:
+                    record[name] = self.types.to_salesforce(name, value)
+                except ConversionError as exc:
+                    kind = self.types.type_name(name)
+                    item.fail(
+                        ItemError(
+                            "SchemaPropertyCanOnlyAcceptValue",
+                            f"{name} is a {kind} field in Salesforce and cannot take this value: {exc}.",
+                            f"Change the mapping of {name} so that it gives a {kind} value, or the field's type in "
+                            "the attribute list for Salesforce.",
+                            step="export",
+                        )
+                    )
+                    return None
         if item.plan.kind != PlanKind.CREATE:
             record["Id"] = item.target_id
         return record

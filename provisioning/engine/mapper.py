@@ -14,6 +14,7 @@ from provisioning.engine.items import ItemError, WorkItem
 
 def evaluate(items: Sequence[WorkItem], compiled: CompiledMapping) -> None:
     """Set item.desired for each item in scope that has not failed (None for the others)."""
+    compiled.start_page()
     for item in items:
         if item.error or not item.in_scope or item.user is None:
             continue

@@ -31,3 +31,6 @@ class Target:
     def taken(self, attribute: str, candidates) -> set[str]:
         self.lookups.append((attribute, list(candidates)))
         return self.existing & set(candidates)
+
+    def reserve(self, attribute: str, value: str) -> None:
+        self.existing.add(value)

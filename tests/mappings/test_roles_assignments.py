@@ -263,7 +263,11 @@ def test_refresh_target_attributes_reads_custom_fields(admin_client, live_app, e
     response = admin_client.post(reverse("mapping_refresh_targets", args=[live_app.slug]), follow=True)
     assert "of them custom" in response.content.decode()
     custom = set(TargetAttribute.objects.filter(application=live_app, custom=True).values_list("name", flat=True))
-    assert custom == {"Entra_Object_Id__c", "Cost_Center__c"}
+    assert custom == {"Entra_Object_Id__c", "Cost_Center__c", "Start_Date__c", "Grade__c", "Skills__c"}
+    skills = TargetAttribute.objects.get(application=live_app, name="Skills__c")
+    assert (skills.type, skills.multivalued, skills.picklist_values[0]) == ("multipicklist", True, "Apex")
+    profile = TargetAttribute.objects.get(application=live_app, name="ProfileId")
+    assert (profile.type, profile.reference_to) == ("reference", "Profile")
     assert not TargetAttribute.objects.filter(application=live_app, name="CreatedDate").exists()
     assert TargetAttribute.objects.get(application=live_app, name="Alias").required
     response = admin_client.post(

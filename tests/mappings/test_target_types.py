@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from mappings.expressions import Redacted
+from mappings.expressions import ComplexValue, Redacted
 from mappings.models import TargetAttribute
-from mappings.target_types import TargetTypes, redaction_marker
+from mappings.target_types import ConversionError, TargetTypes, redaction_marker
 from provisioning.engine.items import TargetState
 from provisioning.engine.planner import Policy, plan
 
@@ -45,3 +45,35 @@ def test_the_types_the_org_described_come_from_the_application(application):
     types = TargetTypes.for_application(application)
     assert types.type_name("Is_Manager__c") == "boolean" and types.type_name("Title") == "string"
     assert types.to_salesforce("Is_Manager__c", "true") is True
+
+
+def test_numbers_dates_and_references_are_sent_and_compared_in_salesforces_forms():
+    types = TargetTypes(
+        {"Grade__c": "double", "Seats__c": "int", "Start__c": "date", "Seen__c": "datetime", "Buddy__c": "reference"}
+    )
+    assert types.to_salesforce("Grade__c", "2.50") == 2.5 and types.to_salesforce("Seats__c", "42") == 42
+    assert types.to_salesforce("Start__c", "3/5/2024 2:07:09 PM") == "2024-03-05"
+    assert types.to_salesforce("Seen__c", "2021-06-30+08:00") == "2021-06-29T16:00:00Z"
+    assert types.comparable("Seen__c", "2021-06-29T16:00:00.000+0000") == types.comparable(
+        "Seen__c", "6/29/2021 4:00:00 PM"
+    )
+    assert types.comparable("Grade__c", 7.0) == types.comparable("Grade__c", "7")
+    assert types.comparable("Buddy__c", "005000000000001AAA") == types.comparable("Buddy__c", "005000000000001")
+    for attribute, value, message in [
+        ("Seats__c", "4.5", "is not a whole number"),
+        ("Grade__c", "seven", "is not a number"),
+        ("Start__c", "tomorrow", "is not a date"),
+    ]:
+        with pytest.raises(ConversionError, match=message):
+            types.to_salesforce(attribute, value)
+
+
+def test_complex_role_values_go_to_text_as_json_and_to_picklists_as_their_values():
+    admin = ComplexValue(
+        {"primary": False, "type": "WindowsAzureActiveDirectoryRole", "displayName": "Admin", "value": "Admin"},
+        '{"id":"1","value":"Admin","displayName":"Admin"}',
+    )
+    types = TargetTypes({"Roles__c": "multipicklist"})
+    assert types.to_salesforce("Street", [admin]) == '[{"id":"1","value":"Admin","displayName":"Admin"}]'
+    assert types.to_salesforce("Roles__c", [admin, "User"]) == "Admin;User"
+    assert types.comparable("Roles__c", "User;Admin") == types.comparable("Roles__c", [admin, "User"])

@@ -31,11 +31,13 @@ def select_unique_value(ctx, *rules):
         return None
     if ctx.target is None or not ctx.target_attribute:
         raise EvaluationError(
-            "the candidates cannot be checked for uniqueness here (no target system to look them up in)"
+            "the candidates cannot be checked for uniqueness here: no target attribute to look them up in (test it "
+            "from its mapping row or name the Salesforce attribute)"
         )
     taken = ctx.target.taken(ctx.target_attribute, candidates)
     for candidate in candidates:
         if candidate not in taken:
+            ctx.target.reserve(ctx.target_attribute, candidate)
             return candidate
     listed = ", ".join(repr(c) for c in candidates)
     raise EvaluationError(f"every candidate is already used by {ctx.target_attribute} in the target: {listed}")

@@ -30,8 +30,11 @@ class _Role:
 
 
 def _role(entry) -> _Role | None:
-    """A role as the source user carries it: its value string, or a dict with the app role's id, value and
-    displayName (Graph's appRole, or an assignment with appRoleId)."""
+    """A role as the source user carries it: its value string (an AssignedRole also knowing its role_id and
+    display_name), or a dict with the app role's id, value and displayName (Graph's appRole, or an assignment with
+    appRoleId)."""
+    if isinstance(entry, str) and getattr(entry, "role_id", None):
+        return _Role(entry.role_id, str(entry), getattr(entry, "display_name", "") or str(entry))
     if isinstance(entry, dict):
         role_id = to_str(entry.get("id") or entry.get("appRoleId"))
         value = to_str(entry.get("value") or entry.get("displayName") or role_id)

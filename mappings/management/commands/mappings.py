@@ -51,6 +51,11 @@ class Command(BaseCommand):
         who = test.add_mutually_exclusive_group(required=True)
         who.add_argument("--user", help="User principal name or object ID, read through Microsoft Graph.")
         who.add_argument("--sample", help='A sample user as JSON, e.g. \'{"userPrincipalName": "a@b.com"}\'.')
+        test.add_argument(
+            "--target",
+            default="",
+            help="The Salesforce attribute mapped (SelectUniqueValue checks its candidates there).",
+        )
 
     def handle(self, *args, subcommand: str, **options) -> None:
         {"export": self.do_export, "import": self.do_import, "test": self.do_test}[subcommand](**options)
@@ -84,13 +89,15 @@ class Command(BaseCommand):
             f"{mapping.application.slug}; the next cycle re-evaluates every user."
         )
 
-    def do_test(self, app: str, expression: str, user: str | None = None, sample: str | None = None, **_) -> None:
+    def do_test(
+        self, app: str, expression: str, user: str | None = None, sample: str | None = None, target: str = "", **_
+    ) -> None:
         mapping = find_object_mapping(app)
         if user:
-            outcome = evaluate_for_user(mapping.application, expression, user)
+            outcome = evaluate_for_user(mapping.application, expression, user, target)
         else:
             try:
-                outcome = evaluate_sample(mapping.application, expression, parse_sample(sample or ""))
+                outcome = evaluate_sample(mapping.application, expression, parse_sample(sample or ""), target)
             except ValueError as exc:
                 raise CommandError(str(exc))
         for name, value in outcome.user.items():
