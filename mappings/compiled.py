@@ -99,7 +99,7 @@ class CompiledMapping:
     ) -> dict[str, Any]:
         """Target attribute -> value to write for `user`. `lookups`: the Context's directory (DefaultDomain) and
         target (SelectUniqueValue), by default those bound. Raises MappingError for a per-user failure."""
-        ctx = Context(user, now, **{**self.lookups, **lookups})
+        ctx = Context(user, now, **({**self.lookups, **lookups} if lookups else self.lookups))
         out: dict[str, Any] = {}
         for row in self.attributes:
             if row.add_only and not creating:
@@ -122,7 +122,7 @@ class CompiledMapping:
     ) -> list[tuple[str, Any]]:
         """(target attribute, value) of each matching attribute that has a value for `user`, in precedence
         order: the first one found in the target wins. Defaults do not take part in matching."""
-        ctx = Context(user, now, **{**self.lookups, **lookups})
+        ctx = Context(user, now, **({**self.lookups, **lookups} if lookups else self.lookups))
         values = []
         for row in self._matching_rows:
             ctx.target_attribute = row.target

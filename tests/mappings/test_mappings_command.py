@@ -81,3 +81,15 @@ def test_failures_exit_with_code_1(application):
         _run("test", application.slug, "--expression", "Mid([mail], 1)", "--sample", "{}")
     assert caught.value.returncode == 1
     assert "Mid expects 3 arguments, got 2 (column 1)" in str(caught.value)
+
+
+def test_test_looks_up_the_tenants_default_domain_and_salesforces_values(live_app):
+    out = _run("test", live_app.slug, "--expression", 'Join("@", [mailNickname], DefaultDomain())', "--sample",
+               '{"mailNickname": "jdoe"}')  # fmt: skip
+    assert out.strip().endswith("jdoe@contoso.com")
+    unique = 'SelectUniqueValue([mailNickname], Append([mailNickname], "2"))'
+    sample = '{"mailNickname": "integration.admin"}'  # the seeded Salesforce admin's nickname
+    out = _run("test", live_app.slug, "--expression", unique, "--sample", sample, "--target", "CommunityNickname")
+    assert out.strip().endswith("integration.admin2")
+    with pytest.raises(CommandError, match="no target attribute to look them up in"):
+        _run("test", live_app.slug, "--expression", unique, "--sample", sample)
