@@ -309,57 +309,54 @@ class AssignmentForm(forms.Form):
         self.fields["role"].choices = roles
 
 
-class SourceAttributeForm(forms.Form):
+class _AttributeForm(forms.Form):
+    """An attribute added to one of the attribute lists: its name and type."""
+
+    name_help = "The attribute's name."
+    type_help = "The kind of value the attribute holds."
+    multivalued_help = "Several values per user."
+    name = forms.CharField(label="Name", max_length=200, widget=forms.TextInput(attrs={"spellcheck": "false"}))
+    type = forms.ChoiceField(label="Type", choices=AttributeType.choices, initial=AttributeType.STRING)
+    multivalued = forms.BooleanField(label="Multi-value?", required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].help_text = self.name_help
+        self.fields["type"].help_text = self.type_help
+        self.fields["multivalued"].help_text = self.multivalued_help
+
+
+class SourceAttributeForm(_AttributeForm):
     """A name added to the list of Microsoft Entra ID attributes."""
 
-    name = forms.CharField(
-        label="Name",
-        max_length=200,
-        help_text="A directory extension's full name, extension_<appId without dashes>_<name> (names are "
-        "case-sensitive), or the name of another Graph user property.",
-        widget=forms.TextInput(attrs={"spellcheck": "false"}),
+    name_help = (
+        "A directory extension's full name, extension_<appId without dashes>_<name> (names are case-sensitive), or "
+        "the name of another Graph user property."
     )
-    type = forms.ChoiceField(
-        label="Type",
-        choices=AttributeType.choices,
-        initial=AttributeType.STRING,
-        help_text="The kind of value the attribute holds in Microsoft Entra ID.",
-    )
-    multivalued = forms.BooleanField(
-        label="Multi-value?",
-        required=False,
-        help_text="Several values per user (scoping filters cannot use it; Entra does not provision multi-valued "
-        "directory extensions).",
+    type_help = "The kind of value the attribute holds in Microsoft Entra ID."
+    multivalued_help = (
+        "Several values per user (scoping filters cannot use it; Entra does not provision multi-valued directory "
+        "extensions)."
     )
     app_display_name = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
-class TargetAttributeForm(forms.Form):
+class TargetAttributeForm(_AttributeForm):
     """A Salesforce attribute added by hand to the list for Salesforce."""
 
-    name = forms.CharField(
-        label="Name",
-        max_length=120,
-        help_text="The field's API name in Salesforce, for example Region__c (Refresh target attributes reads the "
-        "org's own fields, custom ones included).",
-        widget=forms.TextInput(attrs={"spellcheck": "false"}),
+    name_help = (
+        "The field's API name in Salesforce, for example Region__c (Refresh target attributes reads the org's own "
+        "fields, custom ones included)."
     )
-    type = forms.ChoiceField(
-        label="Type",
-        choices=AttributeType.choices,
-        initial=AttributeType.STRING,
-        help_text="How values are written: Boolean as true/false, Integer as a whole number, DateTime as a date "
-        "and time, Reference as the Id of another record.",
+    type_help = (
+        "How values are written: Boolean as true/false, Integer as a whole number, DateTime as a date and time, "
+        "Reference as the Id of another record."
     )
+    multivalued_help = "Several values, written separated by semicolons (a multi-select picklist)."
     required = forms.BooleanField(
         label="Required?",
         required=False,
         help_text="Salesforce refuses to create a user without it: give its mapping a default value.",
-    )
-    multivalued = forms.BooleanField(
-        label="Multi-value?",
-        required=False,
-        help_text="Several values, written separated by semicolons (a multi-select picklist).",
     )
     reference_to = forms.CharField(
         label="Referenced object",

@@ -196,6 +196,13 @@ class GraphClient:
             self._sleep(backoff_delay(attempt, error.retry_after))
             attempt += 1
 
+    def _needing(self, advice: str, method: str, path: str, **kwargs: Any) -> dict:
+        """A call that needs a permission the console's basic set lacks: a refusal says which one to grant."""
+        try:
+            return self._request(method, path, **kwargs)
+        except StopError as exc:
+            raise StopError(exc.message, code=exc.code, recommendation=advice, request=exc.request) from None
+
     # -- reads -------------------------------------------------------------------------------
 
     def get(self, path: str, params: dict | None = None) -> dict:
@@ -243,16 +250,13 @@ class GraphClient:
     def default_domain(self) -> str | None:
         """The tenant's default verified domain (the organization's verifiedDomains entry marked isDefault), read
         with the Organization.Read.All application permission; None when no verified domain is the default."""
-        try:
-            body = self.get("organization", {"$select": "id,verifiedDomains"})
-        except StopError as exc:
-            raise StopError(
-                exc.message,
-                code=exc.code,
-                recommendation="Grant the application permission Organization.Read.All (with admin consent): "
-                "DefaultDomain() reads the tenant's verified domains.",
-                request=exc.request,
-            ) from None
+        body = self._needing(
+            "Grant the application permission Organization.Read.All (with admin consent): DefaultDomain() reads the "
+            "tenant's verified domains.",
+            "GET",
+            "organization",
+            params={"$select": "id,verifiedDomains"},
+        )
         for organization in body.get("value") or []:
             for domain in organization.get("verifiedDomains") or []:
                 if domain.get("isDefault") and domain.get("name"):
@@ -262,16 +266,13 @@ class GraphClient:
     def directory_extensions(self) -> list[dict]:
         """The directory extensions of users registered in the tenant (extensionProperty objects), by Graph's
         getAvailableExtensionProperties, which needs the Directory.Read.All application permission."""
-        try:
-            body = self._request("POST", "directoryObjects/getAvailableExtensionProperties", json={})
-        except StopError as exc:
-            raise StopError(
-                exc.message,
-                code=exc.code,
-                recommendation="Grant the application permission Directory.Read.All (with admin consent) to list the "
-                "tenant's directory extensions, or type the extension's full name (extension_<appId>_<name>).",
-                request=exc.request,
-            ) from None
+        body = self._needing(
+            "Grant the application permission Directory.Read.All (with admin consent) to list the tenant's directory "
+            "extensions, or type the extension's full name (extension_<appId>_<name>).",
+            "POST",
+            "directoryObjects/getAvailableExtensionProperties",
+            json={},
+        )
         return [p for p in body.get("value") or [] if "User" in (p.get("targetObjects") or [])]
 
     def iter_group_user_members(

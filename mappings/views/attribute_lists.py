@@ -57,26 +57,34 @@ def source_attribute_list(request: HttpRequest, slug: str) -> HttpResponse:
     application = get_application(slug)
     if request.method == "GET":
         return _source_page(request, application, SourceAttributeForm())
-    _admin(request)
     form = SourceAttributeForm(request.POST)
+
+    def add(data: dict) -> str:
+        return add_source_attribute(
+            application,
+            data["name"],
+            data["type"],
+            data["multivalued"],
+            app_display_name=data["app_display_name"],
+            actor=request.user,
+        )
+
+    return _added(request, form, add, "source_attribute_list") or _source_page(request, application, form, status=400)
+
+
+def _added(request: HttpRequest, form, add, list_name: str) -> HttpResponse | None:
+    """POST of an addition to a list: back to the list, or None with the form's errors to show."""
+    _admin(request)
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            done = add_source_attribute(
-                application,
-                data["name"],
-                data["type"],
-                data["multivalued"],
-                app_display_name=data["app_display_name"],
-                actor=request.user,
-            )
+            done = add(form.cleaned_data)
         except AttributeListError as exc:
             form.add_error("name", str(exc))
         else:
             messages.success(request, done)
-            return redirect(reverse("source_attribute_list", args=[slug]))
+            return redirect(reverse(list_name, args=[request.resolver_match.kwargs["slug"]]))
     messages.error(request, "Nothing was added: correct the fields marked below.")
-    return _source_page(request, application, form, status=400)
+    return None
 
 
 @require_POST
@@ -127,27 +135,20 @@ def target_attribute_list(request: HttpRequest, slug: str) -> HttpResponse:
     application = get_application(slug)
     if request.method == "GET":
         return _target_page(request, application, TargetAttributeForm())
-    _admin(request)
     form = TargetAttributeForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            done = add_target_attribute(
-                application,
-                data["name"],
-                data["type"],
-                required=data["required"],
-                multivalued=data["multivalued"],
-                reference_to=data["reference_to"],
-                actor=request.user,
-            )
-        except AttributeListError as exc:
-            form.add_error("name", str(exc))
-        else:
-            messages.success(request, done)
-            return redirect(reverse("target_attribute_list", args=[slug]))
-    messages.error(request, "Nothing was added: correct the fields marked below.")
-    return _target_page(request, application, form, status=400)
+
+    def add(data: dict) -> str:
+        return add_target_attribute(
+            application,
+            data["name"],
+            data["type"],
+            required=data["required"],
+            multivalued=data["multivalued"],
+            reference_to=data["reference_to"],
+            actor=request.user,
+        )
+
+    return _added(request, form, add, "target_attribute_list") or _target_page(request, application, form, status=400)
 
 
 @require_POST
