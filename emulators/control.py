@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from emulators.entra.state import DEFAULT_ACCESS
@@ -237,6 +238,76 @@ class Control:
                 )
                 out.update((m, None) for m in members if m in state.users)
             return list(out)
+
+    def create_group(self, name: str, members: list[str] | None = None) -> dict[str, Any]:
+        """A security group with these members (user ids or UPNs, group ids or names)."""
+        with self._entra.lock:
+            state = self._entra.state
+            group = state.add_group(str(uuid.uuid4()), name, [self._principal(m) for m in members or []])
+            return {k: v for k, v in group.items() if k != "members"} | {"members": list(group["members"])}
+
+    # --- interactive sign-in (the console's own app registration) ---------------------------------------
+    def _signin_application(self, client_id: str | None):
+        applications = self._entra.state.signin_applications
+        if client_id is None:
+            return next(iter(applications.values()))
+        if client_id not in applications:
+            raise KeyError(f"no sign-in application {client_id!r}")
+        return applications[client_id]
+
+    def register_redirect_uri(self, uri: str, client_id: str | None = None) -> list[str]:
+        """Add a redirect URI to the sign-in app registration (Authentication > Web > Redirect URIs)."""
+        with self._entra.lock:
+            application = self._signin_application(client_id)
+            if uri not in application.redirect_uris:
+                application.redirect_uris.append(uri)
+            return list(application.redirect_uris)
+
+    def set_password(self, id_or_upn: str, password: str) -> None:
+        """The password a user types on the sign-in page."""
+        with self._entra.lock:
+            self._entra.state.passwords[self._user_id(id_or_upn)] = password
+
+    def assign_signin_role(self, principal: str, role: str, client_id: str | None = None) -> list[str]:
+        """Assign a user or group an app role of the sign-in app (by id, value or display name); returns the
+        principal's role values."""
+        with self._entra.lock:
+            application = self._signin_application(client_id)
+            pid = self._principal(principal)
+            application.role_assignments.setdefault(pid, set()).add(application.role_id(role))
+            return application.role_values([pid])
+
+    def unassign_signin_role(self, principal: str, role: str = "*", client_id: str | None = None) -> list[str]:
+        with self._entra.lock:
+            application = self._signin_application(client_id)
+            pid = self._principal(principal)
+            held = application.role_assignments.get(pid, set())
+            held.difference_update(held.copy() if role == "*" else {application.role_id(role)})
+            return application.role_values([pid])
+
+    def set_group_membership_claims(self, value: str = "SecurityGroup", client_id: str | None = None) -> None:
+        """The manifest's groupMembershipClaims: "SecurityGroup" puts the user's groups in the ID token, "None"
+        leaves them out."""
+        if value not in ("None", "SecurityGroup", "All", "ApplicationGroup"):
+            raise ValueError("value must be None, SecurityGroup, All or ApplicationGroup")
+        with self._entra.lock:
+            self._signin_application(client_id).group_membership_claims = value
+
+    def create_signin_user(
+        self,
+        userPrincipalName: str,
+        password: str,
+        roles: list[str] | None = None,
+        **properties: Any,  # noqa: N803
+    ) -> dict[str, Any]:
+        """An Entra user who can sign in with `password`, holding these app roles of the sign-in app."""
+        local = userPrincipalName.split("@")[0]
+        defaults = {"displayName": local.replace(".", " ").title(), "mail": userPrincipalName, "accountEnabled": True}
+        user = self.create_entra_user(userPrincipalName=userPrincipalName, **(defaults | properties))
+        self.set_password(user["id"], password)
+        for role in roles or []:
+            self.assign_signin_role(user["id"], role)
+        return user
 
     # --- Salesforce state ------------------------------------------------------------------------
     def add_taken_username(self, username: str) -> None:

@@ -1,4 +1,5 @@
-"""Starting and stopping the emulators: three HTTPS listeners on 127.0.0.1 sharing one throwaway CA."""
+"""Starting and stopping the emulators: three HTTPS listeners on 127.0.0.1 sharing one throwaway CA, and the
+plain-HTTP listener of the Entra sign-in pages a browser opens."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import requests
 
 from emulators.control import Control, ControlApp
 from emulators.entra.app import EntraApp
+from emulators.entra.signin import EntraBrowserApp
 from emulators.salesforce.query import Cursors
 from emulators.salesforce.rest import SalesforceApp
 from emulators.seed import build_entra, build_salesforce
@@ -25,11 +27,17 @@ class Emulators:
     """Salesforce and Entra/Graph emulators with their control API. Use `running_emulators()` or start()/stop()."""
 
     def __init__(
-        self, seed: int = 0, latency_ms: int = 0, port_salesforce: int = 0, port_entra: int = 0, port_control: int = 0
+        self,
+        seed: int = 0,
+        latency_ms: int = 0,
+        port_salesforce: int = 0,
+        port_entra: int = 0,
+        port_control: int = 0,
+        port_signin: int = 0,
     ) -> None:
         self.seed = seed
         self.latency_ms = latency_ms
-        self.ports = (port_salesforce, port_entra, port_control)
+        self.ports = (port_salesforce, port_entra, port_control, port_signin)
         entra = build_entra(seed)
         self.salesforce_app = SalesforceApp(build_salesforce(entra))
         self.entra_app = EntraApp(entra)
@@ -43,11 +51,12 @@ class Emulators:
 
     def start(self) -> Emulators:
         self.tls = make_tls()
-        apps = (self.salesforce_app, self.entra_app, ControlApp(self.control))
+        apps = (self.salesforce_app, self.entra_app, ControlApp(self.control), EntraBrowserApp(self.entra_app))
         self.servers = []
         try:
             for port, app in zip(self.ports, apps, strict=True):
-                self.servers.append(HTTPSServer(port, app, self.tls.server_context))
+                context = None if isinstance(app, EntraBrowserApp) else self.tls.server_context
+                self.servers.append(HTTPSServer(port, app, context))
         except OSError:
             # A port in use: release the ports already bound and the CA files before reporting it.
             for server in self.servers:
@@ -60,6 +69,7 @@ class Emulators:
             server.start()
         for server in self.servers:
             wait_until_accepting(server.port)
+        self.entra_app.browser_url = self.signin_url
         return self
 
     def stop(self) -> None:
@@ -82,6 +92,8 @@ class Emulators:
             self.salesforce_app.metrics.reset()
         with self.entra_app.lock:
             entra.tokens = {t: v for t, v in self.entra_app.state.tokens.items() if v[1] > 0}
+            for client_id, application in self.entra_app.state.signin_applications.items():
+                entra.signin_applications[client_id].redirect_uris = application.redirect_uris  # registration stays
             self.entra_app.state = entra
             self.entra_app.snapshots.clear()
             self.entra_app.users.rounds.clear()
@@ -103,6 +115,10 @@ class Emulators:
         return self.servers[2].base_url
 
     @property
+    def signin_url(self) -> str:
+        return self.servers[3].base_url
+
+    @property
     def ca_bundle(self) -> str:
         assert self.tls is not None, "emulators not started"
         return self.tls.ca_path
@@ -111,6 +127,7 @@ class Emulators:
     def info(self) -> dict[str, Any]:
         sf, entra = self.salesforce_app.state, self.entra_app.state
         client = next(iter(entra.clients.values()))
+        signin = next(iter(entra.signin_applications.values()))
         return {
             "salesforce": {
                 "login_url": self.salesforce_url,
@@ -132,6 +149,13 @@ class Emulators:
                 "client_secret": client.client_secret,
                 "service_principal_id": entra.service_principal["id"],
                 "app_id": entra.service_principal["appId"],
+            },
+            "signin": {
+                "authority_host": self.entra_url,
+                "tenant_id": entra.tenant_id,
+                "client_id": signin.client_id,
+                "client_secret": entra.clients[signin.client_id].client_secret,
+                "browser_url": self.signin_url,
             },
             "ca_bundle": self.ca_bundle,
             "control_url": self.control_url,

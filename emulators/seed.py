@@ -7,7 +7,7 @@ import random
 import unicodedata
 from typing import Any
 
-from emulators.entra.state import DEFAULT_ACCESS, EXTENSION_ATTRIBUTES, Client, EntraState
+from emulators.entra.state import DEFAULT_ACCESS, EXTENSION_ATTRIBUTES, Client, EntraState, SignInApplication
 from emulators.ids import guid
 from emulators.salesforce.state import PROFILES, SalesforceState
 
@@ -78,6 +78,7 @@ def build_entra(users: int, domain: str = DOMAIN) -> EntraState:
     state.verified_domains, state.default_domain = [domain, "contoso.com"], "contoso.com"
     client = Client(guid("client", "provisioning-console"), "emu~Secret.8Q~vJ2kLmN0pQrStUvWxYz", "Provisioning console")
     state.clients[client.client_id] = client
+    _add_console_signin(state)
     sp_id = guid("serviceprincipal", "salesforce-sandbox")
     state.service_principal = {
         "id": sp_id, "appId": guid("application", "salesforce-sandbox"), "displayName": "Salesforce Sandbox",
@@ -132,6 +133,23 @@ def build_entra(users: int, domain: str = DOMAIN) -> EntraState:
         state.assign(uid, "Standard User")
         state.soft_delete(uid)
     return state
+
+
+# The console's own app registration, which people sign in to; its app roles are the console's two roles.
+SIGNIN_APP_ROLES = (("ApplicationAdministrator", "Application Administrator"), ("ReportsReader", "Reports Reader"))
+
+
+def _add_console_signin(state: EntraState) -> None:
+    secret = "emu~SignIn.3F~qW8eRt5yUi0oPaSdFgHjKl"
+    client = Client(guid("client", "console-signin"), secret, "Provisioning console sign-in")
+    state.clients[client.client_id] = client
+    state.signin_applications[client.client_id] = SignInApplication(
+        client_id=client.client_id,
+        display_name="Provisioning console",
+        app_roles=[{"allowedMemberTypes": ["User"], "description": f"{name} of the provisioning console",
+                    "displayName": name, "id": guid("consolerole", value), "isEnabled": True, "value": value}
+                   for value, name in SIGNIN_APP_ROLES],
+    )  # fmt: skip
 
 
 def build_salesforce(entra: EntraState | None = None, suffix: str = SANDBOX_SUFFIX) -> SalesforceState:

@@ -231,7 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120
 
     def setup(self) -> None:
-        self.request = self.server.tls_context.wrap_socket(self.request, server_side=True)
+        if self.server.tls_context is not None:
+            self.request = self.server.tls_context.wrap_socket(self.request, server_side=True)
         super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
@@ -242,7 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
         host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
-        request = Request(self.command, parts.path, parts.query, self.headers, body, f"https://{host}")
+        scheme = "https" if self.server.tls_context is not None else "http"
+        request = Request(self.command, parts.path, parts.query, self.headers, body, f"{scheme}://{host}")
         try:
             response = self.server.app.dispatch(request)
         except Exception as exc:  # an emulator bug must look like a server error, not a hung socket
@@ -266,7 +268,8 @@ class HTTPSServer(ThreadingHTTPServer):
     request_queue_size = 256
     allow_reuse_address = True
 
-    def __init__(self, port: int, app: EmulatorApp, tls_context: ssl.SSLContext) -> None:
+    def __init__(self, port: int, app: EmulatorApp, tls_context: ssl.SSLContext | None) -> None:
+        """tls_context None serves plain HTTP (only the sign-in pages a browser opens, on loopback)."""
         self.app = app
         self.tls_context = tls_context
         super().__init__(("127.0.0.1", port), _Handler)
@@ -281,7 +284,7 @@ class HTTPSServer(ThreadingHTTPServer):
 
     @property
     def base_url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls_context is not None else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self.serve_forever, name=f"{self.app.name}-https", daemon=True)

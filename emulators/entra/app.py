@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from emulators.entra.directory import DirectoryRoutes
 from emulators.entra.responses import GRAPH, decode_token, encode_token, graph_error
+from emulators.entra.signin import SignInRoutes
 from emulators.entra.state import EntraState
 from emulators.entra.tokens import TokenRoutes
 from emulators.entra.users import UserRoutes
@@ -26,6 +27,8 @@ class EntraApp(EmulatorApp):
         self.snapshots: OrderedDict[str, list[Any]] = OrderedDict()
         self.snapshot_ids = itertools.count(1)
         self.tokens = TokenRoutes(self)
+        self.signin = SignInRoutes(self)
+        self.browser_url = ""  # the plain-HTTP listener of the sign-in pages, set once it listens
         self.users = UserRoutes(self)
         self.directory = DirectoryRoutes(self)
         # faults are drawn per inner request, as Graph throttles each one separately

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,6 +92,29 @@ class Client:
     secret_expired: bool = False
 
 
+@dataclass
+class SignInApplication:
+    """An app registration people sign in to (the web platform): its redirect URIs, app roles, who holds which
+    role (principal id -> app role ids, users or groups) and whether the ID token lists the user's groups."""
+
+    client_id: str
+    display_name: str
+    app_roles: list[dict[str, Any]]
+    redirect_uris: list[str] = field(default_factory=list)
+    role_assignments: dict[str, set[str]] = field(default_factory=dict)
+    group_membership_claims: str = "SecurityGroup"  # the manifest's groupMembershipClaims; "None" leaves them out
+
+    def role_id(self, role: str) -> str:
+        for app_role in self.app_roles:
+            if role in (app_role["id"], app_role["value"], app_role["displayName"]):
+                return app_role["id"]
+        raise KeyError(f"unknown app role {role!r} of {self.display_name}")
+
+    def role_values(self, principal_ids: list[str]) -> list[str]:
+        ids = set().union(*(self.role_assignments.get(p, set()) for p in principal_ids))
+        return sorted(r["value"] for r in self.app_roles if r["id"] in ids)
+
+
 class EntraState:
     def __init__(self, tenant_id: str, domain: str = "contoso.onmicrosoft.com") -> None:
         self.tenant_id = tenant_id
@@ -116,6 +139,10 @@ class EntraState:
         self.last_sequence = 0
         self.delta_generation = 1  # bumped to expire every delta token issued so far
         self.throttle_token_endpoint = 0
+        # Interactive sign-in: the app registrations people sign in to, users' passwords, codes not yet redeemed.
+        self.signin_applications: dict[str, SignInApplication] = {}
+        self.passwords: dict[str, str] = {}  # user id -> password
+        self.authorization_codes: dict[str, dict[str, Any]] = {}
 
     # --- users -----------------------------------------------------------------------------------
     def record_change(self, user_id: str) -> None:

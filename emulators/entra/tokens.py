@@ -72,7 +72,7 @@ class TokenRoutes:
     def known_tenant(self, tenant: str) -> bool:
         return tenant.lower() in (self.state.tenant_id, self.state.domain.lower())
 
-    def _tenant_not_found(self, tenant: str) -> Response:
+    def tenant_not_found(self, tenant: str) -> Response:
         return aad_error(
             400,
             "invalid_tenant",
@@ -98,8 +98,9 @@ class TokenRoutes:
     def openid_configuration(self, request: Request) -> Response:
         tenant = request.params["tenant"]
         if not self.known_tenant(tenant):
-            return self._tenant_not_found(tenant)
+            return self.tenant_not_found(tenant)
         base, tid = request.base_url, self.state.tenant_id
+        browser = self.app.browser_url or base  # the pages a browser opens (see emulators/entra/signin.py)
         return Response.json(
             {
                 "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
@@ -116,9 +117,26 @@ class TokenRoutes:
                 "scopes_supported": ["openid", "profile", "email", "offline_access"],
                 "issuer": f"{base}/{tid}/v2.0",
                 "request_uri_parameter_supported": False,
-                "authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/authorize",
+                "authorization_endpoint": f"{browser}/{tid}/oauth2/v2.0/authorize",
                 "device_authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/devicecode",
-                "end_session_endpoint": f"{base}/{tid}/oauth2/v2.0/logout",
+                "end_session_endpoint": f"{browser}/{tid}/oauth2/v2.0/logout",
+                "claims_supported": [
+                    "sub",
+                    "iss",
+                    "aud",
+                    "exp",
+                    "iat",
+                    "auth_time",
+                    "acr",
+                    "nonce",
+                    "preferred_username",
+                    "name",
+                    "tid",
+                    "ver",
+                    "at_hash",
+                    "c_hash",
+                    "email",
+                ],  # fmt: skip
                 "tenant_region_scope": "EU",
                 "cloud_instance_name": "microsoftonline.com",
                 "msgraph_host": "graph.microsoft.com",
@@ -129,7 +147,7 @@ class TokenRoutes:
     def token(self, request: Request) -> Response:
         tenant = request.params["tenant"]
         if not self.known_tenant(tenant):
-            return self._tenant_not_found(tenant)
+            return self.tenant_not_found(tenant)
         if self.state.throttle_token_endpoint > 0:
             self.state.throttle_token_endpoint -= 1
             retry = str(self.app.faults.retry_after)
@@ -141,6 +159,8 @@ class TokenRoutes:
                 {"Retry-After": retry},
             )
         form = request.form()
+        if form.get("grant_type") == "authorization_code":
+            return self.app.signin.redeem(request, form)
         if form.get("grant_type") != "client_credentials":
             return aad_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
         client_id = form.get("client_id", "")
