@@ -23,6 +23,9 @@ class AuditActivity(models.TextChoices):
     QUARANTINE = "Quarantine", "Quarantine"
     TEST_CONNECTION = "Test connection", "Test connection"
     ROTATE_KEYS = "Rotate encryption keys", "Rotate encryption keys"
+    UPDATE_SIGN_IN = "Update sign-in settings", "Update sign-in settings"
+    CREATE_API_TOKEN = "Create API token", "Create API token"
+    REVOKE_API_TOKEN = "Revoke API token", "Revoke API token"
 
 
 class AuditEntry(models.Model):
@@ -67,3 +70,48 @@ def record_audit(
         changed_fields=sorted(set(changed_fields)),
         detail=detail[:500],
     )
+
+
+class SignInPolicy(models.Model):
+    """Console-wide sign-in settings: one row (pk 1), changed on the Sign-in page or by `manage.py local_signin`."""
+
+    local_sign_in = models.BooleanField(
+        "Local accounts may sign in",
+        default=True,
+        help_text="Off: only Microsoft Entra ID sign-in works. Keep a local administrator for break-glass; "
+        "`python manage.py local_signin on` on the server turns local sign-in back on.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Local sign-in {'on' if self.local_sign_in else 'off'}"
+
+    @classmethod
+    def current(cls) -> SignInPolicy:
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class EntraAccount(models.Model):
+    """The console user a Microsoft Entra ID person signs in as, found by tenant and object id (never by name:
+    a user principal name can be renamed and reused)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="entra_account")
+    tenant_id = models.CharField(max_length=36)
+    object_id = models.CharField(max_length=36)
+    last_sign_in = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant_id", "object_id"], name="one_user_per_entra_object")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.tenant_id}/{self.object_id})"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last sign of life of each django-q2 worker process (console/health.py), for the health endpoint."""
+
+    worker = models.CharField(max_length=200, unique=True, help_text="host:pid")
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.worker} at {self.seen_at:%Y-%m-%d %H:%M:%S}"

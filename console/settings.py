@@ -126,7 +126,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Authentication --------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords of local accounts, refused while an administrator has turned local sign-in off.
+    "console.signin_views.LocalAccountBackend",
+    # Keeps people signed in after a Microsoft Entra ID sign-in (console/signin_views.py); checks no password.
+    "console.signin_views.EntraSignInBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "applications"
@@ -146,6 +149,30 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 AXES_CLIENT_IP_CALLABLE = "console.client_address.client_address"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, 300)
+
+# Sign-in with Microsoft Entra ID (OpenID Connect, console/entra_signin.py): on when ENTRA_SIGNIN_CLIENT_ID is set.
+ENTRA_SIGNIN = {
+    "tenant_id": env_str("ENTRA_SIGNIN_TENANT_ID"),
+    "client_id": env_str("ENTRA_SIGNIN_CLIENT_ID"),
+    "client_secret": env_str("ENTRA_SIGNIN_CLIENT_SECRET"),
+    "authority_host": env_str("ENTRA_SIGNIN_AUTHORITY_HOST", "https://login.microsoftonline.com").rstrip("/"),
+    "ca_bundle": env_str("ENTRA_SIGNIN_CA_BUNDLE"),
+    "administrator_roles": env_list("ENTRA_SIGNIN_ADMINISTRATOR_ROLES", ["ApplicationAdministrator"]),
+    "reader_roles": env_list("ENTRA_SIGNIN_READER_ROLES", ["ReportsReader"]),
+    "administrator_groups": env_list("ENTRA_SIGNIN_ADMINISTRATOR_GROUPS"),
+    "reader_groups": env_list("ENTRA_SIGNIN_READER_GROUPS"),
+}
+if ENTRA_SIGNIN["client_id"]:
+    missing = [f"ENTRA_SIGNIN_{name.upper()}" for name in ("tenant_id", "client_secret") if not ENTRA_SIGNIN[name]]
+    if missing:
+        raise ImproperlyConfigured(f"ENTRA_SIGNIN_CLIENT_ID is set: {' and '.join(missing)} must be set too.")
+    if not ENTRA_SIGNIN["authority_host"].startswith("https://"):
+        raise ImproperlyConfigured("ENTRA_SIGNIN_AUTHORITY_HOST must be an https:// address.")
+
+# Prometheus metrics at /metrics, for a scraper presenting "Authorization: Bearer <METRICS_TOKEN>" (off when unset).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`).")
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Security (production behind a TLS-terminating proxy) --------------------------

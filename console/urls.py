@@ -1,24 +1,21 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
 from django.urls import include, path
 
-from console import views
-
-
-@login_not_required
-def healthz(request):
-    return HttpResponse("ok", content_type="text/plain")
-
+from console import health, metrics, signin_views, views
 
 handler403 = views.permission_denied
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", signin_views.ConsoleLoginView.as_view(), name="login"),
+    path("login/entra/", signin_views.entra_start, name="entra_signin"),
+    path("login/entra/callback/", signin_views.entra_callback, name="entra_callback"),
+    path("settings/sign-in/", signin_views.signin_settings, name="signin_settings"),
+    path("settings/sign-in/save/", signin_views.save_signin_settings, name="save_signin_settings"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("mappings.urls")),
     path("", include("provisioning.urls")),

@@ -235,6 +235,9 @@ class ProvisioningCycle(FitsColumns, models.Model):
 
     salesforce_calls = models.PositiveIntegerField(default=0)
     graph_calls = models.PositiveIntegerField(default=0)
+    # Answers that said "too many requests" (retried after the delay asked for), for /metrics.
+    salesforce_throttles = models.PositiveIntegerField(default=0)
+    graph_throttles = models.PositiveIntegerField(default=0)
 
     # Why a cycle failed or crashed (shown on the overview, used by quarantine).
     error_code = models.CharField(max_length=100, blank=True)
@@ -283,6 +286,8 @@ class ProvisioningCycle(FitsColumns, models.Model):
                 "objects_total",
                 "salesforce_calls",
                 "graph_calls",
+                "salesforce_throttles",
+                "graph_throttles",
                 "heartbeat_at",
             ]
         )

@@ -48,9 +48,12 @@ class TransientError(RemoteError):
 
     default_code = "TRANSIENT"
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: str) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, throttled: bool = False, **kwargs: str
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        self.throttled = throttled  # the remote system said "too many requests" (counted for /metrics)
 
 
 class SessionExpired(TransientError):

@@ -56,6 +56,7 @@ class GraphClient:
         self.connection = connection
         self.max_retries = max_retries
         self.calls = 0
+        self.throttles = 0  # 429 answers, batch items included (counted for /metrics)
         self.last_delta_link: str | None = None
         self.graph_url = connection.graph_url.rstrip("/")
         self.authority = f"{connection.authority_host.rstrip('/')}/{connection.tenant_id}"
@@ -191,6 +192,8 @@ class GraphClient:
                     self._app.remove_tokens_for_client()  # type: ignore[union-attr]
                     continue
                 error = graph_error(response, request)
+            if isinstance(error, TransientError) and error.throttled:
+                self.throttles += 1
             if not isinstance(error, TransientError) or attempt >= self.max_retries:
                 raise error
             self._sleep(backoff_delay(attempt, error.retry_after))
@@ -353,6 +356,8 @@ class GraphClient:
             for answer in body.get("responses") or []:
                 answer_id = str(answer.get("id"))
                 answers[answer_id] = answer
+                if answer.get("status") == 429:
+                    self.throttles += 1
                 if answer.get("status") == 429 and answer_id in pending and attempt < self.max_retries:
                     headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
                     throttled.append(float(headers.get("retry-after") or 0) or backoff_delay(attempt, None))

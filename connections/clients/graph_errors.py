@@ -108,6 +108,7 @@ def graph_error(response: requests.Response, request: str) -> RemoteError:
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             recommendation="Retried after the delay Graph asks for.",
             request=request,
+            throttled=status == 429,
         )
     if status == 401:
         return AuthenticationError(

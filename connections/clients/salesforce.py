@@ -108,6 +108,7 @@ class SalesforceClient:
         self.dry_run = dry_run
         self.max_retries = max_retries
         self.calls = 0
+        self.throttles = 0  # answers that said "too many requests" (429, REQUEST_LIMIT_EXCEEDED)
         self.api_usage: tuple[int, int] | None = None
         self.recorded_writes: list[dict] = []
         self.session = build_session(connection.ca_bundle)
@@ -231,6 +232,8 @@ class SalesforceClient:
                 signed_in_again = True
                 self.login()
             except TransientError as exc:
+                if exc.throttled or isinstance(exc, RequestLimitExceeded):
+                    self.throttles += 1
                 if attempt >= self.max_retries:
                     if isinstance(exc, RequestLimitExceeded):
                         raise StopError(

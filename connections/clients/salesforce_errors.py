@@ -154,6 +154,7 @@ def rest_error(exc: SalesforceError, request: str) -> RemoteError:
             code=code or f"HTTP_{status}",
             recommendation="Retried later.",
             request=request,
+            throttled=status == 429,
         )
     if status == 403:
         return StopError(

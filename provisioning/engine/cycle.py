@@ -388,6 +388,8 @@ class CycleRunner:
         cycle = self.cycle
         cycle.salesforce_calls = self.salesforce.calls
         cycle.graph_calls = self.graph.calls
+        cycle.salesforce_throttles = getattr(self.salesforce, "throttles", 0)
+        cycle.graph_throttles = getattr(self.graph, "throttles", 0)
         if cycle.objects_total is not None and cycle.objects_done > cycle.objects_total:
             cycle.objects_total = cycle.objects_done
         cycle.save_progress()

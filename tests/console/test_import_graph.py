@@ -22,6 +22,7 @@ PACKAGES = ("console", "connections", "mappings", "provisioning", "emulators")
 FUNCTION_IMPORTS_ALLOWED = {
     ("connections.apps", "ready"): "registers the system checks once the app registry is ready",
     ("provisioning.apps", "ready"): "connects a post_migrate handler whose module imports the models",
+    ("console.apps", "ready"): "connects the heartbeat handlers, whose module imports the models",
 }
 
 

@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from console.models import AuditEntry
 from mappings.models import ScopingFilter
 
-PUBLIC = {"login", "logout", "healthz"}
+PUBLIC = {"login", "logout", "healthz", "entra_signin", "entra_callback", "metrics"}
 # The start page only redirects to the Applications list, which is guarded.
 REDIRECTS = {"home"}
 # Values for the URL parameters of the blade's pages.
