@@ -270,5 +270,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     # axes.apps announces itself on every start, management commands included; failed sign-ins still log.
-    "loggers": {"django_q": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
+    # msal logs token requests in full at DEBUG (authorization codes, PKCE verifiers): never below INFO.
+    "loggers": {"django_q": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}, "msal": {"level": "INFO"}},
 }

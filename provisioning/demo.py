@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
@@ -74,6 +75,43 @@ def _write_private(path: Path, text: str) -> None:
     path.unlink(missing_ok=True)
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
         fh.write(text)
+
+
+DEMO_SIGNIN_PEOPLE = (
+    ("console.admin", "ApplicationAdministrator", "Application Administrator"),
+    ("console.reader", "ReportsReader", "Reports Reader"),
+    ("console.guest", None, "no console role: refused"),
+)
+
+
+def enable_entra_signin(info: dict[str, Any], console_url: str, password: str) -> tuple[dict[str, str], list[str]]:
+    """Sign-in with Entra ID through the emulator: the console's callback registered, three people who can sign in
+    with `password`. Returns the ENTRA_SIGNIN_* environment for the web server and the people, described."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = info["ca_bundle"]
+    control, signin = info["control_url"], info["signin"]
+    domain = info["entra"]["tenant_domain"]
+
+    def call(method: str, **arguments: Any) -> Any:
+        answer = session.post(f"{control}/{method}", json=arguments, timeout=30)
+        answer.raise_for_status()
+        return answer.json()["result"]
+
+    call("register_redirect_uri", uri=f"{console_url.rstrip('/')}/login/entra/callback/")
+    people = []
+    for name, role, described in DEMO_SIGNIN_PEOPLE:
+        upn = f"{name}@{domain}"
+        call("create_signin_user", userPrincipalName=upn, password=password, roles=[role] if role else [])
+        people.append(f"{upn} ({described})")
+    environment = {
+        "ENTRA_SIGNIN_TENANT_ID": signin["tenant_id"],
+        "ENTRA_SIGNIN_CLIENT_ID": signin["client_id"],
+        "ENTRA_SIGNIN_CLIENT_SECRET": signin["client_secret"],
+        "ENTRA_SIGNIN_AUTHORITY_HOST": signin["authority_host"],
+        "ENTRA_SIGNIN_CA_BUNDLE": info["ca_bundle"],
+    }
+    return environment, people
 
 
 def ensure_demo_application(info: dict[str, Any]) -> tuple[Application, bool]:

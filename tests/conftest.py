@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 
 from console.permissions import APPLICATION_ADMINISTRATOR, REPORTS_READER
 
-pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.emulators"]
+pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.emulators", "tests.fixtures.signin"]
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,9 @@ def test_the_demo_runs_a_cycle_stops_cleanly_on_ctrl_c_and_keeps_its_data(tmp_pa
         assert len(children) >= 3  # emulators, qcluster (and its workers), web server
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
+        assert "Sign in with Microsoft (the emulated tenant)" in output and "console.reader@" in output
+        sign_in_page = urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=10).read().decode()  # noqa: S310
+        assert "Sign in with Microsoft" in sign_in_page
         os.killpg(demo.pid, signal.SIGINT)
         rest, _ = demo.communicate(timeout=40)
     finally:

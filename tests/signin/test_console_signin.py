@@ -188,3 +188,40 @@ def test_the_settings_page_shows_no_client_secret(admin_client, entra_signin_on)
     page = admin_client.get(reverse("signin_settings")).content.decode()
     assert entra_signin_on["client_id"] in page and entra_signin_on["client_secret"] not in page
     assert APPLICATION_ADMINISTRATOR in page
+
+
+def test_no_secret_code_or_token_reaches_a_page_or_the_log(client, emu, entra_signin_on, people, caplog, settings):
+    """The client secret, the authorization code and the tokens stay between the console and Entra."""
+    settings.METRICS_TOKEN = "metrics-token-never-shown-1"
+    caplog.set_level("DEBUG")
+    seen: list[str] = []
+    original = entra_signin.validate_id_token
+
+    def remember(cfg, token, expected_nonce):
+        seen.append(token)
+        return original(cfg, token, expected_nonce)
+
+    entra_signin.validate_id_token, restore = remember, original
+    try:
+        pages = []
+        for person in ("admin", "nobody"):
+            start = client.get("/login/entra/")
+            answer = authorize(start["Location"], people[person]["userPrincipalName"])
+            callback = answer.headers["Location"].split("/login/entra/callback/")[1]
+            seen.append(callback.split("code=")[1].split("&")[0])
+            response = client.get("/login/entra/callback/" + callback)
+            pages.append(response.content.decode())
+            if response.status_code == 302:
+                pages.append(client.get(response["Location"]).content.decode())
+                pages.append(client.get(reverse("signin_settings")).content.decode())
+            client.logout()
+        pages.append(client.get("/healthz").content.decode())
+        pages.append(client.get("/metrics", HTTP_AUTHORIZATION="Bearer metrics-token-never-shown-1").content.decode())
+    finally:
+        entra_signin.validate_id_token = restore
+    secrets_seen = [entra_signin_on["client_secret"], settings.METRICS_TOKEN, *seen]
+    assert len(seen) == 4  # two codes and two ID tokens (the refused person's token is checked too)
+    for secret in secrets_seen:
+        for page in pages:
+            assert secret not in page
+        assert secret not in caplog.text

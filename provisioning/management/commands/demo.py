@@ -26,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from provisioning import scheduling
-from provisioning.demo import DEMO_APP_NAME, ensure_demo_admin, ensure_demo_application
+from provisioning.demo import DEMO_APP_NAME, enable_entra_signin, ensure_demo_admin, ensure_demo_application
 from provisioning.models import ProvisioningCycle
 from provisioning.scheduling import apply_schedule
 
@@ -183,6 +183,9 @@ class Command(BaseCommand):
 
         admin = ensure_demo_admin(self.local_dir)
         application, created = ensure_demo_application(info)
+        url = f"http://127.0.0.1:{port}/"
+        signin_environment, signin_people = enable_entra_signin(info, url, admin.password)
+        os.environ.update(signin_environment)  # the web server signs people in through the emulated tenant
 
         self.stdout.write("Starting the worker and the web server ...")
         self._spawn("worker", "qcluster")
@@ -190,13 +193,14 @@ class Command(BaseCommand):
         self._wait(web, lambda: _accepting(port), 60, "the web server")
         self.application = application
 
-        url = f"http://127.0.0.1:{port}/"
         password = admin.password if admin.created else f"(in {admin.password_file})"
         lines = [
             "",
             f"  The console is running at {url}",
             f"  Sign in as   {admin.username}",
             f"  Password     {password}",
+            "  Or           Sign in with Microsoft (the emulated tenant), with the same password, as",
+            *(f"               {person}" for person in signin_people),
             f"  Application  {DEMO_APP_NAME} ({'created' if created else 'pointed at the new emulators'}): "
             f"{url}apps/{application.slug}/provisioning/",
             f"  Logs         {self.log_dir}/(emulators|worker|web).log",
