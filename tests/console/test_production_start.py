@@ -60,8 +60,8 @@ def test_production_start_serves_the_console_and_runs_a_worker(tmp_path):
 
         def health():
             try:
-                return requests.get(f"{base}/healthz", headers=PROXY, timeout=2)
-            except requests.ConnectionError:
+                return requests.get(f"{base}/healthz", headers=PROXY, timeout=10)
+            except requests.RequestException:  # not listening yet, or busy starting
                 assert process.poll() is None, (tmp_path / "production.log").read_text()
                 return None
 

@@ -34,7 +34,7 @@ def test_command_writes_a_usable_info_file_and_stops_cleanly(tmp_path):
             assert time.monotonic() < deadline, "no info file"
             time.sleep(0.05)
         info = json.loads(info_file.read_text())
-        assert set(info) == {"salesforce", "entra", "ca_bundle", "control_url"}
+        assert set(info) == {"salesforce", "entra", "signin", "ca_bundle", "control_url"}
         assert {"login_url", "instance_url", "username", "password", "security_token", "org_id"} <= set(
             info["salesforce"]
         )
