@@ -9,7 +9,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from emulators.entra.state import DEFAULT_ACCESS
+from emulators.salesforce import access as access_rules
 from emulators.salesforce.records import create_user
+from emulators.salesforce.state import now_iso
 from emulators.server import EmulatorApp, Request, Response
 
 if TYPE_CHECKING:
@@ -349,6 +351,86 @@ class Control:
 
     def profile_id(self, name: str) -> str:
         return self._sf.state.profile_id(name)
+
+    # --- access beyond the profile ---------------------------------------------------------------
+    def access_item_id(self, name: str) -> str:
+        """The Id of a permission set (Name), permission set group, licence or group (DeveloperName), or role."""
+        state = self._sf.state
+        tables = (
+            *state.access.tables().values(),
+            state.roles,
+        )
+        for table in tables:
+            for record in table.values():
+                if name in (record.get("Name"), record.get("DeveloperName")):
+                    return record["Id"]
+        raise KeyError(name)
+
+    def access_of(self, user_id: str) -> dict[str, Any]:
+        """A user's permission sets and groups, licences, group memberships (names) and frozen flag."""
+        with self._sf.lock:
+            access = self._sf.state.access
+            names = {}
+            for table in (access.permission_sets, access.permission_set_groups, access.licences, access.groups):
+                names.update({k: v.get("DeveloperName") or v.get("Name") for k, v in table.items()})
+            sets = sorted(
+                names[a["PermissionSetGroupId"] or a["PermissionSetId"]]
+                for a in access.assignments.values()
+                if a["AssigneeId"] == user_id
+                and not access.permission_sets.get(a["PermissionSetId"] or "", {}).get("IsOwnedByProfile")
+            )
+            licences = sorted(
+                names[a["PermissionSetLicenseId"]]
+                for a in access.licence_assignments.values()
+                if a["AssigneeId"] == user_id
+            )
+            groups = sorted(names[m["GroupId"]] for m in access.members.values() if m["UserOrGroupId"] == user_id)
+            return {"permission_sets": sets, "licences": licences, "groups": groups, "frozen": access.frozen(user_id)}
+
+    def grant_outside(self, user_id: str, item: str) -> str:
+        """Assign a permission set, group, licence or group membership as an administrator would in Setup."""
+        item_id = self.access_item_id(item)
+        obj, field = {
+            "0PS": ("PermissionSetAssignment", "PermissionSetId"),
+            "0PG": ("PermissionSetAssignment", "PermissionSetGroupId"),
+            "0PL": ("PermissionSetLicenseAssign", "PermissionSetLicenseId"),
+            "00G": ("GroupMember", "GroupId"),
+        }[item_id[:3]]
+        values = (
+            {"AssigneeId": user_id, field: item_id}
+            if obj != "GroupMember"
+            else {"GroupId": item_id, "UserOrGroupId": user_id}
+        )
+        with self._sf.lock:
+            record_id, _ = access_rules.create(self._sf.state, obj, values, now_iso())
+            return record_id
+
+    def revoke_outside(self, user_id: str, item: str) -> None:
+        """Remove a user's assignment or membership of `item` as an administrator would in Setup."""
+        item_id = self.access_item_id(item)
+        with self._sf.lock:
+            access = self._sf.state.access
+            for table in (access.assignments, access.licence_assignments, access.members):
+                for record_id, record in list(table.items()):
+                    owner = record.get("AssigneeId") or record.get("UserOrGroupId")
+                    if owner == user_id and item_id in record.values():
+                        access._drop(table, record_id)
+
+    def delete_access_item(self, name: str) -> None:
+        """Delete a permission set, group, licence or public group in the org, as an administrator would."""
+        with self._sf.lock:
+            self._sf.state.access.delete_item(self.access_item_id(name))
+
+    def block_deactivation(
+        self, user_id: str, reason: str = "You cannot deactivate a user who is the default lead owner."
+    ) -> None:
+        """Make Salesforce refuse to deactivate this user (a default lead owner, an approver, ...)."""
+        with self._sf.lock:
+            self._sf.state.deactivation_blockers[user_id] = reason
+
+    def unblock_deactivation(self, user_id: str) -> None:
+        with self._sf.lock:
+            self._sf.state.deactivation_blockers.pop(user_id, None)
 
     # --- whole state -----------------------------------------------------------------------------
     def reset(self) -> None:

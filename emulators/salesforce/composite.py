@@ -13,7 +13,7 @@ from emulators.server import Request, Response, parse_json_body
 if TYPE_CHECKING:
     from emulators.salesforce.rest import SalesforceApp
 
-_REFERENCE = re.compile(r"@\{(\w+)\.([\w.\[\]]+)\}")
+_REFERENCE = re.compile(r"@\{(\w+)((?:\[\d+\]|\.\w+)+)\}")  # @{ref.field}, @{ref[0].id}
 HALTED = {
     "errorCode": "PROCESSING_HALTED",
     "message": "The transaction was rolled back since another operation in the same transaction failed.",

@@ -24,7 +24,9 @@ def _table(state: SalesforceState, obj: str) -> dict[str, dict[str, Any]]:
         return state.roles
     if obj == "UserLicense":
         return {k: {**v, "UsedLicenses": state.used_licences(k)} for k, v in state.licences.items()}
-    return {state.organization["Id"]: state.organization}
+    if obj == "Organization":
+        return {state.organization["Id"]: state.organization}
+    return state.access.tables()[obj]
 
 
 def _value(state: SalesforceState, obj: str, record: dict[str, Any] | None, path: tuple[str, ...]) -> Any:
@@ -145,12 +147,40 @@ def execute(state: SalesforceState, soql: str, version: str) -> tuple[int, list[
         absent = [r for r in rows if _value(state, query.obj, r, path) is None]
         present.sort(key=lambda r, p=path: _norm(_value(state, query.obj, r, p)), reverse=desc)
         rows = present + absent if nulls_last else absent + present
+    if query.aggregates or query.group_by:
+        grouped = _aggregate(state, query, rows)
+        return len(grouped), grouped
     rows = rows[query.offset :]
     if query.limit is not None:
         rows = rows[: query.limit]
     if query.count_only:
         return len(rows), []
     return len(rows), [_shape(state, query, r, version) for r in rows]
+
+
+def _aggregate(state: SalesforceState, query: Query, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GROUP BY rows as AggregateResult records: the grouped fields, then each aggregate under its alias (exprN)."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        key = tuple(_value(state, query.obj, row, path) for path in query.group_by)
+        groups.setdefault(key, []).append(row)
+    if not query.group_by and not groups:
+        groups[()] = []
+    out = []
+    for key, members in groups.items():
+        record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+        for path, value in zip(query.group_by, key, strict=True):
+            record[path[-1]] = value
+        for function, path, alias in query.aggregates:
+            values = [v for v in (_value(state, query.obj, m, path) for m in members) if v is not None]
+            if function == "count":
+                record[alias] = len(values)
+            elif function == "count_distinct":
+                record[alias] = len(set(values))
+            else:
+                record[alias] = (max if function == "max" else min)(values) if values else None
+        out.append(record)
+    return out
 
 
 class Cursors:

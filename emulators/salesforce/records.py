@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from emulators.salesforce.state import SalesforceState
+from emulators.salesforce import access
+from emulators.salesforce.access import AccessError
+from emulators.salesforce.state import SalesforceState, now_iso
 from emulators.salesforce.validation import UserError, validate
 
 
@@ -68,6 +70,29 @@ def _restore(state: SalesforceState, before: dict[str, Any]) -> None:
     state._index(record)
 
 
+def _write_one(
+    state: SalesforceState, obj: str | None, values: dict[str, Any], operation: str, journal: Journal
+) -> str:
+    """One record of a collection: a User, an access assignment (create) or a UserLogin (update)."""
+    if obj == "User":
+        if operation == "create":
+            return create_user(state, values, journal)
+        target = next((v for k, v in values.items() if k.lower() == "id"), None)
+        if not target:
+            raise UserError("MISSING_ARGUMENT", "Id not specified in an update call", [])
+        return update_user(state, target, values, journal)
+    if operation == "create" and obj in access.CREATE_FIELDS:
+        record_id, undo = access.create(state, obj, values, now_iso())
+    elif operation == "update" and obj == "UserLogin":
+        record_id, undo = access.update_login(state, values)
+    else:
+        verb = "inserted" if operation == "create" else "updated"
+        raise UserError("INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {verb}: {obj}", [])
+    if undo is not None:
+        journal.undo.append(undo)
+    return record_id
+
+
 def collection_results(
     state: SalesforceState, records: list[dict[str, Any]], all_or_none: bool, operation: str
 ) -> list[dict[str, Any]]:
@@ -79,26 +104,39 @@ def collection_results(
         obj = (record.get("attributes") or {}).get("type")
         values = {k: v for k, v in record.items() if k != "attributes"}
         try:
-            if obj != "User":
-                raise UserError("INVALID_TYPE", f"sObject type '{obj}' is not supported for this operation", [])
-            if operation == "create":
-                uid = create_user(state, values, journal)
-            else:
-                target = next((v for k, v in values.items() if k.lower() == "id"), None)
-                if not target:
-                    raise UserError("MISSING_ARGUMENT", "Id not specified in an update call", [])
-                uid = update_user(state, target, values, journal)
+            uid = _write_one(state, obj, values, operation, journal)
             results.append({"id": uid, "success": True, "errors": []})
-        except UserError as err:
+        except (UserError, AccessError) as err:
             failed = True
             results.append({"id": None, "success": False, "errors": [err.as_error("statusCode")]})
     if all_or_none and failed:
         journal.rollback()
-        rolled = {
-            "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-            "message": "Record rolled back because not all records were valid and the request was using AllOrNone "
-            "header",
-            "fields": [],
-        }
-        results = [r if not r["success"] else {"id": None, "success": False, "errors": [dict(rolled)]} for r in results]
+        results = _rolled_back(results)
     return results
+
+
+def delete_results(state: SalesforceState, ids: list[str], all_or_none: bool) -> list[dict[str, Any]]:
+    """DELETE /composite/sobjects?ids=...: per-id results in input order."""
+    journal = Journal()
+    results: list[dict[str, Any]] = []
+    failed = False
+    for record_id in ids:
+        try:
+            journal.undo.append(access.delete(state, record_id))
+            results.append({"id": record_id, "success": True, "errors": []})
+        except AccessError as err:
+            failed = True
+            results.append({"id": record_id, "success": False, "errors": [err.as_error("statusCode")]})
+    if all_or_none and failed:
+        journal.rollback()
+        results = _rolled_back(results)
+    return results
+
+
+def _rolled_back(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rolled = {
+        "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+        "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+        "fields": [],
+    }
+    return [r if not r["success"] else {"id": None, "success": False, "errors": [dict(rolled)]} for r in results]

@@ -10,7 +10,7 @@ from typing import Any
 from emulators.salesforce import external, soap
 from emulators.salesforce.composite import run_composite
 from emulators.salesforce.query import Cursors, execute
-from emulators.salesforce.records import collection_results, create_user, update_user
+from emulators.salesforce.records import collection_results, create_user, delete_results, update_user
 from emulators.salesforce.responses import sf_error
 from emulators.salesforce.schema import OBJECT_NAMES, OBJECTS, describe
 from emulators.salesforce.soql import SOQLError
@@ -71,6 +71,12 @@ class SalesforceApp(EmulatorApp):
         r.add("POST", V + "/composite/sobjects/?", f"POST {VL}/composite/sobjects", self.authed(self.collection_create))
         r.add(
             "PATCH", V + "/composite/sobjects/?", f"PATCH {VL}/composite/sobjects", self.authed(self.collection_update)
+        )
+        r.add(
+            "DELETE",
+            V + "/composite/sobjects/?",
+            f"DELETE {VL}/composite/sobjects",
+            self.authed(self.collection_delete),
         )
         r.add(
             "GET",
@@ -264,7 +270,8 @@ class SalesforceApp(EmulatorApp):
 
     def get(self, request: Request) -> Response:
         obj = self._object(request)
-        table = {"User": self.state.users, "Profile": self.state.profiles, "UserRole": self.state.roles}.get(obj or "")
+        tables = {"User": self.state.users, "Profile": self.state.profiles, "UserRole": self.state.roles}
+        table = tables.get(obj or "") or self.state.access.tables().get(obj or "")
         record = None
         if table is not None:
             key = self.state.resolve_id(request.params["id"], table)
@@ -319,6 +326,17 @@ class SalesforceApp(EmulatorApp):
 
     def collection_update(self, request: Request) -> Response:
         return self._collection(request, "update")
+
+    def collection_delete(self, request: Request) -> Response:
+        ids = [i for i in request.query.get("ids", "").split(",") if i]
+        if not ids:
+            return sf_error(400, "MISSING_ARGUMENT", "ids parameter is required")
+        if len(ids) > 200:
+            return sf_error(
+                400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call"
+            )
+        all_or_none = request.query.get("allOrNone", "false").lower() == "true"
+        return Response.json(delete_results(self.state, ids, all_or_none))
 
     def collection_get(self, request: Request) -> Response:
         ids = [i for i in request.query.get("ids", "").split(",") if i]

@@ -140,14 +140,95 @@ USERLICENSE_FIELDS: tuple[Field, ...] = (
     _f("UsedLicenses", "int", 0, **_SYSTEM),
 )
 
+# Access beyond the profile (Object Reference for the Salesforce Platform: PermissionSet, PermissionSetGroup,
+# PermissionSetAssignment, PermissionSetLicense, PermissionSetLicenseAssign, Group, GroupMember, UserLogin).
+PERMISSIONSET_FIELDS: tuple[Field, ...] = (
+    _f("Id", "id", 18, **_SYSTEM),
+    _f("Name", "string", 80),
+    _f("Label", "string", 80),
+    _f("IsOwnedByProfile", "boolean", 0, **_SYSTEM),
+    _f("Type", "picklist", 40, **_SYSTEM),  # Regular, Group (a group's aggregate), Profile, Session
+    _f("LicenseId", "reference", 18, reference_to="PermissionSetLicense"),  # a user licence or a permission set licence
+    _f("ProfileId", "reference", 18, reference_to="Profile", **_SYSTEM),
+    _f("PermissionSetGroupId", "reference", 18, reference_to="PermissionSetGroup", **_SYSTEM),
+)
+PERMISSIONSETGROUP_FIELDS: tuple[Field, ...] = (
+    _f("Id", "id", 18, **_SYSTEM),
+    _f("DeveloperName", "string", 80),
+    _f("MasterLabel", "string", 80),
+    _f("Status", "picklist", 40, **_SYSTEM),  # Updated, Outdated, Updating, Failed
+)
+PERMISSIONSETASSIGNMENT_FIELDS: tuple[Field, ...] = (
+    _f("Id", "id", 18, **_SYSTEM),
+    _f("AssigneeId", "reference", 18, reference_to="User", updateable=False),
+    _f("PermissionSetId", "reference", 18, reference_to="PermissionSet", updateable=False),
+    _f("PermissionSetGroupId", "reference", 18, reference_to="PermissionSetGroup", updateable=False),
+    _f("IsActive", "boolean", 0, **_SYSTEM),
+    _f("SystemModstamp", "datetime", 0, **_SYSTEM),
+)
+PERMISSIONSETLICENSE_FIELDS: tuple[Field, ...] = (
+    _f("Id", "id", 18, **_SYSTEM),
+    _f("DeveloperName", "string", 80, **_SYSTEM),
+    _f("MasterLabel", "string", 80, **_SYSTEM),
+    _f("TotalLicenses", "int", 0, **_SYSTEM),
+    _f("UsedLicenses", "int", 0, **_SYSTEM),
+    _f("Status", "picklist", 40, **_SYSTEM),
+)
+PERMISSIONSETLICENSEASSIGN_FIELDS: tuple[Field, ...] = (
+    _f("Id", "id", 18, **_SYSTEM),
+    _f("AssigneeId", "reference", 18, reference_to="User", updateable=False),
+    _f("PermissionSetLicenseId", "reference", 18, reference_to="PermissionSetLicense", updateable=False),
+    _f("SystemModstamp", "datetime", 0, **_SYSTEM),
+)
+GROUP_FIELDS: tuple[Field, ...] = (
+    _f("Id", "id", 18, **_SYSTEM),
+    _f("Name", "string", 40),
+    _f("DeveloperName", "string", 80),
+    _f("Type", "picklist", 40),  # Regular (public group), Queue, Role, Organization, ...
+)
+GROUPMEMBER_FIELDS: tuple[Field, ...] = (
+    _f("Id", "id", 18, **_SYSTEM),
+    _f("GroupId", "reference", 18, reference_to="Group", updateable=False),
+    _f("UserOrGroupId", "reference", 18, reference_to="User", updateable=False),
+    _f("SystemModstamp", "datetime", 0, **_SYSTEM),
+)
+USERLOGIN_FIELDS: tuple[Field, ...] = (
+    _f("Id", "id", 18, **_SYSTEM),
+    _f("UserId", "reference", 18, reference_to="User", **_SYSTEM),
+    _f("IsFrozen", "boolean", 0, createable=False),
+    _f("IsPasswordLocked", "boolean", 0, createable=False),
+)
+
 OBJECTS: dict[str, tuple[Field, ...]] = {
     "User": USER_FIELDS,
     "Profile": PROFILE_FIELDS,
     "UserRole": USERROLE_FIELDS,
     "Organization": ORGANIZATION_FIELDS,
     "UserLicense": USERLICENSE_FIELDS,
+    "PermissionSet": PERMISSIONSET_FIELDS,
+    "PermissionSetGroup": PERMISSIONSETGROUP_FIELDS,
+    "PermissionSetAssignment": PERMISSIONSETASSIGNMENT_FIELDS,
+    "PermissionSetLicense": PERMISSIONSETLICENSE_FIELDS,
+    "PermissionSetLicenseAssign": PERMISSIONSETLICENSEASSIGN_FIELDS,
+    "Group": GROUP_FIELDS,
+    "GroupMember": GROUPMEMBER_FIELDS,
+    "UserLogin": USERLOGIN_FIELDS,
 }
-KEY_PREFIXES = {"User": "005", "Profile": "00e", "UserRole": "00E", "Organization": "00D", "UserLicense": "100"}
+KEY_PREFIXES = {
+    "User": "005",
+    "Profile": "00e",
+    "UserRole": "00E",
+    "Organization": "00D",
+    "UserLicense": "100",
+    "PermissionSet": "0PS",
+    "PermissionSetGroup": "0PG",
+    "PermissionSetAssignment": "0Pa",
+    "PermissionSetLicense": "0PL",
+    "PermissionSetLicenseAssign": "2LA",
+    "Group": "00G",
+    "GroupMember": "011",
+    "UserLogin": "060",
+}
 # relationship name on an object -> (lookup field, target object)
 RELATIONSHIPS = {
     "User": {
@@ -159,20 +240,39 @@ RELATIONSHIPS = {
     "UserRole": {},
     "Organization": {},
     "UserLicense": {},
+    "PermissionSet": {},
+    "PermissionSetGroup": {},
+    "PermissionSetAssignment": {
+        "assignee": ("AssigneeId", "User"),
+        "permissionset": ("PermissionSetId", "PermissionSet"),
+        "permissionsetgroup": ("PermissionSetGroupId", "PermissionSetGroup"),
+    },
+    "PermissionSetLicense": {},
+    "PermissionSetLicenseAssign": {
+        "assignee": ("AssigneeId", "User"),
+        "permissionsetlicense": ("PermissionSetLicenseId", "PermissionSetLicense"),
+    },
+    "Group": {},
+    "GroupMember": {"group": ("GroupId", "Group")},
+    "UserLogin": {"user": ("UserId", "User")},
 }
 FIELD_INDEX: dict[str, dict[str, Field]] = {obj: {f.name.lower(): f for f in fields} for obj, fields in OBJECTS.items()}
 OBJECT_NAMES = {name.lower(): name for name in OBJECTS}
 
 
+CREATEABLE = frozenset({"User", "PermissionSetAssignment", "PermissionSetLicenseAssign", "GroupMember"})
+UPDATEABLE = frozenset({"User", "UserLogin"})
+DELETABLE = frozenset({"PermissionSetAssignment", "PermissionSetLicenseAssign", "GroupMember"})
+
+
 def describe(obj: str, base: str) -> dict[str, Any]:
-    writable = obj == "User"
     return {
         "name": obj,
         "label": obj,
         "keyPrefix": KEY_PREFIXES[obj],
-        "createable": writable,
-        "updateable": writable,
-        "deletable": False,
+        "createable": obj in CREATEABLE,
+        "updateable": obj in UPDATEABLE,
+        "deletable": obj in DELETABLE,
         "queryable": True,
         "custom": False,
         "fields": [f.describe() for f in OBJECTS[obj]],

@@ -45,7 +45,9 @@ _KEYWORDS = {
     "false",
     "includes",
     "excludes",
+    "group",
 }
+AGGREGATES = ("count", "max", "min", "count_distinct")
 
 
 class SOQLError(Exception):
@@ -63,6 +65,8 @@ class Query:
     order: list[tuple[tuple[str, ...], bool, bool]] = field(default_factory=list)  # path, descending, nulls_last
     limit: int | None = None
     offset: int = 0
+    aggregates: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)  # (function, path, alias)
+    group_by: list[tuple[str, ...]] = field(default_factory=list)
 
 
 def _unescape(literal: str) -> str:
@@ -145,14 +149,20 @@ class _Parser:
             self.expect("punct", ")")
             count_only = True
         else:
-            raw_fields.append(self.expect("word"))
+            raw_fields.append(self.select_item())
             while self.accept("punct", ","):
-                raw_fields.append(self.expect("word"))
+                raw_fields.append(self.select_item())
         self.expect("kw", "from")
-        obj = self.expect("word")
+        obj = "Group" if self.accept("kw", "group") else self.expect("word")  # Group is an object and a keyword
         where = None
         if self.accept("kw", "where"):
             where = self.condition()
+        self.group_by: list[str] = []
+        if self.accept("kw", "group"):
+            self.expect("kw", "by")
+            self.group_by.append(self.expect("word"))
+            while self.accept("punct", ","):
+                self.group_by.append(self.expect("word"))
         order = []
         if self.accept("kw", "order"):
             self.expect("kw", "by")
@@ -175,6 +185,18 @@ class _Parser:
         if self.peek()[0] != "end":
             raise SOQLError("MALFORMED_QUERY", f"unexpected token: '{self.peek()[1]}'")
         return raw_fields, count_only, obj, where, order, limit, offset
+
+    def select_item(self) -> Any:
+        """A field path, or an aggregate such as COUNT(Id) or MAX(SystemModstamp) with an optional alias."""
+        name = self.expect("word")
+        if name.lower() in AGGREGATES and self.accept("punct", "("):
+            argument = self.expect("word")
+            self.expect("punct", ")")
+            alias = ""
+            if self.peek()[0] == "word" and self.peek(1) in (("punct", ","), ("kw", "from")):
+                alias = self.take()[1]
+            return (name.lower(), argument, alias)
+        return name
 
     def condition(self) -> Any:
         parts = [self.conjunction()]
@@ -260,7 +282,8 @@ def _resolve_where(obj: str, node: Any) -> Any:
 
 
 def parse(text: str) -> Query:
-    raw_fields, count_only, obj_name, where, order, limit, offset = _Parser(text).parse()
+    parser = _Parser(text)
+    raw_fields, count_only, obj_name, where, order, limit, offset = parser.parse()
     obj = OBJECT_NAMES.get(obj_name.lower())
     if obj is None:
         raise SOQLError(
@@ -269,10 +292,27 @@ def parse(text: str) -> Query:
             f"custom object, be sure to append the '__c' after the entity name.",
         )
     fields, seen = [], set()
+    aggregates = []
+    unnamed = 0  # aggregates without an alias are named expr0, expr1, ... in their order
     for raw in raw_fields:
+        if isinstance(raw, tuple):
+            alias = raw[2] or f"expr{unnamed}"
+            unnamed += 0 if raw[2] else 1
+            aggregates.append((raw[0], _resolve_path(obj, raw[1]), alias))
+            continue
         path = _resolve_path(obj, raw)
         if path not in seen:
             seen.add(path)
             fields.append(path)
     order_paths = [(_resolve_path(obj, name), desc, nulls_last) for name, desc, nulls_last in order]
-    return Query(obj, fields, count_only, _resolve_where(obj, where), order_paths, limit, offset)
+    group_by = [_resolve_path(obj, name) for name in parser.group_by]
+    if aggregates or group_by:
+        stray = [".".join(path) for path in fields if path not in group_by]
+        if stray:
+            raise SOQLError(
+                "MALFORMED_QUERY",
+                f"Field must be grouped or aggregated: {stray[0]}",
+            )
+    query = Query(obj, fields, count_only, _resolve_where(obj, where), order_paths, limit, offset)
+    query.aggregates, query.group_by = aggregates, group_by
+    return query

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from emulators.ids import IdFactory, to_id15
+from emulators.salesforce.access import AccessTables
 
 PROFILES = (  # name, licence, user type
     ("System Administrator", "Salesforce", "Standard"),
@@ -63,6 +65,9 @@ class SalesforceState:
         self.active_by_licence: dict[str, int] = {}  # kept incrementally: seat checks stay O(1) with 100k users
         self.profiles: dict[str, dict[str, Any]] = {}
         self.roles: dict[str, dict[str, Any]] = {}
+        self.access = AccessTables(self.ids)
+        # user id -> why Salesforce refuses to deactivate them (a default lead owner, an approver, ...)
+        self.deactivation_blockers: dict[str, str] = {}
         for name, total in (("Salesforce", 1_000_000), ("Chatter Free", 1_000_000)):
             lid = self.ids.next("100")
             self.licences[lid] = {"Id": lid, "Name": name, "TotalLicenses": total}
@@ -86,6 +91,7 @@ class SalesforceState:
                 "DeveloperName": name.replace(" ", "_"),
                 "ParentRoleId": by_name.get(parent) if parent else None,
             }
+        self.access.seed(self.profiles)
         self.organization = {
             "Id": self.org_id,
             "Name": self.org_name,
@@ -165,14 +171,18 @@ class SalesforceState:
         self._touch(record, stamp)
         self.users[uid] = record
         self._index(record)
+        self.access.user_created(record, stamp)
         return uid
 
     def update_user(self, uid: str, values: dict[str, Any]) -> None:
         record = self.users[uid]
+        profile = record.get("ProfileId")
         self._unindex(record)
         record.update(values)
-        self._touch(record, now_iso())
+        stamp = now_iso()
+        self._touch(record, stamp)
         self._index(record)
+        self.access.profile_changed(uid, profile, record.get("ProfileId"), stamp)
 
     def generate_nickname(self, seed: str) -> str:
         base = seed.split("@")[0][:30] or "user"
@@ -236,9 +246,12 @@ class SalesforceState:
             dict(self.by_nickname),
             dict(self.by_federation),
             dict(self.active_by_licence),
+            copy.deepcopy(self.access),
         )
 
     def restore(self, snapshot: tuple) -> None:
-        users, by_username, by_nickname, by_federation, active = snapshot
+        users, by_username, by_nickname, by_federation, active, access = snapshot
         self.users, self.by_username, self.by_nickname = users, by_username, by_nickname
         self.by_federation, self.active_by_licence = by_federation, active
+        access.ids = self.ids  # ids are never handed out twice, rolled back or not
+        self.access = access

@@ -164,6 +164,14 @@ def validate(state: SalesforceState, values: dict[str, Any], existing: dict[str,
     _check_reference(state, clean, "UserRoleId", "00E", state.roles)
     _check_reference(state, clean, "ManagerId", "005", state.users)
     _check_licence(state, merged, existing)
+    if existing and existing.get("IsActive") and clean.get("IsActive") is False:
+        blocker = state.deactivation_blockers.get(existing["Id"])
+        if blocker:
+            # Salesforce Help, "Considerations for Deactivating Users" and knowledge articles 000384586 / 000384761:
+            # a user who is a default lead or case owner, the default workflow user, a web-to-lead creator, an
+            # approver or delegated approver, or selected in a custom hierarchy field cannot be deactivated; the API
+            # refuses the IsActive change with FIELD_INTEGRITY_EXCEPTION and the same sentence the page shows.
+            raise UserError("FIELD_INTEGRITY_EXCEPTION", f"You cannot deactivate this user. {blocker}", ["IsActive"])
     return clean
 
 
