@@ -17,6 +17,7 @@ class AuditActivity(models.TextChoices):
     RESTART = "Enable/restart provisioning configuration", "Enable/restart provisioning configuration"
     UPDATE_MAPPINGS = "Update attribute mappings or scope", "Update attribute mappings or scope"
     IMPORT_ROLES = "Import roles", "Import roles"
+    UPDATE_ACCESS = "Update Salesforce access", "Update Salesforce access"
     UPDATE_ASSIGNMENTS = "Update application assignments", "Update application assignments"
     ALLOW_DELETES = "Allow deletes", "Allow deletes"
     REJECT_DELETES = "Reject deletes", "Reject deletes"

@@ -12,6 +12,7 @@ BLADE_NAV: tuple[tuple[str, str], ...] = (
     ("application_overview", "Overview"),
     ("provisioning", "Provisioning"),
     ("users_and_groups", "Users and groups"),
+    ("salesforce_access", "Salesforce access"),
     ("provision_on_demand", "Provision on demand"),
     ("provisioning_logs", "Provisioning logs"),
     ("audit_logs", "Audit logs"),

@@ -209,3 +209,7 @@ class SourceAttribute(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The access models live in mappings/access/; imported here so that Django registers them with this app.
+from mappings.access.models import AccessSettings, AppRoleAccess, OrgAccessItem  # noqa: E402, F401

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from mappings.views import assignments, attribute_lists, attributes, editor, scope, tester, transfer
+from mappings.views import access, assignments, attribute_lists, attributes, editor, scope, tester, transfer
 
 MAPPINGS = "apps/<slug:slug>/provisioning/mappings/"
+ACCESS = "apps/<slug:slug>/salesforce-access/"
 
 urlpatterns = [
     path(MAPPINGS, editor.mapping_editor, name="mapping_editor"),
@@ -37,4 +38,9 @@ urlpatterns = [
     path("apps/<slug:slug>/users-and-groups/assign/", assignments.assignment_add, name="assignment_add"),
     path("apps/<slug:slug>/users-and-groups/unassign/", assignments.assignment_remove, name="assignment_remove"),
     path("apps/<slug:slug>/users-and-groups/import-roles/", assignments.roles_import, name="import_roles"),
+    path(ACCESS, access.salesforce_access, name="salesforce_access"),
+    path(ACCESS + "role/", access.access_role_edit, name="access_role_edit"),
+    path(ACCESS + "refresh/", access.access_refresh, name="access_refresh"),
+    path(ACCESS + "settings/", access.access_settings_save, name="access_settings_save"),
+    path(ACCESS + "items/<int:pk>/outside/", access.access_item_outside, name="access_item_outside"),
 ]

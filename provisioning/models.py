@@ -384,6 +384,31 @@ class Escrow(FitsColumns, models.Model):
         return f"Escrow {self.user_principal_name or self.source_id} ({self.attempts} attempts)"
 
 
+class AccessGrant(models.Model):
+    """A piece of Salesforce access this console granted to a user: an assignment or membership (with the record's
+    id), the Salesforce Role it set, or a feature licence it switched on. Only what is recorded here is ever revoked,
+    unless the item says to also remove access granted outside the console."""
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="access_grants")
+    source_id = models.CharField("Entra object id", max_length=64)
+    target_id = models.CharField("Salesforce user id", max_length=18)
+    kind = models.CharField(max_length=30)  # mappings.access.models.AccessKind, or "flag"
+    item_id = models.CharField(max_length=64, help_text="The Salesforce id of the item, or the User field of a flag.")
+    item_name = models.CharField(max_length=255, blank=True)
+    record_id = models.CharField(max_length=18, blank=True, help_text="The assignment or membership record.")
+    granted_at = models.DateTimeField(default=timezone.now)
+    cycle = models.ForeignKey(ProvisioningCycle, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "target_id", "kind", "item_id"], name="one_grant_per_user_item")
+        ]
+        indexes = [models.Index(fields=["job", "source_id"], name="grant_job_source")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.item_name or self.item_id} -> {self.target_id}"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The provisioning log
 # ---------------------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from simple_salesforce import Salesforce, SalesforceLogin
@@ -39,10 +39,24 @@ from connections.models import SalesforceAuthMethod, SalesforceConnection
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 COLLECTION_SIZE = 200  # records per sObject Collections request
 COLLECTIONS_PER_COMPOSITE = 5  # collections one /composite call may carry
+PERMISSION_SET_GROUPS_VERSION = 45.0  # PermissionSetGroup and PermissionSet.PermissionSetGroupId exist from here
 IN_CLAUSE_SIZE = 200
 IN_CLAUSE_CHARS = 8000  # keeps the GET query URL well under Salesforce's 16 KB limit
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AccessOperation:
+    """One access write: insert a record of `sobject` with `values`, or delete the record `record_id`."""
+
+    sobject: str
+    values: dict = field(default_factory=dict)
+    record_id: str = ""
+
+    @property
+    def delete(self) -> bool:
+        return bool(self.record_id)
 
 
 @dataclass
@@ -273,8 +287,11 @@ class SalesforceClient:
         if path == "composite":
             answers = []
             for sub in body["compositeRequest"]:
-                records = sub["body"]["records"]
                 sub_path = sub["url"].split(f"/v{self.version}/", 1)[-1]
+                if sub.get("body") is not None:
+                    records = sub["body"]["records"]
+                else:  # a collection delete names its ids in the URL
+                    records = parse_qs(urlsplit(sub_path).query).get("ids", [""])[0].split(",")
                 self.recorded_writes.append({"method": sub["method"], "path": sub_path, "records": records})
                 answers.append(
                     {
@@ -385,17 +402,23 @@ class SalesforceClient:
     def _composite(self, method: str, group: list[list[dict]]) -> list[RecordResult]:
         url = f"/services/data/v{self.version}/composite/sobjects"
         subrequests = [
-            {"method": method, "url": url, "referenceId": f"users{i}", "body": {"allOrNone": False, "records": chunk}}
-            for i, chunk in enumerate(group)
+            ({"method": method, "url": url, "body": {"allOrNone": False, "records": chunk}}, len(chunk))
+            for chunk in group
         ]
-        body = self._request("POST", "composite", json={"allOrNone": False, "compositeRequest": subrequests}) or {}
+        return self._send_composite(subrequests)
+
+    def _send_composite(self, subrequests: list[tuple[dict, int]]) -> list[RecordResult]:
+        """One /composite call of collection subrequests (each with its record count), run in order; one result per
+        record, in order. A subrequest refused as a whole fails each of its records with its error."""
+        requests_ = [{**sub, "referenceId": f"part{i}"} for i, (sub, _) in enumerate(subrequests)]
+        body = self._request("POST", "composite", json={"allOrNone": False, "compositeRequest": requests_}) or {}
         answers = {a.get("referenceId"): a for a in body.get("compositeResponse") or [] if isinstance(a, dict)}
         results: list[RecordResult] = []
-        for sub, chunk in zip(subrequests, group, strict=True):
+        for sub, (_, size) in zip(requests_, subrequests, strict=True):
             answer = answers.get(sub["referenceId"]) or {}
             status = int(answer.get("httpStatusCode") or 0)
             if 200 <= status < 300:
-                results.extend(self._chunk_results(answer.get("body"), len(chunk)))
+                results.extend(self._chunk_results(answer.get("body"), size))
                 continue
             error = (answer.get("body") or [{}])[0] if isinstance(answer.get("body"), list) else {}
             code = str(error.get("errorCode") or f"HTTP_{status}")
@@ -404,10 +427,75 @@ class SalesforceClient:
                     f"Salesforce API request limit reached: {error.get('message', '')} [{code}]",
                     code=code,
                     recommendation="Provisioning stops until the org's rolling 24-hour API allowance frees up.",
-                    request=describe_request("POST", f"https://{self.instance}{url}"),
+                    request=describe_request("POST", f"https://{self.instance}{sub['url'].split('?')[0]}"),
                 )
-            results.extend(RecordResult(False, None, code, str(error.get("message") or "")) for _ in chunk)
+            results.extend(RecordResult(False, None, code, str(error.get("message") or "")) for _ in range(size))
         return results
+
+    # -- access beyond the profile -----------------------------------------------------------
+
+    def access_catalogue(self) -> dict[str, list[dict]]:
+        """The org's roles, assignable permission sets, permission set groups (API 45.0+), permission set licences,
+        public groups and queues: one SOQL each, "attributes" removed."""
+        groups_supported = float(self.version) >= PERMISSION_SET_GROUPS_VERSION
+        queries = {
+            "role": "SELECT Id, Name, DeveloperName FROM UserRole ORDER BY Name",
+            # Profile-owned permission sets (and, from 45.0, a group's aggregate one) are not assignable on their own.
+            "permission_set": (
+                "SELECT Id, Name, Label, LicenseId, PermissionSetGroupId FROM PermissionSet "
+                "WHERE IsOwnedByProfile = false ORDER BY Label"
+                if groups_supported
+                else "SELECT Id, Name, Label, LicenseId FROM PermissionSet "
+                "WHERE IsOwnedByProfile = false ORDER BY Label"
+            ),
+            "licence": "SELECT Id, DeveloperName, MasterLabel FROM PermissionSetLicense ORDER BY MasterLabel",
+            "group": "SELECT Id, Name, DeveloperName, Type FROM Group WHERE Type IN ('Regular', 'Queue') ORDER BY Name",
+        }
+        if groups_supported:
+            queries["permission_set_group"] = (
+                "SELECT Id, DeveloperName, MasterLabel, Status FROM PermissionSetGroup ORDER BY MasterLabel"
+            )
+        found = {kind: list(self.query(soql)) for kind, soql in queries.items()}
+        found["permission_set"] = [p for p in found["permission_set"] if not p.get("PermissionSetGroupId")]
+        return found
+
+    def write_access(self, operations: Sequence[AccessOperation]) -> list[RecordResult]:
+        """Insert and delete assignments and memberships, in the given order, in sObject Collections (200 records
+        each) inside Composite (5 collections a call); one result per operation, in order."""
+        url = f"/services/data/v{self.version}/composite/sobjects"
+        subrequests: list[tuple[dict, int]] = []
+        run: list[AccessOperation] = []
+
+        def close() -> None:
+            if not run:
+                return
+            if run[0].delete:
+                ids = ",".join(op.record_id for op in run)
+                subrequests.append(({"method": "DELETE", "url": f"{url}?ids={ids}&allOrNone=false"}, len(run)))
+            else:
+                records = [{"attributes": {"type": op.sobject}, **op.values} for op in run]
+                subrequests.append(
+                    ({"method": "POST", "url": url, "body": {"allOrNone": False, "records": records}}, len(run))
+                )
+            run.clear()
+
+        for op in operations:
+            if run and (run[0].delete != op.delete or len(run) >= COLLECTION_SIZE):
+                close()
+            run.append(op)
+        close()
+        results: list[RecordResult] = []
+        for start in range(0, len(subrequests), COLLECTIONS_PER_COMPOSITE):
+            results.extend(self._send_composite(subrequests[start : start + COLLECTIONS_PER_COMPOSITE]))
+        return results
+
+    def update_records(self, sobject: str, records: Sequence[dict]) -> list[RecordResult]:
+        """Update records of one type (each carries "Id"), e.g. UserLogin to freeze users; results in input order."""
+        payload = [
+            {"attributes": {"type": sobject}, "id": r["Id"], **{k: v for k, v in r.items() if k != "Id"}}
+            for r in records
+        ]
+        return self._write("PATCH", payload)
 
     @staticmethod
     def _chunk_results(body: Any, expected: int) -> list[RecordResult]:

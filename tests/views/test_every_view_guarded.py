@@ -8,7 +8,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from console.models import AuditEntry
-from mappings.models import ScopingFilter
+from mappings.models import OrgAccessItem, ScopingFilter
 
 PUBLIC = {"login", "logout", "healthz", "entra_signin", "entra_callback", "metrics"}
 # The start page only redirects to the Applications list, which is guarded.
@@ -42,6 +42,9 @@ def _url(name: str, params: list[str], application) -> str:
         values["pk"] = ScopingFilter.objects.get_or_create(object_mapping=mapping, title="Sales")[0].pk
     elif name.startswith("attribute_mapping_"):
         values["pk"] = application.user_mapping.attributes.get(target_attribute="FirstName").pk
+    elif name.startswith("access_item_"):
+        item = {"kind": "permission_set", "salesforce_id": "0PS5g0000000001AAA", "name": "Sales_Console"}
+        values["pk"] = OrgAccessItem.objects.get_or_create(application=application, **item)[0].pk
     return reverse(name, kwargs={p: values[p] for p in params})
 
 
