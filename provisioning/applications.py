@@ -27,11 +27,13 @@ from django.utils.text import slugify
 from connections.forms import EntraCredentialsForm, SalesforceCredentialsForm
 from connections.models import Application, EntraConnection, SalesforceConnection
 from console.models import AuditActivity, record_audit
+from mappings.access.transfer import SECTION as ACCESS_SECTION
+from mappings.access.transfer import export_access, import_access
 from mappings.defaults import install_default_mapping, suffix_from_name
 from provisioning.forms import ApplicationCreateForm, ProvisioningModeForm, ProvisioningSettingsForm
 from provisioning.models import ProvisioningJob
 
-TOP_LEVEL_KEYS = {"name", "suffix", "slug", "provisioning_mode", "salesforce", "entra", "settings"}
+TOP_LEVEL_KEYS = {"name", "suffix", "slug", "provisioning_mode", "salesforce", "entra", "settings", ACCESS_SECTION}
 CONNECTION_FORMS = {"salesforce": SalesforceCredentialsForm, "entra": EntraCredentialsForm}
 COMMAND_ACTOR = "manage.py apps"
 
@@ -149,6 +151,13 @@ def create_from_config(
                 continue
             changed += form.changed_field_names() if hasattr(form, "changed_field_names") else form.changed_data
             form.save()
+        if ACCESS_SECTION in config:
+            problems = import_access(application, config[ACCESS_SECTION])
+            errors += problems
+            if not problems:
+                record_audit(
+                    AuditActivity.UPDATE_ACCESS, actor=actor, application=application, changed_fields=[ACCESS_SECTION]
+                )
         if errors:
             # Rolls back the application too: nothing half-saved.
             raise ConfigError(errors)
@@ -170,6 +179,7 @@ def export_config(application: Application) -> dict[str, Any]:
         config[section] = {name: getattr(connection, name) for name in form_class._meta.fields}
         config[section]["secrets_set"] = {name: connection.has_secret(name) for name in form_class.secret_fields}
     config["settings"] = {name: getattr(application.job, name) for name in ProvisioningSettingsForm._meta.fields}
+    config[ACCESS_SECTION] = export_access(application)
     return config
 
 

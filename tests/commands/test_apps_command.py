@@ -264,3 +264,71 @@ def test_create_from_emulator_info(db, tmp_path):
     assert config_from_emulator_info(info, "x")["provisioning_mode"] == "automatic"
     with pytest.raises(CommandError, match="needs --name"):
         run("create", "--from-emulators", str(path))
+
+
+ACCESS = {
+    "settings": {"revoke_on_deactivation": True, "freeze_leavers": "before", "sync_manager": True},
+    "items": [
+        {"kind": "permission_set", "id": "0PS5g0000000001AAA", "name": "Sales_Console", "label": "Sales Console"},
+        {"kind": "group", "id": "00G5g0000000001AAA", "name": "EMEA_Sales", "remove_unmanaged": True},
+        {"kind": "role", "id": "00E5g0000000002AAA", "name": "Sales_Rep", "label": "Sales Rep"},
+    ],
+    "roles": [
+        {
+            "role": "Sales Representative",
+            "precedence": 2,
+            "salesforce_role": "00E5g0000000002AAA",
+            "items": ["0PS5g0000000001AAA", "00G5g0000000001AAA"],
+            "feature_licences": ["UserPermissionsMarketingUser"],
+        }
+    ],
+}
+
+
+def test_salesforce_access_round_trips_through_export_and_create(db, tmp_path, secrets_env):
+    run("create", "--file", write(tmp_path, document(salesforce_access=ACCESS)))
+    exported = json.loads(run("export", "uat-sandbox")[0])
+    access = exported["salesforce_access"]
+    assert access["settings"] == ACCESS["settings"]
+    (role,) = access["roles"]
+    assert (
+        role["items"] == ["00G5g0000000001AAA", "0PS5g0000000001AAA"]
+        and role["salesforce_role"] == "00E5g0000000002AAA"
+    )
+    assert role["feature_licences"] == ["UserPermissionsMarketingUser"] and role["precedence"] == 2
+    assert {i["name"]: i["remove_unmanaged"] for i in access["items"]}["EMEA_Sales"] is True
+    assert AuditEntry.objects.filter(activity=AuditActivity.UPDATE_ACCESS).exists()
+    exported.update(name="UAT copy", slug="uat-copy")
+    exported["salesforce"].update(admin_password_env="SF_PASSWORD")
+    exported["entra"].update(client_secret_env="ENTRA_SECRET")
+    run("create", "--file", write(tmp_path, exported))
+    copied = json.loads(run("export", "uat-copy")[0])["salesforce_access"]
+    assert copied == access
+
+
+def test_salesforce_access_problems_are_all_listed_and_nothing_is_created(db, tmp_path, secrets_env):
+    broken = {
+        "settings": {"freeze_leavers": "sometimes"},
+        "items": [{"kind": "badge", "id": "x", "name": ""}],
+        "roles": [{"role": "Sales", "items": ["0PS000000000000"], "feature_licences": ["UserPermissionsFlying"]}],
+    }
+    err = StringIO()
+    with pytest.raises(CommandError, match="Nothing was created: 6 problem"):
+        call_command(
+            "apps",
+            "create",
+            "--file",
+            write(tmp_path, document(salesforce_access=broken)),
+            stdout=StringIO(),
+            stderr=err,
+        )
+    for expected in (
+        "freeze_leavers",
+        "items[0].kind",
+        "items[0].id",
+        "items[0].name",
+        "not one of",
+        "UserPermissionsFlying",
+    ):
+        assert expected in err.getvalue()
+    assert not Application.objects.exists()
