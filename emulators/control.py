@@ -421,6 +421,11 @@ class Control:
         with self._sf.lock:
             self._sf.state.access.delete_item(self.access_item_id(name))
 
+    def set_permission_set_licence_seats(self, name: str, total: int) -> None:
+        """How many seats a permission set licence has (TotalLicenses)."""
+        with self._sf.lock:
+            self._sf.state.access.licences[self.access_item_id(name)]["TotalLicenses"] = total
+
     def block_deactivation(
         self, user_id: str, reason: str = "You cannot deactivate a user who is the default lead owner."
     ) -> None:

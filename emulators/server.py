@@ -106,11 +106,12 @@ class Metrics:
         self.total = 0
         self.writes = 0
 
-    def count(self, route: Route) -> None:
+    def count(self, route: Route, *, write: bool | None = None) -> None:
+        """Count a call; `write` defaults to the route's method (logins and token requests are not writes)."""
         with self.lock:
             self.counts[route.label] = self.counts.get(route.label, 0) + 1
             self.total += 1
-            if route.method in WRITE_METHODS and route.faultable:  # logins and token requests are not writes
+            if write if write is not None else route.method in WRITE_METHODS and route.faultable:
                 self.writes += 1
 
     def snapshot(self) -> dict[str, Any]:
@@ -185,12 +186,16 @@ class EmulatorApp:
         """Hook for headers every response carries (Salesforce's Sforce-Limit-Info)."""
         return response
 
+    def is_write(self, route: Route, request: Request) -> bool | None:
+        """Hook: whether a call changes state, when its method alone does not tell (None: by the method)."""
+        return None
+
     def dispatch(self, request: Request) -> Response:
         route, params, allowed = self.router.match(request.method, request.path)
         if route is None:
             return self.method_not_allowed(request, allowed) if allowed else self.not_found(request)
         request.params = params
-        self.metrics.count(route)
+        self.metrics.count(route, write=self.is_write(route, request))
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         if route.faultable:

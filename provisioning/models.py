@@ -75,6 +75,9 @@ class ProvisioningJob(FitsColumns, models.Model):
     # The Scope the watermark was taken under: a changed Scope makes the next cycle an initial one (in Entra,
     # switching needs a Restart; after "assigned" -> "all" an incremental cycle would create nobody new).
     watermark_scope = models.CharField(max_length=20, blank=True)
+    # Salesforce access: {item id: [assignment count, latest SystemModstamp]} as read at the end of the last cycle;
+    # an item whose figures differ at the start of the next one changed in Salesforce and is read again.
+    access_baseline = models.JSONField(default=dict, blank=True)
     mapping_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -193,7 +196,18 @@ CYCLE_STATUS_COLOURS = {
 }
 TERMINAL_CYCLE_STATUSES = frozenset({"succeeded", "completed_with_errors", "paused", "failed", "crashed"})
 
-COUNTER_FIELDS = ("created", "updated", "disabled", "enabled", "skipped", "failed", "unchanged", "staged")
+COUNTER_FIELDS = (
+    "created",
+    "updated",
+    "disabled",
+    "enabled",
+    "skipped",
+    "failed",
+    "unchanged",
+    "staged",
+    "granted",
+    "revoked",
+)
 
 
 def new_guid() -> str:
@@ -226,6 +240,12 @@ class ProvisioningCycle(FitsColumns, models.Model):
     failed = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     staged = models.PositiveIntegerField(default=0, help_text="Deactivations held by Prevent accidental deletions.")
+    granted = models.PositiveIntegerField(
+        default=0, help_text="Permission sets, licences and group memberships granted."
+    )
+    revoked = models.PositiveIntegerField(
+        default=0, help_text="Permission sets, licences and group memberships revoked."
+    )
 
     # Progress: pages and objects done; totals are estimates (Graph gives no count up front) or null.
     pages_done = models.PositiveIntegerField(default=0)
@@ -396,6 +416,9 @@ class AccessGrant(models.Model):
     item_id = models.CharField(max_length=64, help_text="The Salesforce id of the item, or the User field of a flag.")
     item_name = models.CharField(max_length=255, blank=True)
     record_id = models.CharField(max_length=18, blank=True, help_text="The assignment or membership record.")
+    owned = models.BooleanField(
+        default=True, help_text="Granted by this console; False: seen in Salesforce, granted there by someone else."
+    )
     granted_at = models.DateTimeField(default=timezone.now)
     cycle = models.ForeignKey(ProvisioningCycle, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 

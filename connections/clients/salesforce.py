@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from simple_salesforce import Salesforce, SalesforceLogin
@@ -96,6 +96,12 @@ def _strip_attributes(record: Any) -> Any:
     if isinstance(record, dict):
         return {k: _strip_attributes(v) for k, v in record.items() if k != "attributes"}
     return record
+
+
+def _only_reads(path: str, body: Any) -> bool:
+    """A Composite request whose subrequests all read (queries): safe to send in a dry run."""
+    subrequests = body.get("compositeRequest") if path == "composite" and isinstance(body, dict) else None
+    return bool(subrequests) and all(str(sub.get("method", "")).upper() in SAFE_METHODS for sub in subrequests)
 
 
 def record_result(item: Any) -> RecordResult:
@@ -222,7 +228,7 @@ class SalesforceClient:
         prefix = f"/services/data/v{self.version}/"
         if path.startswith(prefix):
             path = path[len(prefix) :]
-        if self.dry_run and method not in SAFE_METHODS:
+        if self.dry_run and method not in SAFE_METHODS and not _only_reads(path, json):
             return self._record_write(method, path, json)
         if self._sf is None:
             self.login()
@@ -312,7 +318,46 @@ class SalesforceClient:
 
     def query(self, soql: str) -> Iterator[dict]:
         """Every record of a SOQL query, following nextRecordsUrl; "attributes" removed."""
-        body = self._request("GET", "query/", params={"q": soql}) or {}
+        yield from self._follow(self._request("GET", "query/", params={"q": soql}) or {})
+
+    def query_many(self, queries: Sequence[str]) -> list[list[dict]]:
+        """Several SOQL queries, up to five a call inside Composite; every record of each, in order."""
+        found: list[list[dict]] = []
+        for start in range(0, len(queries), COLLECTIONS_PER_COMPOSITE):
+            group = queries[start : start + COLLECTIONS_PER_COMPOSITE]
+            subrequests = [
+                {
+                    "method": "GET",
+                    "url": f"/services/data/v{self.version}/query/?{urlencode({'q': q})}",
+                    "referenceId": f"q{i}",
+                }
+                for i, q in enumerate(group)
+            ]
+            body = self._request("POST", "composite", json={"allOrNone": False, "compositeRequest": subrequests}) or {}
+            answers = {a.get("referenceId"): a for a in body.get("compositeResponse") or [] if isinstance(a, dict)}
+            for sub in subrequests:
+                answer = answers.get(sub["referenceId"]) or {}
+                status = int(answer.get("httpStatusCode") or 0)
+                result = answer.get("body")
+                if not 200 <= status < 300 or not isinstance(result, dict):
+                    error = result[0] if isinstance(result, list) and result and isinstance(result[0], dict) else {}
+                    # A query that did not answer is an error of this call, never an empty result.
+                    raise TransientError(
+                        f"A query inside Composite failed: {error.get('message') or f'HTTP {status}'}",
+                        code=str(error.get("errorCode") or f"HTTP_{status}"),
+                        request=describe_request(
+                            "POST", f"https://{self.instance}/services/data/v{self.version}/composite"
+                        ),
+                    )
+                records = [_strip_attributes(r) for r in result.get("records") or []]
+                next_url = result.get("nextRecordsUrl")
+                if not result.get("done", True) and next_url:
+                    more = self._request("GET", next_url) or {}
+                    records.extend(self._follow(more))
+                found.append(records)
+        return found
+
+    def _follow(self, body: dict) -> Iterator[dict]:
         while True:
             for record in body.get("records") or []:
                 yield _strip_attributes(record)

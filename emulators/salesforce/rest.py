@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 from typing import Any
@@ -87,6 +88,18 @@ class SalesforceApp(EmulatorApp):
         r.add("POST", V + "/composite/?", f"POST {VL}/composite", self.authed(self.composite))
 
     # --- framework hooks -------------------------------------------------------------------------
+    def is_write(self, route, request: Request) -> bool | None:
+        """A Composite request carrying only queries reads: it is not counted as a write."""
+        if route.label != f"POST {VL}/composite":
+            return None
+        try:
+            subrequests = (json.loads(request.body or b"{}") or {}).get("compositeRequest") or []
+        except (ValueError, AttributeError):
+            return None
+        return not subrequests or any(
+            str(s.get("method", "")).upper() != "GET" for s in subrequests if isinstance(s, dict)
+        )
+
     def decorate(self, request: Request, response: Response) -> Response:
         if request.path.startswith("/services/data/"):
             response.headers["Sforce-Limit-Info"] = self.state.limit_info()

@@ -23,6 +23,7 @@ from mappings.access.effective import AccessDefinition
 from mappings.access.forms import AccessSettingsForm, AppRoleAccessForm
 from mappings.access.models import AccessKind, AccessSettings, AppRoleAccess, OrgAccessItem
 from mappings.directory.assignments import is_default_access, role_label, role_value
+from mappings.models import ObjectMapping
 from mappings.views.base import blade_context, get_application
 
 
@@ -50,6 +51,9 @@ def _settings(application) -> AccessSettings:
 
 
 def _audit(request: HttpRequest, application, fields: list[str], detail: str) -> None:
+    """Audit a change of Salesforce access; the next cycle then reads every user (as after a mapping change), so
+    that users whose access changed are reconciled even if nothing else of theirs did."""
+    ObjectMapping.objects.filter(application=application).update(version=F("version") + 1)
     record_audit(
         AuditActivity.UPDATE_ACCESS, actor=request.user, application=application, changed_fields=fields, detail=detail
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from mappings.compiled import CompiledMapping
 from mappings.target_types import TargetTypes
+from provisioning.engine.access import AccessStep
 from provisioning.engine.deletion_hold import DeletionHold
 from provisioning.engine.exporter import Exporter
 from provisioning.engine.log import LogWriter
@@ -47,6 +48,7 @@ class PageContext:
     honour_escrow_backoff: bool = True  # provision on demand retries an escrowed user at once
     deletion_hold: DeletionHold | None = None  # Prevent accidental deletions (deletion_hold.py)
     failures: FailureTally = field(default_factory=FailureTally)
+    access: AccessStep | None = None  # Salesforce access beyond the profile (access.py), None when none is configured
 
     @property
     def dry_run(self) -> bool:

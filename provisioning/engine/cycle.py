@@ -27,6 +27,7 @@ from mappings.directory.users import select_for, source_user
 from mappings.lookups import GraphTenant, SalesforceUniqueness
 from mappings.target_types import TargetTypes
 from provisioning.engine import lock
+from provisioning.engine.access import AccessStep
 from provisioning.engine.context import PageContext
 from provisioning.engine.deletion_hold import held_source_ids, hold_for
 from provisioning.engine.exporter import Exporter
@@ -136,6 +137,9 @@ class CycleRunner:
         targets = list(self.object_mapping.attributes.values_list("target_attribute", flat=True))
         types = TargetTypes.for_application(self.application)
         profiles = ProfileCache(self.salesforce)
+        access = AccessStep.for_cycle(self.application, self.salesforce, self.job, self.cycle)
+        if access is not None:
+            targets += access.target_fields()
         self.matcher = Matcher(self.salesforce, target_fields(targets), profiles)
         redacted = frozenset(self.compiled.redacted_targets)
         self.ctx = PageContext(
@@ -155,6 +159,7 @@ class CycleRunner:
             sync_all=self.sync_all,
             deletion_hold=hold_for(self.job, self.cycle, redacted),
             failures=self.cycle_run.failures,
+            access=access,
         )
         self.cycle_run.deletion_hold = self.ctx.deletion_hold
 
@@ -183,6 +188,8 @@ class CycleRunner:
         # Even a cycle with nothing to write finds out at once that the credentials stopped working (a reset
         # password rotates the token); in Entra the logs "simply stop" until something changes.
         self.salesforce.ensure_signed_in()
+        if self.ctx.access is not None:
+            self.ctx.access.find_drift()
         if cycle.kind == CycleKind.INCREMENTAL:
             try:
                 watermark = self.run_incremental()
@@ -195,6 +202,8 @@ class CycleRunner:
         else:
             watermark = self.run_full()
         self._settle_deletions()
+        if self.ctx.access is not None:
+            self.ctx.access.save_baseline()
         if not cycle.dry_run:
             ProvisioningJob.objects.filter(pk=self.job.pk).update(
                 watermark=watermark or "",
@@ -277,6 +286,8 @@ class CycleRunner:
         due = Escrow.objects.filter(job=self.job, next_attempt_at__lte=now).values_list("source_id", flat=True)
         refetch.extend(sid for sid in due if sid not in processed)
         refetch.extend(sid for sid in held_source_ids(self.job) if sid not in processed)
+        if self.ctx.access is not None:  # users holding an item that changed in Salesforce since the last cycle
+            refetch.extend(sid for sid in self.ctx.access.users_to_recheck() if sid not in processed)
         self._refetch(list(dict.fromkeys(refetch)))
         return watermark
 

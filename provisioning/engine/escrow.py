@@ -3,7 +3,7 @@
 
 Most failures back off: +6 h after the first failure, +12 h after the second, +24 h after the third, then
 daily. Failures Entra documents as "retried in 40 minutes" or "next cycle" (a username taken in another org,
-a server error, a timeout) are due again at the next scheduled cycle instead.
+a server error, a timeout), and refused grants of Salesforce access, are due again at the next scheduled cycle.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ NEXT_CYCLE_CODES = frozenset(
         "TRANSIENT",
         "UNABLE_TO_LOCK_ROW",
         "REQUEST_LIMIT_EXCEEDED",
+        # A refused grant fails the user while the rest of their access stands: the next cycle tries what is missing.
+        "SalesforceAccessRefused",
+        "SalesforceAccessItemDeleted",
     }
 )
 # A scheduled cycle starts about one interval after the previous one started; a little slack makes the

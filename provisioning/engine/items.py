@@ -55,6 +55,23 @@ class ItemError:
 
 
 @dataclass
+class AccessChange:
+    """One grant or revoke of Salesforce access for a user (engine/access.py), and how it went."""
+
+    action: str  # "grant" or "revoke"
+    kind: str  # mappings.access.models.AccessKind value, or "flag"
+    item_id: str
+    name: str
+    kind_label: str
+    roles: tuple[str, ...] = ()
+    record_id: str = ""
+    ok: bool = True
+    code: str = ""
+    message: str = ""
+    outside: bool = False  # granted outside this console (a revoke of it, or a grant found already there)
+
+
+@dataclass
 class WorkItem:
     source_id: str
     upn: str = ""
@@ -73,6 +90,8 @@ class WorkItem:
     error: ItemError | None = None
     target_id: str = ""
     target_name: str = ""
+    access: Any = None  # mappings.access.effective.EffectiveAccess of a user in scope, when access is configured
+    access_changes: list[AccessChange] = field(default_factory=list)
     escrow_attempt: int | None = None
     next_attempt_at: datetime | None = None
     started: float = field(default_factory=time.monotonic)

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from mappings.target_types import is_redacted
-from provisioning.engine.items import PlanKind, WorkItem
+from provisioning.engine.items import AccessChange, PlanKind, WorkItem
 from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningLogEntry
 
 SOURCE_SYSTEM = "Microsoft Entra ID"
@@ -92,28 +92,59 @@ def steps_for(item: WorkItem, dry_run: bool) -> list[dict]:
         return steps
     if plan.kind in EXPORT_VERBS:
         name, done, verb = EXPORT_VERBS[plan.kind]
-        if item.error:
+        failed = item.error is not None and failed_at != "access"  # a refused grant leaves the user's write done
+        if failed:
             text = f"Failed to {verb} {who} in {TARGET_SYSTEM}: {item.error.reason}"
         elif dry_run:
             text = f"{who} would be {done} in {TARGET_SYSTEM} (dry run: nothing was sent)"
         else:
             text = f"{who} was {done} in {TARGET_SYSTEM}"
-        steps.append(step(name, "export", "failure" if item.error else "success", text, Reason=plan.reason))
+        steps.append(step(name, "export", "failure" if failed else "success", text, Reason=plan.reason))
     else:
         steps.append(step("EntrySynchronizationSkipped", "processing", "skipped", plan.reason))
+    steps.extend(access_step(change, who, dry_run) for change in item.access_changes)
     return steps
+
+
+def access_step(change: AccessChange, who: str, dry_run: bool) -> dict:
+    """One grant or revoke of Salesforce access as a log step."""
+    what = f"{change.kind_label} '{change.name}'"
+    given = f" (app role {', '.join(change.roles)})" if change.roles else ""
+    name = "EntryExportAccessGrant" if change.action == "grant" else "EntryExportAccessRevoke"
+    if not change.ok:
+        return step(name, "export", "failure", f"{what} was not {change.action}ed for {who}: {change.message}",
+                    ErrorCode=change.code)  # fmt: skip
+    if change.action == "grant" and change.outside:
+        text = f"{who} already has {what}, granted outside this console: left as it is"
+    elif dry_run:
+        text = f"{what} would be {change.action}ed for {who}{given} (dry run: nothing was sent)"
+    else:
+        outside = " (granted outside this console; removal of outside grants is on for it)" if change.outside else ""
+        text = f"{what} was {change.action}ed for {who}{given}{outside}"
+    return step(name, "export", "success", text, RecordId=change.record_id)
+
+
+def access_properties(item: WorkItem) -> list[dict]:
+    """Modified Properties rows of the grants and revokes that went through (or would, in a dry run)."""
+    rows = []
+    for change in item.access_changes:
+        if not change.ok or (change.action == "grant" and change.outside):
+            continue
+        old, new = ("", change.name) if change.action == "grant" else (change.name, "")
+        rows.append({"displayName": change.kind_label, "oldValue": old, "newValue": new})
+    return rows
 
 
 def modified_properties(item: WorkItem, redacted: frozenset[str] = frozenset()) -> list[dict]:
     if item.plan is None or not item.plan.changes:
-        return []
+        return access_properties(item)
     rows = []
     for name, value in item.plan.changes.items():
         old = item.plan.old.get(name)
         if name in redacted:  # neither the new value nor what Salesforce held before
             old, value = (REDACTED if old not in (None, "") else None), REDACTED
         rows.append({"displayName": name, "oldValue": shown(old), "newValue": shown(value)})
-    return rows
+    return rows + access_properties(item)
 
 
 def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()) -> ProvisioningLogEntry:
@@ -126,6 +157,8 @@ def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str]
         status = LogStatus.SUCCESS
     if plan is not None:
         action = ACTIONS[plan.kind]
+        if plan.kind in (PlanKind.UNCHANGED, PlanKind.SKIP) and any(c.ok for c in item.access_changes):
+            action = LogAction.UPDATE  # only the user's access changed
     else:
         action = LogAction.CREATE if item.target is None and item.in_scope else LogAction.OTHER
     error = item.error
@@ -156,7 +189,7 @@ def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str]
 def should_log(item: WorkItem, *, initial: bool) -> bool:
     """Unchanged users are counted, not logged; skips of users never provisioned are only logged outside
     initial cycles (an initial cycle over "Sync all users" would otherwise log the whole tenant)."""
-    if item.error:
+    if item.error or item.access_changes:
         return True
     if item.plan is None or item.plan.kind == PlanKind.UNCHANGED:
         return False

@@ -1,10 +1,11 @@
-"""One page through the pipeline: scope -> match -> evaluate mappings -> plan -> (hold deletions) -> export -> record.
+"""One page through the pipeline: scope -> match -> evaluate mappings -> (access overlay) -> plan -> (hold deletions)
+-> export -> (access reconcile) -> record.
 
 Each step is a module of its own, testable without the others: scope.py, matcher.py, mapper.py, planner.py,
-deletion_hold.py, exporter.py, record.py (links, escrows, counters) and log.py. This module runs them in order for a
-page and adds what only the page knows: a transient Salesforce failure that outlasts the client's retries gets one
-more try for the whole page before the users it concerns fail (and are escrowed). A new stage (assigning
-permission sets, say) is one more call in `process()`, with the items and the context it needs.
+deletion_hold.py, exporter.py, access.py, record.py (links, escrows, counters) and log.py. This module runs them in
+order for a page and adds what only the page knows: a transient Salesforce failure that outlasts the client's retries
+gets one more try for the whole page before the users it concerns fail (and are escrowed). A new stage is one more
+call in `process()`, with the items and the context it needs, as access.py's two are.
 """
 
 from __future__ import annotations
@@ -40,10 +41,14 @@ def process(
     kept = _admit(items, ctx, links, escrows, assigned_scope_drops_unlinked)
     _match_with_retry(kept, ctx)
     evaluate(kept, ctx.compiled)
+    if ctx.access is not None:
+        ctx.access.overlay(kept)
     plan_items(kept, ctx.policy, ctx.types)
     if ctx.deletion_hold is not None:
         kept = ctx.deletion_hold.stage(kept)
     _export(kept, ctx)
+    if ctx.access is not None:
+        ctx.access.reconcile(kept)
     record_page(kept, ctx, links, escrows)
     return kept
 

@@ -118,6 +118,8 @@ def record_page(
             escrow.save()
         if resolved_escrows:
             Escrow.objects.filter(pk__in=resolved_escrows).delete()
+        if ctx.access is not None:
+            ctx.access.record()
         ctx.log.flush()
         cycle.objects_done += len(items)
 
@@ -132,7 +134,8 @@ def _remember(
 ) -> None:
     """Update the item's link with what Salesforce now holds (or create it for a new or matched user)."""
     link = item.link
-    succeeded = item.error is None and item.plan is not None
+    # A refused grant fails the user, but their own write went through: the link keeps what was exported.
+    succeeded = (item.error is None or item.error.step == "access") and item.plan is not None
     names = {
         "roles_key": item.roles_key if item.assigned else UNASSIGNED,
         "display_name": item.display_name or "",

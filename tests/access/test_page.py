@@ -117,3 +117,12 @@ def test_leaver_settings_and_outside_removal_are_saved_and_audited(admin_client,
     group.refresh_from_db()
     assert group.remove_unmanaged is True
     assert AuditEntry.objects.filter(activity=AuditActivity.UPDATE_ACCESS).count() == 2
+
+
+def test_a_change_of_access_makes_the_next_cycle_a_full_one(admin_client, configured_app):
+    refresh(configured_app)
+    before = configured_app.user_mapping.version
+    group = item(configured_app, "EMEA_Sales")
+    admin_client.post(reverse("access_item_outside", args=[configured_app.slug, group.pk]), {"remove_unmanaged": "on"})
+    configured_app.user_mapping.refresh_from_db()
+    assert configured_app.user_mapping.version == before + 1
