@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from mappings.access.models import AccessSettings
@@ -216,3 +217,9 @@ def test_a_user_whose_evaluation_fails_keeps_every_grant(sales_access, emu, monk
     assert emu.control.access_of(target_id)["permission_sets"] == ["Sales_Console"]  # doubt never revokes
     others = [t for s, t in sales_users(emu) if s != source_id]
     assert all(emu.control.access_of(t)["permission_sets"] == [] for t in others)
+
+
+def test_the_overview_counts_grants_and_revokes(sales_access, emu, admin_client):
+    cycle = run(sales_access.job)
+    html = admin_client.get(reverse("application_overview", args=[sales_access.slug])).content.decode()
+    assert f"Access granted {cycle.granted}" in html and f"Granted {cycle.granted} · Revoked 0" in html
