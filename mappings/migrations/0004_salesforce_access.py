@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('connections', '0002_api_version_help_text'),
-        ('mappings', '0002_graph_interop'),
+        ('mappings', '0003_attribute_lists'),
     ]
 
     operations = [
