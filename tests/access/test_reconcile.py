@@ -219,7 +219,7 @@ def test_a_user_whose_evaluation_fails_keeps_every_grant(sales_access, emu, monk
     assert all(emu.control.access_of(t)["permission_sets"] == [] for t in others)
 
 
-def test_the_overview_counts_grants_and_revokes(sales_access, emu, admin_client):
+def test_the_overview_counts_grants_and_revokes(role_groups, sales_access, emu, admin_client):
     cycle = run(sales_access.job)
     html = admin_client.get(reverse("application_overview", args=[sales_access.slug])).content.decode()
     assert f"Access granted {cycle.granted}" in html and f"Granted {cycle.granted} · Revoked 0" in html
