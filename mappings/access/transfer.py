@@ -70,6 +70,22 @@ def export_access(application: Application) -> dict[str, Any]:
     }
 
 
+def _entries(section: Mapping[str, Any], key: str, allowed: set[str]) -> tuple[list[tuple[str, Mapping]], list[str]]:
+    """The objects of the list `key` with where each stands, and the problems of their shape."""
+    values = section.get(key) or []
+    if not isinstance(values, list):
+        return [], [f"{SECTION}.{key}: expected a list"]
+    entries, errors = [], []
+    for n, value in enumerate(values):
+        where = f"{SECTION}.{key}[{n}]"
+        if not isinstance(value, Mapping):
+            errors.append(f"{where}: expected an object")
+            continue
+        errors += [f"{where}.{k}: unknown key" for k in value if k not in allowed]
+        entries.append((where, value))
+    return entries, errors
+
+
 def _problems(section: Mapping[str, Any]) -> list[str]:
     errors = [f"{SECTION}.{key}: unknown key" for key in section if key not in ("settings", "items", "roles")]
     settings = section.get("settings") or {}
@@ -81,16 +97,10 @@ def _problems(section: Mapping[str, Any]) -> list[str]:
             errors.append(f"{SECTION}.settings.{name}: expected true or false")
     if "freeze_leavers" in settings and settings["freeze_leavers"] not in FreezeLeavers.values:
         errors.append(f"{SECTION}.settings.freeze_leavers: one of {', '.join(FreezeLeavers.values)}")
-    items = section.get("items") or []
+    items, problems = _entries(section, "items", ITEM_KEYS)
+    errors += problems
     ids: set[str] = set()
-    if not isinstance(items, list):
-        return errors + [f"{SECTION}.items: expected a list"]
-    for n, item in enumerate(items):
-        where = f"{SECTION}.items[{n}]"
-        if not isinstance(item, Mapping):
-            errors.append(f"{where}: expected an object")
-            continue
-        errors += [f"{where}.{k}: unknown key" for k in item if k not in ITEM_KEYS]
+    for where, item in items:
         if item.get("kind") not in AccessKind.values:
             errors.append(f"{where}.kind: one of {', '.join(AccessKind.values)}")
         if not isinstance(item.get("id"), str) or len(item.get("id", "")) not in (15, 18):
@@ -98,16 +108,10 @@ def _problems(section: Mapping[str, Any]) -> list[str]:
         if not isinstance(item.get("name"), str) or not item.get("name"):
             errors.append(f"{where}.name: required")
         ids.add(str(item.get("id")))
-    roles = section.get("roles") or []
-    if not isinstance(roles, list):
-        return errors + [f"{SECTION}.roles: expected a list"]
+    roles, problems = _entries(section, "roles", ROLE_KEYS)
+    errors += problems
     seen: set[str] = set()
-    for n, role in enumerate(roles):
-        where = f"{SECTION}.roles[{n}]"
-        if not isinstance(role, Mapping):
-            errors.append(f"{where}: expected an object")
-            continue
-        errors += [f"{where}.{k}: unknown key" for k in role if k not in ROLE_KEYS]
+    for where, role in roles:
         value = role.get("role")
         if not isinstance(value, str) or not value:
             errors.append(f"{where}.role: the app role's value is required")

@@ -1,4 +1,4 @@
-"""Access tests: the session emulators reset before each test, and an application pointed at them."""
+"""Access tests: the engine tests' emulators and application (reset before each test)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from console.permissions import APPLICATION_ADMINISTRATOR, REPORTS_READER
-from provisioning.applications import point_at_emulators
-
-
-@pytest.fixture
-def emu(emulator_state_reset):
-    return emulator_state_reset
-
-
-@pytest.fixture
-def configured_app(application, emu):
-    point_at_emulators(application, emu.info)
-    return application
+from tests.engine.conftest import configured_app, emu  # noqa: F401 - shared fixtures
 
 
 @pytest.fixture
