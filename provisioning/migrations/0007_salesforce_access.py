@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('provisioning', '0005_watermark_scope'),
+        ('provisioning', '0006_cycle_throttles'),
     ]
 
     operations = [
