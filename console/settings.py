@@ -75,12 +75,20 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "console.request_limits.RequestLimitsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "console.middleware.NoStoreMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# Django's limits on one request, named here because the page that refuses a request names them
+# (console/request_limits.py). No form of the console comes near them; the largest, a scoping filter of 100 clauses,
+# has about 510 fields.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # bytes of form text (files aside)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 
 ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "console.wsgi.application"

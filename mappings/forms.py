@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 from django import forms
-from django.forms import inlineformset_factory
+from django.forms import BaseInlineFormSet, inlineformset_factory
 
+from console.formsets import BoundedFormSetMixin
+from console.json_input import MAX_JSON_BYTES, JsonInputError, load_json
 from mappings.directory.attributes import source_attributes
 from mappings.expressions import ExpressionError, validate
 from mappings.expressions.attributes import ADD_TO_LIST, suggest
@@ -21,7 +23,7 @@ from mappings.models import (
     ScopingFilter,
 )
 from mappings.rules import row_errors
-from mappings.scoping import OPERATORS, UNARY_OPERATORS, validate_clause
+from mappings.scoping import MAX_CLAUSES_PER_FILTER, OPERATORS, UNARY_OPERATORS, validate_clause
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES
 
 SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -220,8 +222,23 @@ class ScopingClauseForm(forms.ModelForm):
         return bool(self.cleaned_data.get("attribute"))
 
 
+class BoundedClauseFormSet(BoundedFormSetMixin, BaseInlineFormSet):
+    default_error_messages = {
+        "too_many_forms": f"A scoping filter holds at most {MAX_CLAUSES_PER_FILTER} clauses: nothing was saved. "
+        "Split a longer condition into several scoping filters (a user is in scope when any filter passes).",
+    }
+
+
 ScopingClauseFormSet = inlineformset_factory(
-    ScopingFilter, ScopingClause, form=ScopingClauseForm, extra=2, can_delete=True
+    ScopingFilter,
+    ScopingClause,
+    form=ScopingClauseForm,
+    formset=BoundedClauseFormSet,
+    extra=2,
+    can_delete=True,
+    max_num=MAX_CLAUSES_PER_FILTER,
+    absolute_max=MAX_CLAUSES_PER_FILTER,
+    validate_max=True,
 )
 
 
@@ -239,6 +256,7 @@ class ExpressionTestForm(forms.Form):
     sample = forms.CharField(
         label="Or a sample user (JSON)",
         required=False,
+        max_length=100_000,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "code"}),
         help_text='Attributes by their Graph names, e.g. {"userPrincipalName": "john@contoso.com", '
         '"appRoleAssignments": ["Standard User"]}.',
@@ -263,10 +281,6 @@ class ExpressionTestForm(forms.Form):
         return data
 
 
-# An objectMapping with every Salesforce field mapped is well under 100 kB; anything far larger is the wrong file.
-MAX_IMPORT_BYTES = 2_000_000
-
-
 class MappingImportForm(forms.Form):
     file = forms.FileField(
         label="Mapping JSON file",
@@ -278,21 +292,25 @@ class MappingImportForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
         help_text="The same document as the file: an objectMapping with attributeMappings (and scope). "
-        "Nothing is imported unless every mapping is valid.",
+        f"Nothing is imported unless every mapping is valid. At most {MAX_JSON_BYTES:,} bytes.",
     )
 
     def clean(self) -> dict:
         data = super().clean()
         upload = data.get("file")
-        if upload and upload.size > MAX_IMPORT_BYTES:
+        if upload and upload.size > MAX_JSON_BYTES:
             raise forms.ValidationError(
                 f"The file has {upload.size:,} bytes; a mapping export is a few kilobytes (at most "
-                f"{MAX_IMPORT_BYTES:,} bytes are read). Choose the objectMapping JSON file."
+                f"{MAX_JSON_BYTES:,} bytes are read). Choose the objectMapping JSON file."
             )
         text = upload.read().decode("utf-8", errors="replace") if upload else (data.get("document") or "")
         if not text.strip():
             raise forms.ValidationError("Choose a file or paste the JSON.")
         data["text"] = text
+        try:
+            data["parsed"] = load_json(text, what="The file" if upload else "The pasted text")
+        except JsonInputError as exc:
+            raise forms.ValidationError(str(exc)) from None
         return data
 
 

@@ -33,7 +33,7 @@ from mappings.models import (
     ScopingFilter,
 )
 from mappings.rules import row_errors
-from mappings.scoping import UNARY_OPERATORS, validate_clause
+from mappings.scoping import MAX_CLAUSES_PER_FILTER, UNARY_OPERATORS, validate_clause
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, target_attribute_names
 
 FLOW_TYPES = ("Add", "Update", "Delete")
@@ -262,7 +262,13 @@ def _filters(scope: Any, lists: Lists, errors: list[str]) -> list[tuple[str, lis
     filters = []
     for g, group in enumerate(scope.get("groups") or []):
         clauses = []
-        for c, clause in enumerate(group.get("clauses") or [] if isinstance(group, dict) else []):
+        items = group.get("clauses") or [] if isinstance(group, dict) else []
+        if len(items) > MAX_CLAUSES_PER_FILTER:
+            errors.append(
+                f"scope.groups[{g}]: {len(items)} clauses; a scoping filter holds at most {MAX_CLAUSES_PER_FILTER}"
+            )
+            continue
+        for c, clause in enumerate(items):
             where = f"scope.groups[{g}].clauses[{c}]"
             attribute = clause.get("sourceOperandName") or ""
             operator = clause.get("operatorName") or ""

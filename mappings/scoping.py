@@ -35,6 +35,9 @@ INTEGER_OPERATORS = frozenset({"Greater_Than", "Greater_Than_OR_EQUALS"})
 REGEX_OPERATORS = frozenset({"REGEX MATCH", "NOT REGEX MATCH"})
 # Entra refuses these in scoping filters (multi-valued, reference or role attributes).
 UNSUPPORTED_ATTRIBUTES = frozenset({"appRoleAssignments", "manager", "userType", "memberOf", "members"})
+# Each clause of a filter is one row of its page; a longer condition belongs in several filters (ORed) or in a
+# regular expression. The page's formset and an import both refuse more.
+MAX_CLAUSES_PER_FILTER = 100
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
 from connections.clients.salesforce import SalesforceClient
 from connections.models import Application
+from console.json_input import load_json
 from mappings.directory.assignments import AssignmentReader
 from mappings.directory.attributes import source_attribute_names
 from mappings.directory.users import select_for, source_user
@@ -73,10 +74,7 @@ def run_expression(
 
 def parse_sample(text: str) -> dict[str, Any]:
     """A typed sample user; raises ValueError with what is wrong."""
-    try:
-        sample = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"The sample is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    sample = load_json(text, what="The sample")  # JsonInputError is a ValueError
     if not isinstance(sample, dict):
         raise ValueError('The sample must be a JSON object such as {"userPrincipalName": "john@contoso.com"}.')
     sample.setdefault("IsSoftDeleted", "False")

@@ -48,6 +48,11 @@ def _edit(request: HttpRequest, slug: str, pk: int | None) -> HttpResponse:
         raise PermissionDenied("Only an Application Administrator can change scoping filters.")
     form = ScopingFilterForm(request.POST, instance=instance, prefix="filter")
     formset = ScopingClauseFormSet(request.POST, instance=instance, prefix="clauses", form_kwargs=attributes)
+    if formset.too_many_forms:
+        # Refused before any clause form is built; the page shows the saved clauses again.
+        messages.error(request, formset.error_messages["too_many_forms"])
+        saved_clauses = ScopingClauseFormSet(instance=instance, prefix="clauses", form_kwargs=attributes)
+        return _page(request, object_mapping, form, saved_clauses, scoping_filter, status=400)
     valid = form.is_valid() and formset.is_valid()
     kept = [f for f in formset.forms if valid and f.cleaned_data.get("attribute") and not f.cleaned_data.get("DELETE")]
     if valid and not kept:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -41,10 +39,7 @@ def mapping_import(request: HttpRequest, slug: str) -> HttpResponse:
         form = MappingImportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                document = json.loads(form.cleaned_data["text"])
-                parsed = import_object_mapping(object_mapping, document, actor=request.user)
-            except json.JSONDecodeError as exc:
-                errors = [f"The file is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."]
+                parsed = import_object_mapping(object_mapping, form.cleaned_data["parsed"], actor=request.user)
             except MappingImportError as exc:
                 errors = exc.errors
             else:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import trustme
@@ -17,6 +21,7 @@ from console.models import AuditActivity, AuditEntry
 from provisioning.applications import config_from_emulator_info
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+ROOT = Path(__file__).resolve().parents[2]
 CLIENT = "0d3b5c2e-1111-4a5b-9c8d-222233334444"
 SP = "a1b2c3d4-5555-4666-8777-88889999aaaa"
 SF_PASSWORD = "Pw-from-env-5e1f"
@@ -332,3 +337,35 @@ def test_salesforce_access_problems_are_all_listed_and_nothing_is_created(db, tm
     ):
         assert expected in err.getvalue()
     assert not Application.objects.exists()
+
+
+def test_a_deeply_nested_file_is_refused_before_it_is_parsed(db, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"name": "Deep", "settings": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(CommandError, match=r"nests arrays and objects 100,001 levels deep; at most 200 levels"):
+        run("create", "--file", str(deep))
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    err = StringIO()
+    with pytest.raises(CommandError, match="Nothing was created: 1 problem"):
+        call_command("apps", "create", "--file", str(listed), "--name", "Renamed", stdout=StringIO(), stderr=err)
+    assert "the document must be a JSON object" in err.getvalue()
+    assert not Application.objects.exists()
+
+
+def test_the_command_line_shows_the_limit_and_no_traceback(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 50_000)
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    env.update(DJANGO_SETTINGS_MODULE="tests.settings", CONSOLE_LOCAL_DIR=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "apps", "create", "--file", str(deep)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "nests arrays and objects 50,000 levels deep; at most 200 levels are read" in result.stderr
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr

@@ -305,3 +305,20 @@ def test_an_imported_source_tree_is_given_back_until_the_row_changes(mapping):
 def test_a_new_mapping_exports_the_metadata_of_entras_salesforce_template(mapping):
     metadata = {m["key"]: m["value"] for m in export_object_mapping(mapping)["metadata"]}
     assert metadata["EscrowBehavior"] == '"Default"' and metadata["IsCustomerDefined"] == "false"
+
+
+def test_a_scoping_filter_of_more_clauses_than_its_page_holds_is_refused(mapping):
+    def clauses(count: int) -> list[dict]:
+        return [
+            {"operatorName": "EQUALS", "sourceOperandName": "department", "targetOperand": {"values": [f"D{i}"]}}
+            for i in range(count)
+        ]
+
+    document = export_object_mapping(mapping)
+    document["scope"] = {"groups": [{"clauses": clauses(100)}, {"clauses": clauses(101)}]}
+    with pytest.raises(MappingImportError) as caught:
+        import_object_mapping(mapping, document)
+    assert caught.value.errors == ["scope.groups[1]: 101 clauses; a scoping filter holds at most 100"]
+    document["scope"]["groups"].pop()
+    import_object_mapping(mapping, document)
+    assert ScopingClause.objects.filter(scoping_filter__object_mapping=mapping).count() == 100

@@ -93,3 +93,15 @@ def test_test_looks_up_the_tenants_default_domain_and_salesforces_values(live_ap
     assert out.strip().endswith("integration.admin2")
     with pytest.raises(CommandError, match="no target attribute to look them up in"):
         _run("test", live_app.slug, "--expression", unique, "--sample", sample)
+
+
+def test_a_deeply_nested_import_is_refused_with_its_limit(application, tmp_path):
+    document = json.loads(_run("export", application.slug))
+    text = json.dumps(document)
+    path = tmp_path / "deep.json"
+    path.write_text(text[:-1] + ', "x": ' + "[" * 10_000 + "]" * 10_000 + "}")
+    with pytest.raises(CommandError, match="nests arrays and objects 10,001 levels deep; at most 200 levels"):
+        _run("import", application.slug, str(path))
+    with pytest.raises(CommandError, match="The sample nests arrays and objects"):
+        _run("test", application.slug, "--expression", "[mail]", "--sample", "[" * 5_000)
+    assert ObjectMapping.objects.get(application=application).version == 1

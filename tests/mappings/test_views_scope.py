@@ -109,3 +109,43 @@ def test_editing_and_deleting_a_filter(admin_client, application):
     assert admin_client.post(delete).status_code == 302
     assert not ScopingFilter.objects.exists()
     assert _mapping(application).version == 3
+
+
+def test_a_post_announcing_100000_clauses_is_refused_before_any_form_is_built(admin_client, application, monkeypatch):
+    from mappings.forms import ScopingClauseForm
+
+    built = []
+    original = ScopingClauseForm.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(kwargs.get("prefix"))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ScopingClauseForm, "__init__", counting)
+    data = _data("Everyone", [("department", "EQUALS", "Sales")])
+    data["clauses-TOTAL_FORMS"] = "100000"
+    response = admin_client.post(reverse("scoping_filter_add", args=[application.slug]), data)
+    assert response.status_code == 400
+    assert "A scoping filter holds at most 100 clauses: nothing was saved." in response.content.decode()
+    # Only the page's own forms were built for showing it again (the empty filter's 2 blank rows and the help row).
+    assert all(prefix in ("clauses-0", "clauses-1", "clauses-__prefix__") for prefix in built), built[:5]
+    assert not ScopingFilter.objects.exists()
+
+
+def test_100000_clauses_posted_in_full_get_the_request_limit_page(admin_client, application):
+    data = _data("Everyone", [("department", "EQUALS", f"D{i}") for i in range(100_000)])
+    response = admin_client.post(reverse("scoping_filter_add", args=[application.slug]), data)
+    assert response.status_code == 413
+    assert "The form you sent has too many fields" in response.content.decode()
+    assert "at most 1,000 fields" in response.content.decode()
+    assert not ScopingFilter.objects.exists()
+
+
+def test_a_filter_of_101_clauses_is_refused_and_100_are_saved(admin_client, application):
+    url = reverse("scoping_filter_add", args=[application.slug])
+    refused = admin_client.post(url, _data("Long", [("department", "EQUALS", f"D{i}") for i in range(101)]))
+    assert refused.status_code == 400
+    assert "at most 100 clauses" in refused.content.decode()
+    saved = admin_client.post(url, _data("Long", [("department", "EQUALS", f"D{i}") for i in range(100)]))
+    assert saved.status_code == 302
+    assert ScopingClause.objects.filter(scoping_filter__title="Long").count() == 100

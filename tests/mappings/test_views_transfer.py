@@ -7,6 +7,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 
 from mappings.graph_json import export_object_mapping
 from mappings.models import AttributeMapping, ObjectMapping
@@ -109,3 +110,39 @@ def test_tester_prefills_from_a_row(admin_client, application):
     row = AttributeMapping.objects.get(object_mapping__application=application, target_attribute="Alias")
     html = admin_client.get(reverse("expression_test", args=[application.slug]) + f"?row={row.pk}").content.decode()
     assert "Mid([userPrincipalName], 1, 8)</textarea>" in html
+
+
+def test_a_deeply_nested_paste_or_file_is_refused_with_its_limit(admin_client, application):
+    url = reverse("mapping_import", args=[application.slug])
+    deep = '{"attributeMappings": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    pasted = admin_client.post(url, {"document": deep})
+    assert pasted.status_code == 400
+    assert "The pasted text nests arrays and objects 50,001 levels deep; at most 200 levels" in pasted.content.decode()
+    assert escape(deep[:200]) in pasted.content.decode()  # what was pasted is still in the box
+    upload = SimpleUploadedFile("deep.json", deep.encode(), content_type="application/json")
+    uploaded = admin_client.post(url, {"file": upload})
+    assert uploaded.status_code == 400
+    assert "The file nests arrays and objects 50,001 levels deep" in uploaded.content.decode()
+    assert ObjectMapping.objects.get(application=application).version == 1
+
+
+def test_a_paste_over_the_request_limit_gets_a_page_that_explains_it(admin_client, application, settings):
+    url = reverse("mapping_import", args=[application.slug])
+    response = admin_client.post(url, {"document": "x" * 3_000_000})
+    assert response.status_code == 413
+    html = response.content.decode()
+    assert "The form you sent is too large" in html
+    assert f"at most 2.5 MB ({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes)" in html
+    assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in html and "choose it with Mapping JSON file" in html
+    assert "Back button returns to the form" in html
+    assert ObjectMapping.objects.get(application=application).version == 1
+
+
+def test_a_deeply_nested_sample_user_is_an_error_of_the_tester(admin_client, application):
+    response = admin_client.post(
+        reverse("expression_test", args=[application.slug]),
+        {"expression": "[mail]", "sample": "[" * 5_000},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert "The sample nests arrays and objects 5,000 levels deep" in response.content.decode()

@@ -7,13 +7,13 @@ exported from Entra's schema editor can be brought in. Exit code 0 on success, 1
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from connections.models import Application
+from console.json_input import JsonInputError, read_json_file
 from mappings.graph_json import MappingImportError, export_object_mapping, import_object_mapping
 from mappings.models import ObjectMapping
 from mappings.tester import evaluate_for_user, evaluate_sample, parse_sample
@@ -71,13 +71,9 @@ class Command(BaseCommand):
     def do_import(self, app: str, file: str, **_) -> None:
         mapping = find_object_mapping(app)
         try:
-            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}.")
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{file} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+            document = read_json_file(file)
+        except JsonInputError as exc:
+            raise CommandError(str(exc))
         try:
             parsed = import_object_mapping(mapping, document, actor=COMMAND_ACTOR)
         except MappingImportError as exc:

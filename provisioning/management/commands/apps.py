@@ -7,14 +7,13 @@ never carries one (it would end up in shell history and process listings).
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from connections import connection_test
 from connections.models import CONNECTION_KEYS, Application
+from console.json_input import JsonInputError, read_json_file
 from console.models import AuditActivity, record_audit
 from provisioning.applications import (
     COMMAND_ACTOR,
@@ -36,12 +35,11 @@ def find_application(name: str) -> Application:
 
 
 def read_json(path: str) -> dict:
+    """A JSON file ('-': standard input), its size and depth checked before it is parsed."""
     try:
-        return json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise CommandError(f"Cannot read {path}: {exc.strerror}.")
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+        return read_json_file(path)
+    except JsonInputError as exc:
+        raise CommandError(str(exc))
 
 
 def _last_test(connection) -> str:
@@ -121,8 +119,8 @@ class Command(BaseCommand):
             except (KeyError, TypeError) as exc:
                 raise CommandError(f"{from_emulators} is not an emulator info file (missing {exc}).")
         else:
-            config = json.load(sys.stdin) if file == "-" else read_json(file)
-            if name:
+            config = read_json(file)
+            if name and isinstance(config, dict):
                 config["name"] = name
         try:
             application = create_from_config(config)
