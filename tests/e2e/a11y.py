@@ -1,4 +1,5 @@
-"""Accessibility basics checked in the browser: titles, labels, accessible progress values, keyboard reach."""
+"""Checks every page of the browser tests passes: accessibility basics (titles, labels, accessible progress values,
+keyboard reach) and the Content-Security-Policy (nothing the page does is blocked by it)."""
 
 from __future__ import annotations
 
@@ -38,8 +39,32 @@ FOCUSED_BUTTON = """() => {
 }"""
 
 
+# Installed before any page script runs: the browser fires `securitypolicyviolation` for everything the policy
+# blocks (an inline script, style or handler, eval, a foreign source), including what htmx does after the load.
+WATCH_POLICY = """
+window.__policyViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__policyViolations.push(
+  `${e.effectiveDirective} blocked ${e.blockedURI || 'an inline part'}`
+  + ` at ${e.sourceFile || e.documentURI}:${e.lineNumber}` + (e.sample ? ` (${e.sample})` : '')));
+"""
+
+
+def watch_policy(context) -> None:
+    """Record Content-Security-Policy violations of every page of a browser context (see check_policy)."""
+    context.add_init_script(WATCH_POLICY)
+
+
+def check_policy(page: Page) -> None:
+    """Nothing on the page so far was blocked by the Content-Security-Policy."""
+    violations = page.evaluate("() => window.__policyViolations")
+    assert violations is not None, "watch_policy() was not installed on this browser context"
+    assert not violations, f"{page.url}: the Content-Security-Policy blocked: {violations}"
+
+
 def check_page(page: Page) -> None:
-    """A non-empty <title>, a name for every form control, and an accessible name and value for every progress bar."""
+    """A non-empty <title>, a name for every form control, an accessible name and value for every progress bar, and
+    no Content-Security-Policy violation."""
+    check_policy(page)
     title = page.title().strip()
     assert title, f"{page.url}: the page has no <title>"
     unlabelled = page.evaluate(UNLABELLED_CONTROLS)

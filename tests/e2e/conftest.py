@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django_q.conf import Conf
 
+from tests.e2e.a11y import watch_policy
 from tests.engine.cluster import Cluster
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
@@ -56,13 +57,20 @@ def browser(_orm_beside_playwright):
 
 @pytest.fixture
 def page(browser, live_server):
+    """A page of the live server. Whatever the Content-Security-Policy blocks on any page it shows fails the test:
+    check_page() looks at the violations of the current page, and the console messages of every page are checked
+    at the end."""
     context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT, locale="en-GB")
     context.set_default_timeout(15_000)
+    watch_policy(context)
     page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
     try:
         yield page
     finally:
         context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
 
 
 class Screenshots:

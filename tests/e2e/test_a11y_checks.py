@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
-from tests.e2e.a11y import check_keyboard_reaches_every_button, check_page
+from tests.e2e.a11y import check_keyboard_reaches_every_button, check_page, watch_policy
 
 pytestmark = pytest.mark.browser
 
@@ -19,6 +21,7 @@ GOOD = """<!doctype html><title>Good page</title>
 @pytest.fixture
 def blank(browser):
     context = browser.new_context()
+    watch_policy(context)
     page = context.new_page()
     yield page
     context.close()
@@ -51,3 +54,12 @@ def test_a_button_out_of_the_tab_order_is_reported(blank):
     blank.set_content("<title>t</title><button>Reachable</button><button tabindex='-1'>Mouse only</button>")
     with pytest.raises(AssertionError, match="Mouse only"):
         check_keyboard_reaches_every_button(blank)
+
+
+def test_a_page_whose_policy_blocks_something_is_reported(blank):
+    html = """<meta http-equiv="Content-Security-Policy" content="script-src 'none'"><title>t</title>
+        <script>document.title = 'ran'</script><button>x</button>"""
+    blank.goto("data:text/html," + quote(html))  # a navigation: set_content() would drop the watcher
+    assert blank.title() == "t"
+    with pytest.raises(AssertionError, match="Content-Security-Policy blocked: .*script-src"):
+        check_page(blank)
