@@ -20,7 +20,7 @@ DEBUG = env_bool("DEBUG", False)
 
 def _development_secret(filename: str, make) -> str:
     """A per-install secret for DEBUG mode, kept in LOCAL_DIR so data survives restarts."""
-    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    LOCAL_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = LOCAL_DIR / filename
     if not path.exists():
         path.write_text(make())
@@ -125,7 +125,9 @@ except ValueError as exc:
 if DATABASES["default"]["ENGINE"] not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
     raise ImproperlyConfigured("DATABASE_URL must point at SQLite (sqlite:///...) or PostgreSQL (postgres://...).")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    LOCAL_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Django's backend, with the database files created with mode 600 (console/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "console.sqlite"
     # WAL + a busy timeout let the web server and a worker share the embedded database.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,

@@ -19,7 +19,7 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 # A file (not in-memory) SQLite test database, so that a real qcluster process started by the integration tests
 # shares it; one file per test run because several runs may share the machine.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "console.sqlite":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"console-test-{os.getpid()}.sqlite3")
     }
