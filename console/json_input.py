@@ -48,28 +48,20 @@ def _too_large(what: str, size: str, max_bytes: int) -> JsonInputError:
     )
 
 
-def check_json_limits(
+def load_json(
     text: str | bytes, *, what: str = "The document", max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH
-) -> None:
-    """Raise JsonInputError when `text` is over the size or the depth limit."""
+) -> Any:
+    """Parse `text` once its size and depth are within the limits; every failure is a JsonInputError naming its
+    cause."""
     size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", errors="surrogatepass"))
     if size > max_bytes:
         raise _too_large(what, f"{size:,}", max_bytes)
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    depth = nesting_depth(text)
+    depth = nesting_depth(text.decode("utf-8", errors="replace") if isinstance(text, bytes) else text)
     if depth > max_depth:
         raise JsonInputError(
             f"{what} nests arrays and objects {depth:,} levels deep; at most {max_depth} levels are read. "
             "No mapping or application document is nested that deeply: check that this is the right file."
         )
-
-
-def load_json(
-    text: str | bytes, *, what: str = "The document", max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH
-) -> Any:
-    """Parse `text` after checking its size and depth; every failure is a JsonInputError naming its cause."""
-    check_json_limits(text, what=what, max_bytes=max_bytes, max_depth=max_depth)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
