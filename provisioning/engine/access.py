@@ -158,13 +158,19 @@ class AccessStep:
         rows = AccessGrant.objects.filter(job=self.job, item_id__in=self.drifted).values_list("source_id", flat=True)
         return list(dict.fromkeys(rows))
 
-    def save_baseline(self) -> None:
-        """The figures after this cycle's own writes, for the next cycle's comparison (not in a dry run)."""
+    def save_baseline(self, *, keep_drifted: bool = False) -> None:
+        """The figures after this cycle's own writes, for the next cycle's comparison (not in a dry run).
+
+        `keep_drifted` (provision on demand, which reads one user): items that had changed in Salesforce keep their
+        old figures, so that the next cycle still reads the users concerned."""
         if self.dry_run:
             return
         figures = self._figures()
+        old = self.job.access_baseline or {}
         baseline = {
-            item_id: figures.get(item_id, [0, ""]) for item_id, item in self.managed.items() if item.kind in RECORDS
+            item_id: (old.get(item_id) if keep_drifted and item_id in self.drifted else figures.get(item_id, [0, ""]))
+            for item_id, item in self.managed.items()
+            if item.kind in RECORDS
         }
         ProvisioningJob.objects.filter(pk=self.job.pk).update(access_baseline=baseline)
         self.job.access_baseline = baseline

@@ -18,7 +18,7 @@ from connections.models import Application
 from provisioning.engine.cycle import CycleRunner
 from provisioning.engine.items import WorkItem
 from provisioning.engine.lifecycle import running_cycle
-from provisioning.engine.log import modified_properties, shown
+from provisioning.engine.log import access_step, modified_properties, shown
 from provisioning.engine.writer import SalesforceWriter
 from provisioning.models import CycleKind, CycleStatus, CycleTrigger, ProvisioningCycle, ProvisioningLogEntry
 
@@ -186,7 +186,11 @@ def _provision(
             runner.ctx.assignments = {} if roles is None else {raw["id"]: roles}
             result.user = raw
             stage, system = "Perform action", "Salesforce"
+            if runner.ctx.access is not None:
+                runner.ctx.access.find_drift()
             [item] = runner.provision_users([raw])
+            if runner.ctx.access is not None:
+                runner.ctx.access.save_baseline(keep_drifted=True)
             if not ProvisioningLogEntry.objects.filter(cycle=run.cycle).exists():  # cycles do not log the unchanged
                 runner.ctx.log.add(item)
                 runner.ctx.log.flush()
@@ -288,12 +292,25 @@ def _steps(runner: CycleRunner, raw: dict, item: WorkItem) -> list[Step]:
     if item.next_attempt_at:
         details.append(("Next attempt", f"{item.next_attempt_at:%Y-%m-%d %H:%M} UTC (attempt {item.escrow_attempt})"))
     properties = modified_properties(item, runner.ctx.log.redacted_targets)
-    if error:
+    if error and failed_at != "access":  # a refused grant leaves the user's own write done: its step says so
         status, text = "failure", f"Failed to {kind} {who} in Salesforce: {error.reason}"
     elif kind in ("skip", "unchanged"):
         status, text = "skipped", plan.reason if plan else "Nothing to do."
+        if item.access_changes:
+            status, text = "success", f"{who} is unchanged in Salesforce; only their access changes"
     else:
         done = {"create": "created", "update": "updated", "enable": "enabled", "disable": "disabled"}[kind]
         status, text = "success", f"{who} was {done} in Salesforce"
     steps.append(Step("Perform action", status, text, details, properties))
+    for change in item.access_changes:
+        logged = access_step(change, who, dry_run=False)
+        name = "Grant Salesforce access" if change.action == "grant" else "Revoke Salesforce access"
+        steps.append(
+            Step(
+                name,
+                logged["status"],
+                logged["description"],
+                [("App role", ", ".join(change.roles))] if change.roles else [],
+            )
+        )
     return steps

@@ -9,9 +9,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from connections.clients.graph import GraphClient
 from mappings.access.models import AccessSettings
 from mappings.compiled import CompiledMapping
+from mappings.directory.assignments import AssignmentReader
 from provisioning.models import AccessGrant, Escrow, LogStatus, ProvisionedLink, ProvisioningLogEntry
+from provisioning.operations.on_demand import provision_on_demand
 from provisioning.tasks import run_cycle
 from tests.access.helpers import give, item, refresh
 
@@ -223,3 +226,20 @@ def test_the_overview_counts_grants_and_revokes(role_groups, sales_access, emu, 
     cycle = run(sales_access.job)
     html = admin_client.get(reverse("application_overview", args=[sales_access.slug])).content.decode()
     assert f"Access granted {cycle.granted}" in html and f"Granted {cycle.granted} · Revoked 0" in html
+
+
+def test_provision_on_demand_shows_each_grant_as_a_step(sales_access, emu):
+    roles = AssignmentReader(GraphClient(sales_access.entra)).roles_by_user()
+    member_id = next(uid for uid, values in roles.items() if values == ("Sales Representative",))
+    sales_member = emu.control.get_entra_user(member_id)
+    result = provision_on_demand(sales_access, sales_member["userPrincipalName"])
+    grants = [s for s in result.steps if s.name == "Grant Salesforce access"]
+    assert {s.status for s in grants} == {"success"} and len(grants) == 2
+    assert any("Permission set 'Sales Console' was granted" in s.description for s in grants)
+    link = ProvisionedLink.objects.get(source_id=sales_member["id"])
+    assert emu.control.access_of(link.target_id)["permission_sets"] == ["Sales_Console"]
+    emu.control.reset_counters()
+    cycle = run(sales_access.job)
+    assert emu.control.access_of(link.target_id)["groups"] == ["EMEA_Sales"]
+    assert cycle.granted > 0  # the others, not this user again
+    assert AccessGrant.objects.filter(source_id=sales_member["id"], owned=True).count() == 4  # set, group, role, flag
