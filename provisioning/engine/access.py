@@ -28,14 +28,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 
 from django.utils import timezone
 
 from connections.clients.errors import TransientError
 from connections.clients.salesforce import IN_CLAUSE_SIZE, AccessOperation, RecordResult, soql_quote
 from mappings.access.effective import FLAG, AccessDefinition, EffectiveAccess, Item
-from mappings.access.models import FEATURE_FLAG_NAMES, AccessKind
-from provisioning.engine.items import AccessChange, ItemError, PlanKind, WorkItem
+from mappings.access.models import FEATURE_FLAG_NAMES, AccessKind, FreezeLeavers
+from provisioning.engine.items import WARNING, AccessChange, ItemError, Plan, PlanKind, WorkItem
 from provisioning.models import AccessGrant, ProvisioningCycle, ProvisioningJob
 
 ROLE_FIELD = "UserRoleId"
@@ -54,6 +55,16 @@ ORDER = (
     ("grant", (AccessKind.PERMISSION_SET, AccessKind.PERMISSION_SET_GROUP)),
     ("grant", (AccessKind.GROUP, AccessKind.QUEUE)),
     ("revoke", (AccessKind.LICENCE,)),
+)
+FROZEN = ("frozen", "IsFrozen")  # the ledger key of a user this console froze
+# Salesforce refuses to deactivate a user who is a default lead or case owner, the default workflow user, an approver,
+# or selected in a custom hierarchy field (Salesforce Help, "Considerations for Deactivating Users"; knowledge
+# articles 000384586 and 000384761), with FIELD_INTEGRITY_EXCEPTION on the IsActive change.
+DEACTIVATION_REFUSED = frozenset({"FIELD_INTEGRITY_EXCEPTION"})
+REFUSED_RECOMMENDATION = (
+    "The user was frozen instead: they cannot sign in, and keep their licence. Reassign what Salesforce names (default "
+    "lead or case owner, web-to-lead or default workflow user, approval processes, custom hierarchy fields) to "
+    "another user; deactivation is tried again in the next cycle."
 )
 ITEM_FIELDS = ("PermissionSetGroupId", "PermissionSetId", "PermissionSetLicenseId", "GroupId")
 ALREADY_THERE = "DUPLICATE_VALUE"  # a grant of something the user already has
@@ -93,14 +104,22 @@ class AccessStep:
         self.pending_delete: list[int] = []
         settings = definition.settings
         self.revoke_leavers = settings.revoke_on_deactivation if settings is not None else True
+        self.freeze_leavers = settings.freeze_leavers if settings is not None else FreezeLeavers.NEVER
 
     @classmethod
-    def for_cycle(cls, application, client, job, cycle) -> AccessStep | None:
-        """The step, or None when no app role gives access beyond the profile and the console granted nothing."""
-        definition = AccessDefinition.for_application(application)
-        if not definition.configured and not AccessGrant.objects.filter(job=job).exists():
-            return None
-        return cls(definition, client, job, cycle)
+    def for_cycle(cls, application, client, job, cycle) -> AccessStep:
+        """The step of a cycle: it reconciles access when some app role gives any or the console granted some, and
+        handles leavers (freeze, a refused deactivation) in any case."""
+        return cls(AccessDefinition.for_application(application), client, job, cycle)
+
+    @property
+    def active(self) -> bool:
+        """Whether there is access to reconcile (else only leavers are looked after)."""
+        return self.definition.configured or bool(self.managed) or self._granted_before
+
+    @cached_property
+    def _granted_before(self) -> bool:
+        return AccessGrant.objects.filter(job=self.job).exclude(kind=FROZEN[0]).exists()
 
     @property
     def dry_run(self) -> bool:
@@ -186,6 +205,8 @@ class AccessStep:
     def overlay(self, items: Sequence[WorkItem]) -> None:
         """Put the Salesforce Role and the feature licences of each user in scope into their desired values."""
         self.load(items)
+        if not self.active:
+            return
         for item in items:
             if item.error or not item.in_scope or item.desired is None or item.user is None:
                 continue
@@ -206,8 +227,102 @@ class AccessStep:
                 if kind == FLAG and name not in flags:
                     item.desired[name] = False
 
+    # -- leavers: freeze, and a deactivation Salesforce refuses ---------------------------------------------
+    def before_export(self, items: Sequence[WorkItem]) -> None:
+        """Freeze leavers first (Freeze leavers: before or instead of deactivating); instead of deactivating, the
+        deactivation is not sent."""
+        if self.freeze_leavers == FreezeLeavers.NEVER:
+            return
+        to_freeze = []
+        for item in items:
+            if item.error or item.plan is None or item.plan.kind != PlanKind.DISABLE or not item.target_id:
+                continue
+            frozen = FROZEN in self.ledger.get(item.source_id, {})
+            if not frozen:
+                to_freeze.append(item)
+            if self.freeze_leavers == FreezeLeavers.INSTEAD:
+                reason = "Out of scope: frozen instead of deactivated (Freeze leavers)."
+                item.plan = Plan(PlanKind.UNCHANGED if frozen else PlanKind.SKIP, reason=reason)
+        self._freeze(to_freeze, True, "out of scope (Freeze leavers)")
+
+    def after_export(self, items: Sequence[WorkItem]) -> None:
+        """A deactivation Salesforce refused: the user is frozen instead, logged as a warning, retried next cycle."""
+        refused = [
+            item
+            for item in items
+            if item.plan is not None
+            and item.plan.kind == PlanKind.DISABLE
+            and item.error is not None
+            and item.error.remote_code in DEACTIVATION_REFUSED
+        ]
+        if not refused:
+            return
+        self._freeze([i for i in refused if FROZEN not in self.ledger.get(i.source_id, {})], True,
+                     "Salesforce refused to deactivate the user")  # fmt: skip
+        for item in refused:
+            reason = item.error.reason
+            item.error = None
+            item.fail(
+                ItemError(
+                    "SalesforceDeactivationRefused",
+                    f"Salesforce refused to deactivate the user: {reason}",
+                    REFUSED_RECOMMENDATION,
+                    step="export",
+                    category=WARNING,
+                )
+            )
+
+    def _freeze(self, items: Sequence[WorkItem], frozen: bool, why: str) -> None:
+        """Freeze (or unfreeze) users through their UserLogin rows: one query and one write a page."""
+        if not items:
+            return
+        ids = [item.target_id for item in items]
+        queries = [
+            "SELECT Id, UserId FROM UserLogin WHERE UserId IN "  # noqa: S608 - ids quoted by soql_quote
+            f"({', '.join(soql_quote(u) for u in ids[start : start + IN_CLAUSE_SIZE])})"
+            for start in range(0, len(ids), IN_CLAUSE_SIZE)
+        ]
+        try:
+            logins = {row.get("UserId"): row.get("Id") for rows in self.client.query_many(queries) for row in rows}
+            found = [(item, logins[item.target_id]) for item in items if logins.get(item.target_id)]
+            results = self.client.update_records("UserLogin", [{"Id": lid, "IsFrozen": frozen} for _, lid in found])
+        except TransientError as exc:
+            found, results = (
+                [(item, "") for item in items],
+                [RecordResult(False, None, exc.code, exc.message)] * len(items),
+            )
+        done = {item.source_id for item, _ in found}
+        for item in items:
+            if item.source_id not in done:
+                found.append((item, ""))
+                results.append(RecordResult(False, None, "NOT_FOUND", "The user's UserLogin row was not found."))
+        action = "freeze" if frozen else "unfreeze"
+        for (item, login_id), result in zip(found, results, strict=True):
+            change = AccessChange(action, FROZEN[0], FROZEN[1], "Frozen", "Frozen", record_id=login_id, message=why)
+            if result.ok:
+                if frozen:
+                    self._remember(item, FROZEN[0], FROZEN[1], "Frozen", login_id, owned=True)
+                else:
+                    self._forget(item, FROZEN)
+            else:
+                change.ok, change.code, change.message = False, result.code, result.message
+            item.access_changes.append(change)
+
     def reconcile(self, items: Sequence[WorkItem]) -> None:
         """Grant what is missing and revoke what should go, for the page's users, in one ordered batch."""
+        returning = [
+            item
+            for item in items
+            if item.error is None
+            and item.in_scope
+            and item.target_id
+            and FROZEN in self.ledger.get(item.source_id, {})
+            and item.plan is not None
+            and item.plan.kind != PlanKind.SKIP
+        ]
+        self._freeze(returning, False, "in scope again")
+        if not self.active:
+            return
         users = [item for item in items if self._reconcilable(item)]
         leavers = [item for item in items if self._leaver(item)]
         for item in users:
@@ -235,12 +350,13 @@ class AccessStep:
         )
 
     def _leaver(self, item: WorkItem) -> bool:
-        """A user the export just deactivated (a certain decision of the engine): their granted access goes too."""
+        """A user the export just deactivated or froze (a certain decision of the engine): their access goes too."""
+        frozen_instead = self.freeze_leavers == FreezeLeavers.INSTEAD and FROZEN in self.ledger.get(item.source_id, {})
         return (
             self.revoke_leavers
             and item.error is None
             and item.plan is not None
-            and item.plan.kind == PlanKind.DISABLE
+            and (item.plan.kind == PlanKind.DISABLE or frozen_instead)
             and not item.in_scope
             and bool(item.target_id)
             and any(kind in RECORDS for kind, _ in self.ledger.get(item.source_id, {}))

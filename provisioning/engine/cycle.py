@@ -138,7 +138,7 @@ class CycleRunner:
         types = TargetTypes.for_application(self.application)
         profiles = ProfileCache(self.salesforce)
         access = AccessStep.for_cycle(self.application, self.salesforce, self.job, self.cycle)
-        if access is not None:
+        if access.active:
             targets += access.target_fields()
         self.matcher = Matcher(self.salesforce, target_fields(targets), profiles)
         redacted = frozenset(self.compiled.redacted_targets)
@@ -188,7 +188,7 @@ class CycleRunner:
         # Even a cycle with nothing to write finds out at once that the credentials stopped working (a reset
         # password rotates the token); in Entra the logs "simply stop" until something changes.
         self.salesforce.ensure_signed_in()
-        if self.ctx.access is not None:
+        if self.ctx.access.active:
             self.ctx.access.find_drift()
         if cycle.kind == CycleKind.INCREMENTAL:
             try:
@@ -202,7 +202,7 @@ class CycleRunner:
         else:
             watermark = self.run_full()
         self._settle_deletions()
-        if self.ctx.access is not None:
+        if self.ctx.access.active:
             self.ctx.access.save_baseline()
         if not cycle.dry_run:
             ProvisioningJob.objects.filter(pk=self.job.pk).update(
@@ -286,7 +286,7 @@ class CycleRunner:
         due = Escrow.objects.filter(job=self.job, next_attempt_at__lte=now).values_list("source_id", flat=True)
         refetch.extend(sid for sid in due if sid not in processed)
         refetch.extend(sid for sid in held_source_ids(self.job) if sid not in processed)
-        if self.ctx.access is not None:  # users holding an item that changed in Salesforce since the last cycle
+        if self.ctx.access.active:  # users holding an item that changed in Salesforce since the last cycle
             refetch.extend(sid for sid in self.ctx.access.users_to_recheck() if sid not in processed)
         self._refetch(list(dict.fromkeys(refetch)))
         return watermark

@@ -27,6 +27,8 @@ NEXT_CYCLE_CODES = frozenset(
         # A refused grant fails the user while the rest of their access stands: the next cycle tries what is missing.
         "SalesforceAccessRefused",
         "SalesforceAccessItemDeleted",
+        # Salesforce refused a deactivation (the user was frozen instead): tried again next cycle.
+        "SalesforceDeactivationRefused",
     }
 )
 # A scheduled cycle starts about one interval after the previous one started; a little slack makes the

@@ -114,5 +114,6 @@ class Exporter:
                     recommendation,
                     step="export",
                     category="failure",
+                    remote_code=result.code,
                 )
             )

@@ -12,6 +12,8 @@ from typing import Any
 from mappings.target_types import is_redacted
 from provisioning.models import ProvisionedLink
 
+WARNING = "warning"  # the category of an ItemError logged as a warning (deactivation refused, frozen instead)
+
 
 class PlanKind(StrEnum):
     CREATE = "create"
@@ -50,8 +52,9 @@ class ItemError:
     code: str
     reason: str
     recommendation: str = ""
-    step: str = "export"  # import / scoping / matching / processing / export
-    category: str = "failure"  # failure / nonServiceFailure
+    step: str = "export"  # import / scoping / matching / processing / export / access
+    category: str = "failure"  # failure / nonServiceFailure / warning (logged as a warning, retried, not mailed)
+    remote_code: str = ""  # Salesforce's own status code, when Salesforce refused the write
 
 
 @dataclass
@@ -100,7 +103,7 @@ class WorkItem:
     def outcome(self) -> str:
         """The cycle counter this item lands in."""
         if self.error is not None:
-            return "failed"
+            return "skipped" if self.error.category == WARNING else "failed"
         kind = self.plan.kind if self.plan else PlanKind.SKIP
         return {
             PlanKind.CREATE: "created",

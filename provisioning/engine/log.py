@@ -8,7 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from mappings.target_types import is_redacted
-from provisioning.engine.items import AccessChange, PlanKind, WorkItem
+from provisioning.engine.items import WARNING, AccessChange, PlanKind, WorkItem
 from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningLogEntry
 
 SOURCE_SYSTEM = "Microsoft Entra ID"
@@ -106,21 +106,35 @@ def steps_for(item: WorkItem, dry_run: bool) -> list[dict]:
     return steps
 
 
+ACCESS_STEPS = {  # action -> (step name, past participle)
+    "grant": ("EntryExportAccessGrant", "granted"),
+    "revoke": ("EntryExportAccessRevoke", "revoked"),
+    "freeze": ("EntryExportFreeze", "frozen"),
+    "unfreeze": ("EntryExportUnfreeze", "unfrozen"),
+}
+
+
 def access_step(change: AccessChange, who: str, dry_run: bool) -> dict:
     """One grant or revoke of Salesforce access as a log step."""
     what = f"{change.kind_label} '{change.name}'"
     given = f" (app role {', '.join(change.roles)})" if change.roles else ""
-    name = "EntryExportAccessGrant" if change.action == "grant" else "EntryExportAccessRevoke"
+    name, done = ACCESS_STEPS[change.action]
+    if change.action in ("freeze", "unfreeze"):
+        what = who
+        who = "the user"
     if not change.ok:
-        return step(name, "export", "failure", f"{what} was not {change.action}ed for {who}: {change.message}",
+        return step(name, "export", "failure", f"{what} was not {done} for {who}: {change.message}",
                     ErrorCode=change.code)  # fmt: skip
     if change.action == "grant" and change.outside:
         text = f"{who} already has {what}, granted outside this console: left as it is"
+    elif change.action in ("freeze", "unfreeze"):
+        why = f": {change.message}" if change.message else ""
+        text = f"{what} {'would be' if dry_run else 'was'} {done} in {TARGET_SYSTEM}{why}"
     elif dry_run:
-        text = f"{what} would be {change.action}ed for {who}{given} (dry run: nothing was sent)"
+        text = f"{what} would be {done} for {who}{given} (dry run: nothing was sent)"
     else:
         outside = " (granted outside this console; removal of outside grants is on for it)" if change.outside else ""
-        text = f"{what} was {change.action}ed for {who}{given}{outside}"
+        text = f"{what} was {done} for {who}{given}{outside}"
     return step(name, "export", "success", text, RecordId=change.record_id)
 
 
@@ -129,6 +143,10 @@ def access_properties(item: WorkItem) -> list[dict]:
     rows = []
     for change in item.access_changes:
         if not change.ok or (change.action == "grant" and change.outside):
+            continue
+        if change.action in ("freeze", "unfreeze"):
+            frozen = change.action == "freeze"
+            rows.append({"displayName": "UserLogin.IsFrozen", "oldValue": str(not frozen), "newValue": str(frozen)})
             continue
         old, new = ("", change.name) if change.action == "grant" else (change.name, "")
         rows.append({"displayName": change.kind_label, "oldValue": old, "newValue": new})
@@ -149,7 +167,9 @@ def modified_properties(item: WorkItem, redacted: frozenset[str] = frozenset()) 
 
 def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()) -> ProvisioningLogEntry:
     plan = item.plan
-    if item.error:
+    if item.error and item.error.category == WARNING:
+        status = LogStatus.WARNING
+    elif item.error:
         status = LogStatus.FAILURE
     elif plan is not None and plan.kind == PlanKind.SKIP:
         status = LogStatus.SKIPPED

@@ -46,8 +46,11 @@ def process(
     plan_items(kept, ctx.policy, ctx.types)
     if ctx.deletion_hold is not None:
         kept = ctx.deletion_hold.stage(kept)
+    if ctx.access is not None:
+        ctx.access.before_export(kept)
     _export(kept, ctx)
     if ctx.access is not None:
+        ctx.access.after_export(kept)
         ctx.access.reconcile(kept)
     record_page(kept, ctx, links, escrows)
     return kept

@@ -17,7 +17,7 @@ from django.utils import timezone
 from mappings.target_types import is_redacted, redaction_marker
 from provisioning.engine.context import PageContext
 from provisioning.engine.escrow import next_attempt_at
-from provisioning.engine.items import WorkItem
+from provisioning.engine.items import WARNING, WorkItem
 from provisioning.engine.log import should_log
 from provisioning.engine.planner import ACTIVE, is_true
 from provisioning.models import Escrow, ProvisionedLink, ProvisioningCycle
@@ -81,7 +81,8 @@ def record_page(
             item.escrow_attempt = escrow.attempts
             item.next_attempt_at = escrow.next_attempt_at
             escrow.fit_columns()
-            ctx.failures.add(escrow.attempts)
+            if item.error.category != WARNING:  # a warning is retried, never mailed as a failure
+                ctx.failures.add(escrow.attempts)
         elif escrow is not None:
             resolved_escrows.append(escrow.pk)
         _remember(item, cycle, new_links, changed_links, seen_only, ctx.log.redacted_targets)

@@ -186,10 +186,10 @@ def _provision(
             runner.ctx.assignments = {} if roles is None else {raw["id"]: roles}
             result.user = raw
             stage, system = "Perform action", "Salesforce"
-            if runner.ctx.access is not None:
+            if runner.ctx.access.active:
                 runner.ctx.access.find_drift()
             [item] = runner.provision_users([raw])
-            if runner.ctx.access is not None:
+            if runner.ctx.access.active:
                 runner.ctx.access.save_baseline(keep_drifted=True)
             if not ProvisioningLogEntry.objects.filter(cycle=run.cycle).exists():  # cycles do not log the unchanged
                 runner.ctx.log.add(item)
