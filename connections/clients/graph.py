@@ -240,10 +240,14 @@ class GraphClient:
         for page in self.iter_pages(path, {"$top": PAGE_SIZE}):
             yield from page.get("value") or []
 
-    def iter_users(self, select: Sequence[str], filter: str | None = None) -> Iterator[list[dict]]:
+    def iter_users(
+        self, select: Sequence[str], filter: str | None = None, expand: str | None = None
+    ) -> Iterator[list[dict]]:
         params: dict[str, Any] = {"$select": ",".join(select), "$top": PAGE_SIZE}
         if filter:
             params["$filter"] = filter
+        if expand:
+            params["$expand"] = expand
         for page in self.iter_pages("users", params):
             yield page.get("value") or []
 

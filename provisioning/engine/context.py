@@ -13,6 +13,7 @@ from provisioning.engine.access import AccessStep
 from provisioning.engine.deletion_hold import DeletionHold
 from provisioning.engine.exporter import Exporter
 from provisioning.engine.log import LogWriter
+from provisioning.engine.manager import ManagerStep
 from provisioning.engine.matcher import Matcher
 from provisioning.engine.planner import Policy
 from provisioning.models import ProvisioningCycle
@@ -48,7 +49,8 @@ class PageContext:
     honour_escrow_backoff: bool = True  # provision on demand retries an escrowed user at once
     deletion_hold: DeletionHold | None = None  # Prevent accidental deletions (deletion_hold.py)
     failures: FailureTally = field(default_factory=FailureTally)
-    access: AccessStep | None = None  # Salesforce access beyond the profile (access.py), None when none is configured
+    access: AccessStep | None = None  # Salesforce access beyond the profile and leavers (access.py)
+    manager: ManagerStep | None = None  # ManagerId from Entra's manager (manager.py), when the settings ask for it
 
     @property
     def dry_run(self) -> bool:

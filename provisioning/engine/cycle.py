@@ -42,6 +42,7 @@ from provisioning.engine.lifecycle import (
     running_cycle,
 )
 from provisioning.engine.log import LogWriter
+from provisioning.engine.manager import MANAGER_EXPAND, MANAGER_FIELD, ManagerStep
 from provisioning.engine.matcher import INDEX_THRESHOLD, Matcher, target_fields
 from provisioning.engine.pipeline import process
 from provisioning.engine.planner import Policy
@@ -133,13 +134,20 @@ class CycleRunner:
         """Compile the mapping (InvalidMappingError ends the cycle) and build the pipeline's context."""
         self.compiled = compile_mapping(self.object_mapping)
         self.bind_lookups()
-        self.reader = SourceReader(self.graph, select_for(self.compiled.source_attributes))
+        access = AccessStep.for_cycle(self.application, self.salesforce, self.job, self.cycle)
+        settings = access.definition.settings
+        sync_manager = settings is not None and settings.sync_manager
+        manager = ManagerStep(self.salesforce, self.graph, self.job, self.cycle) if sync_manager else None
+        self.reader = SourceReader(
+            self.graph, select_for(self.compiled.source_attributes), expand=MANAGER_EXPAND if manager else None
+        )
         targets = list(self.object_mapping.attributes.values_list("target_attribute", flat=True))
         types = TargetTypes.for_application(self.application)
         profiles = ProfileCache(self.salesforce)
-        access = AccessStep.for_cycle(self.application, self.salesforce, self.job, self.cycle)
         if access.active:
             targets += access.target_fields()
+        if manager is not None:
+            targets.append(MANAGER_FIELD)
         self.matcher = Matcher(self.salesforce, target_fields(targets), profiles)
         redacted = frozenset(self.compiled.redacted_targets)
         self.ctx = PageContext(
@@ -160,6 +168,7 @@ class CycleRunner:
             deletion_hold=hold_for(self.job, self.cycle, redacted),
             failures=self.cycle_run.failures,
             access=access,
+            manager=manager,
         )
         self.cycle_run.deletion_hold = self.ctx.deletion_hold
 
@@ -202,6 +211,8 @@ class CycleRunner:
         else:
             watermark = self.run_full()
         self._settle_deletions()
+        if self.ctx.manager is not None:
+            self.ctx.manager.settle()
         if self.ctx.access.active:
             self.ctx.access.save_baseline()
         if not cycle.dry_run:
@@ -288,6 +299,8 @@ class CycleRunner:
         refetch.extend(sid for sid in held_source_ids(self.job) if sid not in processed)
         if self.ctx.access.active:  # users holding an item that changed in Salesforce since the last cycle
             refetch.extend(sid for sid in self.ctx.access.users_to_recheck() if sid not in processed)
+        if self.ctx.manager is not None:  # users whose manager was not provisioned yet
+            refetch.extend(sid for sid in self.ctx.manager.users_to_recheck() if sid not in processed)
         self._refetch(list(dict.fromkeys(refetch)))
         return watermark
 

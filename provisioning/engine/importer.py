@@ -16,14 +16,20 @@ BATCH_SIZE = 20  # Graph JSON batch limit
 class SourceReader:
     """Reads users from one Entra tenant for one cycle."""
 
-    def __init__(self, graph: GraphClient, select: Sequence[str]) -> None:
+    def __init__(self, graph: GraphClient, select: Sequence[str], expand: str | None = None) -> None:
         self.graph = graph
         self.select = list(select)
+        self.expand = expand  # e.g. the manager's id ("manager($select=id)"), on full reads and reads by id
 
     # Users -------------------------------------------------------------------------------------
     def all_users(self) -> Iterator[list[dict]]:
-        """Every user of the tenant, 999 per page."""
-        return self.graph.iter_users(self.select)
+        """Every user of the tenant, 999 per page (with the expanded navigation property, None where there is none)."""
+        for page in self.graph.iter_users(self.select, expand=self.expand):
+            if self.expand:
+                name = self.expand.split("(", 1)[0]
+                for user in page:
+                    user.setdefault(name, None)
+            yield page
 
     def delta(self, delta_link: str | None) -> Iterator[list[dict]]:
         """Changed users since `delta_link` (every user when None); DeltaExpired when it is too old."""
@@ -46,10 +52,11 @@ class SourceReader:
         missing: list[str] = []
         errors: dict[str, RemoteError] = {}
         select = ",".join(self.select)
+        expand = f"&$expand={self.expand}" if self.expand else ""
         for start in range(0, len(ids), BATCH_SIZE):
             chunk = list(ids[start : start + BATCH_SIZE])
             requests = [
-                {"id": str(i), "method": "GET", "url": f"/users/{user_id}?$select={select}"}
+                {"id": str(i), "method": "GET", "url": f"/users/{user_id}?$select={select}{expand}"}
                 for i, user_id in enumerate(chunk)
             ]
             answers = self.graph.batch(requests)

@@ -95,6 +95,7 @@ class WorkItem:
     target_name: str = ""
     access: Any = None  # mappings.access.effective.EffectiveAccess of a user in scope, when access is configured
     access_changes: list[AccessChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # logged as a warning when nothing failed (a manager missing)
     escrow_attempt: int | None = None
     next_attempt_at: datetime | None = None
     started: float = field(default_factory=time.monotonic)

@@ -167,7 +167,7 @@ def modified_properties(item: WorkItem, redacted: frozenset[str] = frozenset()) 
 
 def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()) -> ProvisioningLogEntry:
     plan = item.plan
-    if item.error and item.error.category == WARNING:
+    if (item.error and item.error.category == WARNING) or (item.error is None and item.warnings):
         status = LogStatus.WARNING
     elif item.error:
         status = LogStatus.FAILURE
@@ -197,7 +197,7 @@ def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str]
         modified_properties=modified_properties(item, redacted),
         steps=steps_for(item, cycle.dry_run),
         error_code=error.code if error else "",
-        error_reason=error.reason if error else "",
+        error_reason=error.reason if error else " ".join(item.warnings),
         error_recommendation=error.recommendation if error else "",
         error_category=error.category if error else "",
         duration_ms=max(0, int((time.monotonic() - item.started) * 1000)),
@@ -209,7 +209,7 @@ def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str]
 def should_log(item: WorkItem, *, initial: bool) -> bool:
     """Unchanged users are counted, not logged; skips of users never provisioned are only logged outside
     initial cycles (an initial cycle over "Sync all users" would otherwise log the whole tenant)."""
-    if item.error or item.access_changes:
+    if item.error or item.access_changes or item.warnings:
         return True
     if item.plan is None or item.plan.kind == PlanKind.UNCHANGED:
         return False

@@ -43,6 +43,8 @@ def process(
     evaluate(kept, ctx.compiled)
     if ctx.access is not None:
         ctx.access.overlay(kept)
+    if ctx.manager is not None:
+        ctx.manager.overlay(kept)
     plan_items(kept, ctx.policy, ctx.types)
     if ctx.deletion_hold is not None:
         kept = ctx.deletion_hold.stage(kept)
@@ -52,6 +54,8 @@ def process(
     if ctx.access is not None:
         ctx.access.after_export(kept)
         ctx.access.reconcile(kept)
+    if ctx.manager is not None:
+        ctx.manager.second_pass(kept)
     record_page(kept, ctx, links, escrows)
     return kept
 

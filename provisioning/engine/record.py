@@ -121,6 +121,8 @@ def record_page(
             Escrow.objects.filter(pk__in=resolved_escrows).delete()
         if ctx.access is not None:
             ctx.access.record()
+        if ctx.manager is not None:
+            ctx.manager.record(items)
         ctx.log.flush()
         cycle.objects_done += len(items)
 
