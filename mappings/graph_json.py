@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 
+from mappings.access.models import AccessSettings
 from mappings.changes import SUFFIXED_TARGETS, record_mapping_change
 from mappings.directory.attributes import source_attributes
 from mappings.expressions import Attribute, ExpressionError, String, parse, unparse, validate
@@ -383,6 +384,8 @@ def import_object_mapping(object_mapping: ObjectMapping, document: Any, *, actor
     if parsed.suffix:
         object_mapping.sandbox_suffix = parsed.suffix
     object_mapping.save()
+    # A mapping from Entra keeps Entra's behaviour: its ProfileName expression decides the profile.
+    AccessSettings.objects.update_or_create(application=application, defaults={"profile_by_precedence": False})
     record_mapping_change(
         object_mapping,
         actor=actor,

@@ -27,6 +27,7 @@ from django.utils.text import slugify
 from connections.forms import EntraCredentialsForm, SalesforceCredentialsForm
 from connections.models import Application, EntraConnection, SalesforceConnection
 from console.models import AuditActivity, record_audit
+from mappings.access.models import AccessSettings
 from mappings.access.transfer import SECTION as ACCESS_SECTION
 from mappings.access.transfer import export_access, import_access
 from mappings.defaults import install_default_mapping, suffix_from_name
@@ -44,6 +45,8 @@ def create_application(name: str, *, suffix: str | None = None, slug: str | None
     EntraConnection.objects.create(application=application)
     SalesforceConnection.objects.create(application=application)
     install_default_mapping(application, suffix or suffix_from_name(name))
+    # New applications take the profile of users with several app roles from the precedence order.
+    AccessSettings.objects.create(application=application, profile_by_precedence=True)
     ProvisioningJob.objects.create(application=application)
     record_audit(AuditActivity.CREATE_APPLICATION, actor=actor, application=application, changed_fields=["name"])
     return application

@@ -98,7 +98,7 @@ class AccessSettingsForm(forms.ModelForm):
 
     class Meta:
         model = AccessSettings
-        fields = ["revoke_on_deactivation", "freeze_leavers", "sync_manager"]
+        fields = ["profile_by_precedence", "revoke_on_deactivation", "freeze_leavers", "sync_manager"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

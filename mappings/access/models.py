@@ -138,6 +138,13 @@ class AccessSettings(models.Model):
         help_text="Freezing (UserLogin.IsFrozen) blocks sign-in at once but keeps the licence. When Salesforce refuses "
         "a deactivation (a default lead or case owner, an approver), the user is frozen whatever this says.",
     )
+    profile_by_precedence = models.BooleanField(
+        "Profile from the app role with the lowest precedence number",
+        default=False,
+        help_text="For users with several app roles. Off: the user mapping's ProfileName expression decides, as in "
+        "Entra (SingleAppRoleAssignment takes one of the roles). New applications have it on; a mapping imported "
+        "from Entra turns it off.",
+    )
     sync_manager = models.BooleanField(
         "Provision the manager",
         default=False,

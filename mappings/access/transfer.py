@@ -29,7 +29,7 @@ from mappings.access.models import (
 )
 
 SECTION = "salesforce_access"
-SETTINGS = ("revoke_on_deactivation", "freeze_leavers", "sync_manager")
+SETTINGS = ("profile_by_precedence", "revoke_on_deactivation", "freeze_leavers", "sync_manager")
 ITEM_KEYS = {"kind", "id", "name", "label", "licence_id", "remove_unmanaged"}
 ROLE_KEYS = {"role", "label", "precedence", "profile", "salesforce_role", "items", "feature_licences"}
 
@@ -92,7 +92,7 @@ def _problems(section: Mapping[str, Any]) -> list[str]:
     if not isinstance(settings, Mapping):
         return errors + [f"{SECTION}.settings: expected an object"]
     errors += [f"{SECTION}.settings.{k}: unknown key" for k in settings if k not in SETTINGS]
-    for name in ("revoke_on_deactivation", "sync_manager"):
+    for name in ("profile_by_precedence", "revoke_on_deactivation", "sync_manager"):
         if name in settings and not isinstance(settings[name], bool):
             errors.append(f"{SECTION}.settings.{name}: expected true or false")
     if "freeze_leavers" in settings and settings["freeze_leavers"] not in FreezeLeavers.values:

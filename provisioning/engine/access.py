@@ -40,6 +40,7 @@ from provisioning.engine.items import WARNING, AccessChange, ItemError, Plan, Pl
 from provisioning.models import AccessGrant, ProvisioningCycle, ProvisioningJob
 
 ROLE_FIELD = "UserRoleId"
+PROFILE_FIELD = "ProfileName"
 # kind -> (sObject, the field naming the item, the field naming the user)
 RECORDS = {
     AccessKind.PERMISSION_SET: ("PermissionSetAssignment", "PermissionSetId", "AssigneeId"),
@@ -105,6 +106,7 @@ class AccessStep:
         settings = definition.settings
         self.revoke_leavers = settings.revoke_on_deactivation if settings is not None else True
         self.freeze_leavers = settings.freeze_leavers if settings is not None else FreezeLeavers.NEVER
+        self.profile_by_precedence = settings is not None and settings.profile_by_precedence
 
     @classmethod
     def for_cycle(cls, application, client, job, cycle) -> AccessStep:
@@ -205,12 +207,16 @@ class AccessStep:
     def overlay(self, items: Sequence[WorkItem]) -> None:
         """Put the Salesforce Role and the feature licences of each user in scope into their desired values."""
         self.load(items)
-        if not self.active:
+        if not self.active and not self.profile_by_precedence:
             return
         for item in items:
             if item.error or not item.in_scope or item.desired is None or item.user is None:
                 continue
             access = self.definition.effective(item.user.get("appRoleAssignments") or [])
+            if self.profile_by_precedence and access.profile is not None and PROFILE_FIELD in item.desired:
+                item.desired[PROFILE_FIELD] = access.profile.name
+            if not self.active:
+                continue
             item.access = access
             held = self.ledger.get(item.source_id, {})
             role = access.user_role

@@ -49,7 +49,7 @@ def test_a_refused_deactivation_freezes_the_user_and_is_retried_next_cycle(provi
 
 
 def test_freeze_instead_of_deactivating_and_unfreeze_on_return(provisioned, emu):
-    AccessSettings.objects.create(application=provisioned, freeze_leavers=FreezeLeavers.INSTEAD)
+    AccessSettings.objects.filter(application=provisioned).update(freeze_leavers=FreezeLeavers.INSTEAD)
     source_id, target_id = leaver(emu)
     cycle = run(provisioned.job)
     assert emu.control.get_salesforce_user(id=target_id)["IsActive"] is True
@@ -68,7 +68,7 @@ def test_freeze_instead_of_deactivating_and_unfreeze_on_return(provisioned, emu)
 
 
 def test_freeze_before_deactivating(provisioned, emu):
-    AccessSettings.objects.create(application=provisioned, freeze_leavers=FreezeLeavers.BEFORE)
+    AccessSettings.objects.filter(application=provisioned).update(freeze_leavers=FreezeLeavers.BEFORE)
     _, target_id = leaver(emu)
     run(provisioned.job)
     assert emu.control.get_salesforce_user(id=target_id)["IsActive"] is False
@@ -76,7 +76,7 @@ def test_freeze_before_deactivating(provisioned, emu):
 
 
 def test_dry_run_shows_the_freeze_and_sends_nothing(provisioned, emu):
-    AccessSettings.objects.create(application=provisioned, freeze_leavers=FreezeLeavers.BEFORE)
+    AccessSettings.objects.filter(application=provisioned).update(freeze_leavers=FreezeLeavers.BEFORE)
     source_id, target_id = leaver(emu)
     cycle = run(provisioned.job, dry_run=True)
     assert emu.control.access_of(target_id)["frozen"] is False

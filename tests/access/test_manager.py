@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def with_manager(configured_app):
-    AccessSettings.objects.create(application=configured_app, sync_manager=True)
+    AccessSettings.objects.filter(application=configured_app).update(sync_manager=True)
     return configured_app
 
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from console.models import AuditActivity, AuditEntry
 from mappings.access.models import AccessSettings, AppRoleAccess, FreezeLeavers
+from mappings.graph_json import export_object_mapping, import_object_mapping
 from tests.access.helpers import give, item, refresh
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,12 @@ def test_a_change_of_access_makes_the_next_cycle_a_full_one(admin_client, config
     admin_client.post(reverse("access_item_outside", args=[configured_app.slug, group.pk]), {"remove_unmanaged": "on"})
     configured_app.user_mapping.refresh_from_db()
     assert configured_app.user_mapping.version == before + 1
+
+
+def test_new_applications_take_the_profile_by_precedence_and_an_entra_import_turns_it_off(configured_app, admin_client):
+    settings = AccessSettings.objects.get(application=configured_app)
+    assert settings.profile_by_precedence is True
+    document = export_object_mapping(configured_app.user_mapping)
+    import_object_mapping(configured_app.user_mapping, document)
+    settings.refresh_from_db()
+    assert settings.profile_by_precedence is False

@@ -196,7 +196,7 @@ def test_leavers_lose_the_access_the_console_granted(sales_access, emu):
 
 
 def test_leavers_keep_their_access_when_the_setting_is_off(sales_access, emu):
-    AccessSettings.objects.create(application=sales_access, revoke_on_deactivation=False)
+    AccessSettings.objects.filter(application=sales_access).update(revoke_on_deactivation=False)
     run(sales_access.job)
     (source_id, target_id), *_ = sales_users(emu)
     emu.control.disable_entra_user(source_id)
@@ -243,3 +243,39 @@ def test_provision_on_demand_shows_each_grant_as_a_step(sales_access, emu):
     assert emu.control.access_of(link.target_id)["groups"] == ["EMEA_Sales"]
     assert cycle.granted > 0  # the others, not this user again
     assert AccessGrant.objects.filter(source_id=sales_member["id"], owned=True).count() == 4  # set, group, role, flag
+
+
+def two_role_user(emu):
+    """The seeded user assigned both Standard User and Marketing User (enabled: the seed blocks their sign-in)."""
+    roles = AssignmentReader(GraphClient(AccessSettings.objects.first().application.entra)).roles_by_user()
+    user = next(uid for uid, values in roles.items() if values == ("Marketing User", "Standard User"))
+    emu.control.enable_entra_user(user)
+    return user
+
+
+def test_a_user_with_two_roles_gets_the_profile_of_the_role_with_the_lowest_precedence(configured_app, emu):
+    refresh(configured_app)
+    give(configured_app, "Standard User", "Reports_Builder", precedence=1)
+    give(configured_app, "Marketing User", "Sales_Console", precedence=2, flags=["UserPermissionsMarketingUser"])
+    user = two_role_user(emu)
+    run(configured_app.job)
+    target = ProvisionedLink.objects.get(source_id=user).target_id
+    record = emu.control.get_salesforce_user(id=target)
+    assert record["ProfileName"] == "Standard User" and record["UserPermissionsMarketingUser"] is True
+    assert emu.control.access_of(target)["permission_sets"] == ["Reports_Builder", "Sales_Console"]
+    give(configured_app, "Marketing User", "Sales_Console", precedence=0)
+    run(configured_app.job, kind="initial")
+    assert emu.control.get_salesforce_user(id=target)["ProfileName"] == "Marketing User"
+
+
+def test_a_mapping_imported_from_entra_keeps_single_app_role_assignment(configured_app, emu):
+    refresh(configured_app)
+    give(configured_app, "Standard User", precedence=1)
+    settings = AccessSettings.objects.get(application=configured_app)
+    settings.profile_by_precedence = False
+    settings.save()
+    user = two_role_user(emu)
+    run(configured_app.job)
+    target = ProvisionedLink.objects.get(source_id=user).target_id
+    # Entra's SingleAppRoleAssignment: one of the roles, here always the first by value
+    assert emu.control.get_salesforce_user(id=target)["ProfileName"] == "Marketing User"

@@ -272,7 +272,12 @@ def test_create_from_emulator_info(db, tmp_path):
 
 
 ACCESS = {
-    "settings": {"revoke_on_deactivation": True, "freeze_leavers": "before", "sync_manager": True},
+    "settings": {
+        "profile_by_precedence": True,
+        "revoke_on_deactivation": True,
+        "freeze_leavers": "before",
+        "sync_manager": True,
+    },
     "items": [
         {"kind": "permission_set", "id": "0PS5g0000000001AAA", "name": "Sales_Console", "label": "Sales Console"},
         {"kind": "group", "id": "00G5g0000000001AAA", "name": "EMEA_Sales", "remove_unmanaged": True},
