@@ -18,10 +18,14 @@ import requests
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from connections.clients.errors import RemoteError
+from connections.clients.salesforce import SalesforceClient
 from connections.models import Application
 from console.permissions import APPLICATION_ADMINISTRATOR
+from mappings.access.catalogue import store_catalogue
+from mappings.access.models import AccessKind, AppRoleAccess, OrgAccessItem
 from provisioning.applications import config_from_emulator_info, create_from_config
-from provisioning.models import Escrow, ProvisionedLink
+from provisioning.models import AccessGrant, Escrow, ProvisionedLink, ProvisioningJob
 
 DEMO_ACTOR = "manage.py demo"
 DEMO_APP_NAME = "Demo sandbox"
@@ -124,11 +128,51 @@ def ensure_demo_application(info: dict[str, Any]) -> tuple[Application, bool]:
     if application is None:
         config = config_from_emulator_info(info, DEMO_APP_NAME)
         config.update(slug=DEMO_APP_SLUG, suffix=DEMO_SUFFIX)
-        return create_from_config(config, actor=DEMO_ACTOR), True
+        application = create_from_config(config, actor=DEMO_ACTOR)
+        seed_demo_access(application)
+        return application, True
     with transaction.atomic():
         point_at_emulators(application, info)
         forget_provisioned_state(application)
+    seed_demo_access(application)
     return application, False
+
+
+# The demo's app roles and the Salesforce access each gives: (role, items by API name, Salesforce Role, flags)
+DEMO_ACCESS = (
+    ("Sales Representative", ("Sales_Team", "EMEA_Sales"), "Sales_Rep", ()),
+    (
+        "Support Agent",
+        ("Knowledge_Author", "Support_Tier_1", "All_Support"),
+        "Support_Lead",
+        ("UserPermissionsSupportUser",),
+    ),
+    ("Marketing User", ("CRM_Analytics_Viewer",), "", ("UserPermissionsMarketingUser",)),
+)
+
+
+def seed_demo_access(application: Application) -> None:
+    """Refresh the catalogue from the emulated org and, the first time, give the demo's app roles their access
+    (a permission set group, permission sets, a licence, public groups, a queue, Salesforce Roles)."""
+    try:
+        store_catalogue(application, SalesforceClient(application.salesforce).access_catalogue())
+    except RemoteError:
+        return  # the page's Refresh from Salesforce says what went wrong
+    if AppRoleAccess.objects.filter(application=application).exists():
+        return  # the administrator's own choices stay
+    catalogue = OrgAccessItem.objects.filter(application=application)
+    items = {row.name: row for row in catalogue.exclude(kind=AccessKind.ROLE)}
+    roles = {row.name: row for row in catalogue.filter(kind=AccessKind.ROLE)}
+    for precedence, (role, names, user_role, flags) in enumerate(DEMO_ACCESS, start=1):
+        access = AppRoleAccess.objects.create(
+            application=application,
+            role_value=role,
+            role_label=role,
+            precedence=precedence,
+            feature_flags=list(flags),
+            user_role=roles.get(user_role),
+        )
+        access.items.set([items[name] for name in names if name in items])
 
 
 def point_at_emulators(application: Application, info: dict[str, Any]) -> None:
@@ -151,6 +195,9 @@ def forget_provisioned_state(application: Application) -> None:
     job = application.job
     ProvisionedLink.objects.filter(job=job).delete()
     Escrow.objects.filter(job=job).delete()
+    AccessGrant.objects.filter(job=job).delete()
+    ProvisioningJob.objects.filter(pk=job.pk).update(access_baseline={})
+    job.access_baseline = {}
     job.clear_quarantine()
     job.watermark = ""
     job.needs_initial_cycle = True

@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group, User
 
 from connections.models import ProvisioningMode
 from console.permissions import APPLICATION_ADMINISTRATOR, ROLES
+from mappings.access.models import AppRoleAccess
 from provisioning.demo import DEMO_APP_NAME, ensure_demo_admin, ensure_demo_application
 from provisioning.models import ProvisionedLink
 
@@ -56,6 +57,12 @@ def test_the_demo_application_follows_the_emulators_and_starts_afresh(roles, emu
     assert application.user_mapping.sandbox_suffix == "uat"
     assert application.salesforce.is_configured and application.entra.is_configured
     assert application.salesforce.secret("security_token") == info["salesforce"]["security_token"]
+    # The demo tenant's app roles give Salesforce access beyond the profile, from the emulated org's catalogue
+    sales = AppRoleAccess.objects.get(application=application, role_value="Sales Representative")
+    assert sales.user_role.name == "Sales_Rep"
+    assert {i.name for i in sales.items.all()} == {"Sales_Team", "EMEA_Sales"}
+    marketing = AppRoleAccess.objects.get(application=application, role_value="Marketing User")
+    assert marketing.items.get().licence_id  # a permission set that brings its licence
 
     # The next start: new ports and CA; the emulated sandbox is empty again, so the links go.
     ProvisionedLink.objects.create(job=application.job, source_id="u1", target_id="005000000000001AAA")
