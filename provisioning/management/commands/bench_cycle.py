@@ -1,9 +1,17 @@
-"""python manage.py bench_cycle --users N --latency-ms L [--json FILE]: time real cycles against the emulators.
+"""python manage.py bench_cycle --users N --latency-ms L [--scenario plain|access] [--json FILE]: time real cycles
+against the emulators.
 
 The emulators run in a child process (`manage.py emulators`), so the figures are those of the engine alone:
-wall time, remote calls, peak memory of this process and log rows, for three runs: an initial cycle that creates
-everyone, an initial cycle with nothing to change, and an incremental cycle after 1% of the users changed.
-The application is created for the run on the configured database and deleted afterwards (unless --keep).
+wall time, remote calls, peak memory of this process and log rows.
+
+- `plain` (the default): an initial cycle that creates everyone, an initial cycle with nothing to change, and an
+  incremental cycle after 1% of the users changed.
+- `access`: Salesforce access beyond the profile. A plain all-create and unchanged run, then the emulated org back at
+  its seed and a second application whose every app role gives 2 permission sets and 1 public group: its all-create
+  and unchanged runs. The summary compares them: wall time against the plain all-create, grants per Salesforce call
+  of the access writes, and the calls an unchanged cycle spends reading current grants against N/2,000 + 10.
+
+The applications are created for the run on the configured database and deleted afterwards (unless --keep).
 """
 
 from __future__ import annotations
@@ -27,9 +35,16 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from connections.clients.graph import GraphClient
+from connections.clients.salesforce import SalesforceClient
+from mappings.access.catalogue import store_catalogue
+from mappings.access.models import AppRoleAccess, OrgAccessItem
+from mappings.directory.assignments import AssignmentReader, is_default_access, role_value
 from provisioning.applications import create_application, point_at_emulators
 from provisioning.models import CycleKind, ProvisioningLogEntry
 from provisioning.tasks import run_cycle
+
+BENCH_ITEMS = ("Sales_Console", "Reports_Builder", "EMEA_Sales")  # 2 permission sets and 1 public group a user
 
 
 def rss_mb() -> float:
@@ -107,41 +122,100 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=10_000, help="Assigned users the emulators are seeded with.")
         parser.add_argument("--latency-ms", type=int, default=0, help="Latency of every emulated remote call.")
         parser.add_argument("--json", default="", help="Also write the results to this file.")
+        parser.add_argument(
+            "--scenario",
+            choices=("plain", "access"),
+            default="plain",
+            help="plain: create, unchanged, 1%% incremental; access: create and unchanged with 2 permission sets "
+            "and 1 public group a user, against a plain run of the same invocation.",
+        )
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark application and its log.")
         parser.add_argument(
             "--profile", default="", help="Write a cProfile of each run to this folder and print its top functions."
         )
 
-    def handle(self, *args, users: int, latency_ms: int, json: str, keep: bool, profile: str, **options) -> None:
+    def handle(
+        self, *args, users: int, latency_ms: int, json: str, keep: bool, profile: str, scenario: str, **options
+    ) -> None:
         self.profile_dir = Path(profile) if profile else None
         # DEBUG keeps the text of every SQL statement in memory: workers run without it, and so does the benchmark.
         settings.DEBUG = False
         emulators = EmulatorProcess(users, latency_ms)
-        application = None
+        applications = []
+        summary = None
         try:
-            name = f"bench-cycle-{int(time.time())}"
-            application = create_application(name, suffix="uat", slug=name)
-            point_at_emulators(application, emulators.info)
+            application = self.application(emulators, "plain")
+            applications.append(application)
             job = application.job
             runs = [self.measure("initial_create", job, emulators, CycleKind.INITIAL)]
             runs.append(self.measure("initial_unchanged", job, emulators, CycleKind.INITIAL))
-            changed = self.change_one_percent(emulators)
-            runs.append(self.measure("incremental_1pct", job, emulators, CycleKind.INCREMENTAL))
-            runs[-1]["entra_users_changed"] = changed
+            if scenario == "plain":
+                changed = self.change_one_percent(emulators)
+                runs.append(self.measure("incremental_1pct", job, emulators, CycleKind.INCREMENTAL))
+                runs[-1]["entra_users_changed"] = changed
+            else:
+                emulators.control("reset")  # the emulated org back at its seed: everyone is created again
+                application = self.application(emulators, "access")
+                applications.append(application)
+                grants_per_user = self.give_every_role_access(application)
+                runs.append(self.measure("access_initial_create", application.job, emulators, CycleKind.INITIAL))
+                runs.append(self.measure("access_initial_unchanged", application.job, emulators, CycleKind.INITIAL))
+                summary = self.access_summary(runs, users, grants_per_user)
         finally:
             emulators.stop()
-            if application is not None and not keep:
+            for application in applications if not keep else ():
                 application.delete()
         result = {
             "users": users,
             "latency_ms": latency_ms,
+            "scenario": scenario,
             "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
             "runs": runs,
         }
+        if summary is not None:
+            result["access"] = summary
         text = __import__("json").dumps(result, indent=2)
         self.stdout.write(text)
         if json:
             Path(json).write_text(text + "\n")
+
+    def application(self, emulators: EmulatorProcess, kind: str):
+        name = f"bench-cycle-{kind}-{int(time.time())}"
+        application = create_application(name, suffix="uat", slug=name)
+        point_at_emulators(application, emulators.info)
+        return application
+
+    def give_every_role_access(self, application) -> int:
+        """Every app role gives 2 permission sets and 1 public group; returns the grants a user gets."""
+        store_catalogue(application, SalesforceClient(application.salesforce).access_catalogue())
+        items = list(OrgAccessItem.objects.filter(application=application, name__in=BENCH_ITEMS))
+        if len(items) != len(BENCH_ITEMS):
+            raise CommandError(f"The emulated org lacks one of {', '.join(BENCH_ITEMS)}.")
+        roles = AssignmentReader(GraphClient(application.entra)).app_roles()
+        for role in roles:
+            if is_default_access(role):
+                continue
+            access = AppRoleAccess.objects.create(application=application, role_value=role_value(role))
+            access.items.set(items)
+        return len(items)
+
+    def access_summary(self, runs: list[dict], users: int, grants_per_user: int) -> dict:
+        """The access runs against the plain ones of this invocation, with the issue's bounds."""
+        plain_create, plain_unchanged, create, unchanged = runs
+        access_calls = create["salesforce_calls"] - plain_create["salesforce_calls"]
+        read_calls = unchanged["salesforce_calls"] - plain_unchanged["salesforce_calls"]
+        return {
+            "grants_written": create["granted"],
+            "grants_per_user": grants_per_user,
+            "wall_ratio_vs_plain_create": round(create["wall_s"] / plain_create["wall_s"], 2),
+            "wall_ratio_bound": 1.5,
+            "extra_salesforce_calls_create": access_calls,
+            "grants_per_extra_call": round(create["granted"] / access_calls, 1) if access_calls else None,
+            "grants_per_call_bound": 150,
+            "unchanged_writes": unchanged["salesforce_writes"],
+            "unchanged_extra_calls_reading_grants": read_calls,
+            "unchanged_read_bound": users // 2000 + 10,
+        }
 
     def change_one_percent(self, emulators: EmulatorProcess) -> int:
         ids = emulators.control("assigned_user_ids")
@@ -189,6 +263,8 @@ class Command(BaseCommand):
             "failed": cycle.failed,
             "unchanged": cycle.unchanged,
             "skipped": cycle.skipped,
+            "granted": cycle.granted,
+            "revoked": cycle.revoked,
             "objects": cycle.objects_done,
         }
         self.stderr.write(f"  {row}")
