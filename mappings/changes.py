@@ -30,6 +30,19 @@ def record_mapping_change(
     )
 
 
+def record_access_change(application, *, actor=None, changed_fields: Iterable[str] = (), detail: str = "") -> None:
+    """A change of Salesforce access: the next cycle reads every user (as after a mapping change), so that users whose
+    access changed are reconciled even when nothing else of theirs did; one audit entry names what changed."""
+    ObjectMapping.objects.filter(application=application).update(version=models.F("version") + 1)
+    record_audit(
+        AuditActivity.UPDATE_ACCESS,
+        actor=actor,
+        application=application,
+        changed_fields=list(changed_fields),
+        detail=detail,
+    )
+
+
 def resuffix_expression(expression: str, old: str, new: str) -> str | None:
     """`Append([x], ".old")` -> `Append([x], ".new")`; None when the expression is not of that shape."""
     try:

@@ -30,6 +30,7 @@ from console.models import AuditActivity, record_audit
 from mappings.access.models import AccessSettings
 from mappings.access.transfer import SECTION as ACCESS_SECTION
 from mappings.access.transfer import export_access, import_access
+from mappings.changes import record_access_change
 from mappings.defaults import install_default_mapping, suffix_from_name
 from provisioning.forms import ApplicationCreateForm, ProvisioningModeForm, ProvisioningSettingsForm
 from provisioning.models import ProvisioningJob
@@ -158,9 +159,7 @@ def create_from_config(
             problems = import_access(application, config[ACCESS_SECTION])
             errors += problems
             if not problems:
-                record_audit(
-                    AuditActivity.UPDATE_ACCESS, actor=actor, application=application, changed_fields=[ACCESS_SECTION]
-                )
+                record_access_change(application, actor=actor, changed_fields=[ACCESS_SECTION])
         if errors:
             # Rolls back the application too: nothing half-saved.
             raise ConfigError(errors)

@@ -16,14 +16,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
 from connections.clients.salesforce import SalesforceClient
-from console.models import AuditActivity, record_audit
 from console.permissions import administrator_required, disable_forms_for_readers, is_administrator, reader_required
 from mappings.access.catalogue import store_catalogue
 from mappings.access.effective import AccessDefinition
 from mappings.access.forms import AccessSettingsForm, AppRoleAccessForm
 from mappings.access.models import AccessKind, AccessSettings, AppRoleAccess, OrgAccessItem
+from mappings.changes import record_access_change
 from mappings.directory.assignments import is_default_access, role_label, role_value
-from mappings.models import ObjectMapping
 from mappings.views.base import blade_context, get_application
 
 
@@ -51,12 +50,7 @@ def _settings(application) -> AccessSettings:
 
 
 def _audit(request: HttpRequest, application, fields: list[str], detail: str) -> None:
-    """Audit a change of Salesforce access; the next cycle then reads every user (as after a mapping change), so
-    that users whose access changed are reconciled even if nothing else of theirs did."""
-    ObjectMapping.objects.filter(application=application).update(version=F("version") + 1)
-    record_audit(
-        AuditActivity.UPDATE_ACCESS, actor=request.user, application=application, changed_fields=fields, detail=detail
-    )
+    record_access_change(application, actor=request.user, changed_fields=fields, detail=detail)
 
 
 @require_GET

@@ -5,6 +5,7 @@ from __future__ import annotations
 from connections.clients.salesforce import SalesforceClient
 from mappings.access.catalogue import store_catalogue
 from mappings.access.models import AccessKind, AppRoleAccess, OrgAccessItem
+from mappings.changes import record_access_change
 
 
 def refresh(application):
@@ -31,4 +32,5 @@ def give(application, role: str, *names: str, precedence: int = 100, user_role: 
         },
     )
     row.items.set([item(application, n) for n in names])
+    record_access_change(application, changed_fields=["items"], detail=f"App role {role}")
     return row
