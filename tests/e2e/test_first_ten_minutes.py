@@ -4,7 +4,8 @@ Sign in -> Applications -> the application -> Provisioning -> Mode Automatic -> 
 Test Connection (a wrong secret token, then the right one) -> Notification Email -> Mappings (the suffix) ->
 Settings: scope -> Provisioning Status On -> Save -> Overview with the progress bar -> Provisioning logs with
 the created users -> one entry's steps, a failure (a username taken in another org) with its recommendation and
-its notification email at the SMTP server, and provision on demand.
+its notification email at the SMTP server, Salesforce access given to an app role, and provision on demand granting
+it, seen in the entry's Modified Properties.
 """
 
 from __future__ import annotations
@@ -208,6 +209,18 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
     text = digest.part("text/plain")
     assert victim["userPrincipalName"] in text and "SalesforceDuplicateUserName" in text and "What to do:" in text
 
+    # Salesforce access: read the org's items, give the Standard User app role a permission set.
+    page.get_by_role("navigation", name="Demo sandbox").get_by_role("link", name="Salesforce access").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Salesforce access")
+    page.get_by_role("button", name="Refresh from Salesforce").click()
+    expect(page.locator("main")).to_contain_text("Refresh from Salesforce:")
+    page.get_by_role("link", name="Edit the Salesforce access of Standard User").click()
+    page.get_by_role("checkbox", name="Permission set: Reports Builder").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("main")).to_contain_text("Saved the Salesforce access of the app role Standard User")
+    expect(page.locator("main")).to_contain_text("Permission set: Reports Builder")
+    visit(page, screenshots, "12-salesforce-access", keyboard=True)
+
     # Provision on demand: a user assigned after the cycle, provisioned at once with Entra's steps.
     upn = f"grace.hopper@{info['entra']['tenant_domain']}"
     newcomer = emu.control.create_entra_user(
@@ -225,8 +238,22 @@ def test_first_ten_minutes(page: Page, admin, emulator_state_reset, victim, clus
     result = page.locator("#pod-result")
     expect(result.get_by_role("heading", name="Grace Hopper")).to_be_visible(timeout=30_000)
     expect(result).to_contain_text("Success")
+    expect(result).to_contain_text("Permission set 'Reports Builder' was granted")
     visit(page, screenshots, "11-provision-on-demand", keyboard=True)
-    assert emu.control.get_salesforce_user(username=f"{upn}.uat")["LastName"] == "Hopper"
+    created = emu.control.get_salesforce_user(username=f"{upn}.uat")
+    assert created["LastName"] == "Hopper"
+    assert emu.control.access_of(created["Id"])["permission_sets"] == ["Reports_Builder"]
+
+    # The grant in the provisioning log: the entry's Modified Properties.
+    page.get_by_role("navigation", name="Demo sandbox").get_by_role("link", name="Provisioning logs").click()
+    page.get_by_role("textbox", name="Identity").fill(upn)
+    page.get_by_role("button", name="Apply").click()
+    page.locator("#log-table table tr", has_text=upn).first.get_by_role("link", name=re.compile("Details")).click()
+    page.get_by_role("link", name="Modified Properties").click()
+    properties = page.locator("main")
+    expect(properties).to_contain_text("Permission set")
+    expect(properties).to_contain_text("Reports Builder")
+    visit(page, screenshots, "13-log-entry-grant")
 
     # What the browser showed happened in the emulated sandbox: the users exist with the suffix; the victim does not.
     link = application.job.links.exclude(target_id="").first()
