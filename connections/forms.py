@@ -8,17 +8,20 @@ forms validate `apps create --file` input, so the browser and the command agree 
 from __future__ import annotations
 
 import os
+import secrets
 import ssl
 from urllib.parse import urlsplit
 
 from django import forms
 from django.core.validators import RegexValidator
-from django.db import transaction
 
-from connections.crypto import UnreadableSecret
+from connections.crypto import UnreadableSecret, decrypt, encrypt
 from connections.models import ConnectionBase, EntraConnection, SalesforceAuthMethod, SalesforceConnection
+from console.concurrency import VersionedFormMixin, change
 
 SECRET_MAX_LENGTH = 1000
+# Session key of the secrets typed into a save that was refused (CredentialsForm.keep_for_conflict).
+PENDING_SECRETS_SESSION_KEY = "pending_secrets"
 # Salesforce usernames have the form of an email address, but a sandbox suffix may end the domain in
 # anything (".uat", ".dev2"), which a strict email validator would refuse.
 SALESFORCE_USERNAME_VALIDATOR = RegexValidator(
@@ -54,13 +57,19 @@ def secret_state(connection: ConnectionBase, field: str) -> str:
     return "set"
 
 
-class CredentialsForm(forms.ModelForm):
-    """Common handling of write-only secrets and of the CA bundle path."""
+class CredentialsForm(VersionedFormMixin, forms.ModelForm):
+    """Common handling of write-only secrets and of the CA bundle path; saves are versioned (console/concurrency.py).
+
+    A save refused because someone else saved meanwhile keeps the secrets that were typed without sending them back
+    to the browser: they wait, encrypted, in the session under a random key that the re-rendered form carries, and
+    are used by the next save of that form unless another value is typed.
+    """
 
     secret_fields: tuple[str, ...] = ()
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, session=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.session = session
         for name in self.secret_fields:
             self.fields[name] = forms.CharField(
                 label=SECRET_LABELS[name],
@@ -75,7 +84,46 @@ class CredentialsForm(forms.ModelForm):
                 required=False,
                 help_text="Removes the stored value when you save; the connection then works without it.",
             )
+        self.fields["pending_secrets"] = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+        self._mark_kept(self.pending_secrets())
 
+    # Secrets kept across a refused save ------------------------------------------------------------------------
+    def pending_secrets(self) -> dict[str, str]:
+        """{field: ciphertext} waiting for this form (named by the key it carries)."""
+        key = self.data.get(self.add_prefix("pending_secrets")) if self.is_bound else None
+        if not key or self.session is None:
+            return {}
+        return dict(self.session.get(PENDING_SECRETS_SESSION_KEY, {}).get(key, {}))
+
+    def _mark_kept(self, names) -> None:
+        for name in names:
+            self.fields[name].widget.attrs["placeholder"] = "Kept from your last try (not shown)"
+            self.fields[
+                name
+            ].help_text = (
+                "The value you typed before is kept (not shown) and saved with this form; type another to replace it."
+            )
+
+    def keep_for_conflict(self, conflict) -> None:
+        typed = {name: self.cleaned_data[name] for name in self.secret_fields if self.cleaned_data.get(name)}
+        super().keep_for_conflict(conflict)
+        if typed and self.session is not None:
+            key = secrets.token_urlsafe(24)
+            store = self.session.setdefault(PENDING_SECRETS_SESSION_KEY, {})
+            store[key] = {name: encrypt(value) for name, value in typed.items()}
+            self.session.modified = True
+            self.data[self.add_prefix("pending_secrets")] = key
+            self._mark_kept(typed)
+
+    def save_versioned(self, **kwargs) -> list[dict]:
+        changes = super().save_versioned(**kwargs)
+        key = self.cleaned_data.get("pending_secrets")
+        if key and self.session is not None and key in self.session.get(PENDING_SECRETS_SESSION_KEY, {}):
+            del self.session[PENDING_SECRETS_SESSION_KEY][key]
+            self.session.modified = True
+        return changes
+
+    # Cleaning and saving -----------------------------------------------------------------------------------------
     def clean_ca_bundle(self) -> str:
         path = self.cleaned_data.get("ca_bundle", "").strip()
         if path and not (os.path.isfile(path) and os.access(path, os.R_OK)):
@@ -92,46 +140,50 @@ class CredentialsForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        pending = self.pending_secrets()
         for name in self.secret_fields:
             if cleaned.get(name) and cleaned.get(f"clear_{name}"):
                 self.add_error(f"clear_{name}", "Either enter a new value or clear it, not both.")
+            elif name in pending and not cleaned.get(name) and not cleaned.get(f"clear_{name}"):
+                try:
+                    cleaned[name] = decrypt(pending[name])
+                except UnreadableSecret:
+                    self.add_error(name, "The value you typed before can no longer be read: type it again.")
         return cleaned
 
-    def changed_field_names(self) -> list[str]:
-        """Names (never values) of what this save changes: plain fields that differ, secrets set or cleared."""
-        names = [n for n in self.changed_data if n not in self.secret_fields and not n.startswith("clear_")]
-        for name in self.secret_fields:
-            if self.cleaned_data.get(name) or (
-                self.cleaned_data.get(f"clear_{name}") and self.instance.has_secret(name)
-            ):
-                names.append(name)
-        return names
+    def touched_secrets(self) -> list[str]:
+        """Secrets this save sets or clears."""
+        return [
+            name
+            for name in self.secret_fields
+            if self.cleaned_data.get(name)
+            or (self.cleaned_data.get(f"clear_{name}") and self.loaded.get(name))
+        ]
 
-    @transaction.atomic
+    def fields_to_write(self) -> list[str]:
+        touched = self.touched_secrets()
+        # Only this form's columns: a Test Connection result stored meanwhile must survive the save.
+        return [*self._meta.fields, *touched, *(["secrets_changed_at"] if touched else [])]
+
+    def extra_changes(self) -> list[dict]:
+        return [change(name, SECRET_LABELS[name], "", "", secret=True) for name in self.touched_secrets()]
+
     def save(self, commit: bool = True) -> ConnectionBase:
+        """The connection with the typed secrets set (encrypted); write it with save_versioned()."""
+        if commit:
+            raise ValueError("Save credentials with save_versioned(): it refuses a save over someone else's change.")
         connection = super().save(commit=False)
-        touched = []
         for name in self.secret_fields:
             if self.cleaned_data.get(f"clear_{name}"):
                 connection.set_secret(name, "")
-                touched.append(name)
             elif self.cleaned_data.get(name):
                 connection.set_secret(name, self.cleaned_data[name])
-                touched.append(name)
-        if commit:
-            # Only this form's columns: a Test Connection result stored meanwhile must survive the save.
-            fields = [*self._meta.fields, *touched, *(["secrets_changed_at"] if touched else [])]
-            connection.save(update_fields=fields)
         return connection
 
     def secret_rows(self) -> list[dict]:
         """What the page shows for each secret: the input, the clear box and set / not set."""
         return [
-            {
-                "field": self[name],
-                "clear": self[f"clear_{name}"],
-                "state": secret_state(self.instance, name),
-            }
+            {"field": self[name], "clear": self[f"clear_{name}"], "state": secret_state(self.instance, name)}
             for name in self.secret_fields
         ]
 

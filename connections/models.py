@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from connections.crypto import EncryptedTextField, SecretValue, encrypt
+from console.concurrency import Versioned
 
 GUID_VALIDATOR = RegexValidator(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
@@ -33,7 +34,7 @@ class ProvisioningMode(models.TextChoices):
     AUTOMATIC = "automatic", "Automatic"
 
 
-class Application(models.Model):
+class Application(Versioned, models.Model):
     """An enterprise application "Salesforce Sandbox": one org, one tenant, its own settings and job."""
 
     name = models.CharField(
@@ -70,7 +71,7 @@ class TestOutcome(models.TextChoices):
     FAILURE = "failure", "Failed"
 
 
-class ConnectionBase(models.Model):
+class ConnectionBase(Versioned, models.Model):
     """What both connections share: the CA bundle and the stored result of the last Test Connection."""
 
     ca_bundle = models.CharField(

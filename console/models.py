@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from console.concurrency import EditRecord  # noqa: F401  (a model of this app, defined beside its mechanism)
+
 
 class AuditActivity(models.TextChoices):
     """Entra's activity names for configuration changes."""

@@ -6,6 +6,8 @@ import re
 
 from django.db import transaction
 
+from console.concurrency import save_changes, snapshot
+from mappings.changes import replace_attribute_rows, replace_scoping_filters
 from mappings.models import AttributeMapping, FlowType, MappingType, ObjectMapping
 
 # (target, type, source attribute or expression, default if null, matching precedence)
@@ -52,19 +54,28 @@ def default_attribute_mappings(object_mapping: ObjectMapping, suffix: str) -> li
     return rows
 
 
+RESTORED_FIELDS = ("sandbox_suffix", "action_create", "action_update", "action_delete", "enabled")
+
+
 @transaction.atomic
-def install_default_mapping(application, suffix: str) -> ObjectMapping:
-    """Create (or reset) the user mapping of `application` to the defaults with `suffix`."""
+def install_default_mapping(application, suffix: str, *, actor=None) -> ObjectMapping:
+    """Create (or reset) the user mapping of `application` to the defaults with `suffix`. A reset keeps the rows of
+    the targets the defaults also map (their versions bumped where they change), so forms open on them are told."""
     object_mapping, created = ObjectMapping.objects.get_or_create(
         application=application, defaults={"sandbox_suffix": suffix}
     )
-    if not created:
-        object_mapping.attributes.all().delete()
-        object_mapping.scoping_filters.all().delete()
-        object_mapping.sandbox_suffix = suffix
-        object_mapping.action_create = object_mapping.action_update = object_mapping.action_delete = True
-        object_mapping.enabled = True
-        object_mapping.version += 1
-        object_mapping.save()
-    AttributeMapping.objects.bulk_create(default_attribute_mappings(object_mapping, suffix))
-    return object_mapping
+    if created:
+        AttributeMapping.objects.bulk_create(default_attribute_mappings(object_mapping, suffix))
+        return object_mapping
+    summary = "Restored the default mappings"
+    replace_attribute_rows(
+        object_mapping, default_attribute_mappings(object_mapping, suffix), actor=actor, summary=summary
+    )
+    replace_scoping_filters(object_mapping, [], actor=actor, summary=summary)
+    current = ObjectMapping.objects.select_for_update().get(pk=object_mapping.pk)
+    before = snapshot(current, RESTORED_FIELDS)
+    current.sandbox_suffix = suffix
+    current.action_create = current.action_update = current.action_delete = True
+    current.enabled = True
+    save_changes(current, RESTORED_FIELDS, before=before, actor=actor, summary=summary)
+    return current

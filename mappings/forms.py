@@ -8,6 +8,7 @@ import re
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
+from console.concurrency import VersionedFormMixin
 from console.formsets import BoundedFormSetMixin
 from console.json_input import MAX_JSON_BYTES, JsonInputError, load_json
 from mappings.directory.attributes import source_attributes
@@ -29,7 +30,7 @@ from mappings.targets import REQUIRED_TARGET_ATTRIBUTES
 SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
-class ObjectMappingForm(forms.ModelForm):
+class ObjectMappingForm(VersionedFormMixin, forms.ModelForm):
     class Meta:
         model = ObjectMapping
         fields = ["enabled", "action_create", "action_update", "action_delete", "sandbox_suffix"]
@@ -57,7 +58,7 @@ class ObjectMappingForm(forms.ModelForm):
         return suffix
 
 
-class AttributeMappingForm(forms.ModelForm):
+class AttributeMappingForm(VersionedFormMixin, forms.ModelForm):
     """The mapping editor: one target attribute and where its value comes from."""
 
     target_attribute = forms.ChoiceField(
@@ -174,7 +175,8 @@ class AttributeMappingForm(forms.ModelForm):
         return data
 
 
-class ScopingFilterForm(forms.ModelForm):
+class ScopingFilterForm(VersionedFormMixin, forms.ModelForm):
+    also_shown = ("clauses",)  # the clause rows below it are saved with the filter's version
     class Meta:
         model = ScopingFilter
         fields = ["title"]

@@ -17,8 +17,14 @@ from typing import Any
 
 from django.db import transaction
 
+from console.concurrency import save_changes, snapshot
 from mappings.access.models import AccessSettings
-from mappings.changes import SUFFIXED_TARGETS, record_mapping_change
+from mappings.changes import (
+    SUFFIXED_TARGETS,
+    record_mapping_change,
+    replace_attribute_rows,
+    replace_scoping_filters,
+)
 from mappings.directory.attributes import source_attributes
 from mappings.expressions import Attribute, ExpressionError, String, parse, unparse, validate
 from mappings.expressions.attributes import ADD_TO_LIST, suggest
@@ -30,14 +36,14 @@ from mappings.models import (
     FlowType,
     MappingType,
     ObjectMapping,
-    ScopingClause,
-    ScopingFilter,
 )
 from mappings.rules import row_errors
 from mappings.scoping import MAX_CLAUSES_PER_FILTER, UNARY_OPERATORS, validate_clause
 from mappings.targets import REQUIRED_TARGET_ATTRIBUTES, target_attribute_names
 
 FLOW_TYPES = ("Add", "Update", "Delete")
+# The object mapping's own columns an import sets.
+IMPORTED_FIELDS = ("name", "enabled", "metadata", "action_create", "action_update", "action_delete", "sandbox_suffix")
 
 
 class MappingImportError(ValueError):
@@ -353,9 +359,12 @@ def _added(attributes: SchemaAttributes) -> str:
 
 
 @transaction.atomic
-def import_object_mapping(object_mapping: ObjectMapping, document: Any, *, actor=None) -> ParsedMapping:
+def import_object_mapping(
+    object_mapping: ObjectMapping, document: Any, *, actor=None, expected_version: int | None = None
+) -> ParsedMapping:
     """Replace the mapping (rows, scope, flags) with the document's, or change nothing and raise
-    MappingImportError."""
+    MappingImportError. With `expected_version` (the mapping version the importer saw), raise EditConflict instead
+    of importing over a change made since."""
     application = object_mapping.application
     sources = source_attributes(application)
     lists = Lists(
@@ -364,33 +373,31 @@ def import_object_mapping(object_mapping: ObjectMapping, document: Any, *, actor
         multivalued={name for name, spec in sources.items() if spec.multivalued},
     )
     parsed = parse_document(document, lists)
-    save_schema_attributes(application, parsed.attributes)
-    object_mapping.attributes.all().delete()
-    object_mapping.scoping_filters.all().delete()
-    for row in parsed.rows:
-        row.object_mapping = object_mapping
-    AttributeMapping.objects.bulk_create(parsed.rows)
-    for title, clauses in parsed.filters:
-        scoping_filter = ScopingFilter.objects.create(object_mapping=object_mapping, title=title[:200])
-        ScopingClause.objects.bulk_create(
-            ScopingClause(scoping_filter=scoping_filter, attribute=a, operator=o, value=v) for a, o, v in clauses
-        )
-    if parsed.name:
-        object_mapping.name = parsed.name
-    object_mapping.enabled = parsed.enabled
-    object_mapping.metadata = parsed.metadata
-    for name, value in parsed.actions.items():
-        setattr(object_mapping, name, value)
-    if parsed.suffix:
-        object_mapping.sandbox_suffix = parsed.suffix
-    object_mapping.save()
-    # A mapping from Entra keeps Entra's behaviour: its ProfileName expression decides the profile.
-    AccessSettings.objects.update_or_create(application=application, defaults={"profile_by_precedence": False})
+    detail = f"Imported {len(parsed.rows)} attribute mappings and {len(parsed.filters)} scoping filters" + _added(
+        parsed.attributes
+    )
     record_mapping_change(
         object_mapping,
         actor=actor,
         changed_fields=["attributeMappings", "scope", "enabled", "flowTypes"],
-        detail=f"Imported {len(parsed.rows)} attribute mappings and {len(parsed.filters)} scoping filters"
-        + _added(parsed.attributes),
+        detail=detail,
+        expected_version=expected_version,
     )
+    save_schema_attributes(application, parsed.attributes)
+    replace_attribute_rows(object_mapping, parsed.rows, actor=actor, summary=detail)
+    replace_scoping_filters(object_mapping, parsed.filters, actor=actor, summary=detail)
+    current = ObjectMapping.objects.select_for_update().get(pk=object_mapping.pk)
+    before = snapshot(current, IMPORTED_FIELDS)
+    if parsed.name:
+        current.name = parsed.name
+    current.enabled = parsed.enabled
+    current.metadata = parsed.metadata
+    for name, value in parsed.actions.items():
+        setattr(current, name, value)
+    if parsed.suffix:
+        current.sandbox_suffix = parsed.suffix
+    save_changes(current, IMPORTED_FIELDS, before=before, actor=actor, summary=detail, quiet=("metadata",))
+    # A mapping from Entra keeps Entra's behaviour: its ProfileName expression decides the profile.
+    AccessSettings.objects.update_or_create(application=application, defaults={"profile_by_precedence": False})
+    object_mapping.refresh_from_db()
     return parsed

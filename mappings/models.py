@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from connections.models import Application
+from console.concurrency import Versioned
 
 
 def default_object_mapping_metadata() -> list[dict[str, str]]:
@@ -19,7 +20,7 @@ def default_object_mapping_metadata() -> list[dict[str, str]]:
     ]
 
 
-class ObjectMapping(models.Model):
+class ObjectMapping(Versioned, models.Model):
     """ "Synchronize Microsoft Entra users to Salesforce Sandbox": the one user mapping of an application."""
 
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="user_mapping")
@@ -66,7 +67,7 @@ class FlowBehavior(models.TextChoices):
     FLOW_ALWAYS = "FlowAlways", "FlowAlways"
 
 
-class AttributeMapping(models.Model):
+class AttributeMapping(Versioned, models.Model):
     object_mapping = models.ForeignKey(ObjectMapping, on_delete=models.CASCADE, related_name="attributes")
     target_attribute = models.CharField(max_length=120)
     mapping_type = models.CharField(max_length=20, choices=MappingType.choices, default=MappingType.DIRECT)
@@ -105,7 +106,7 @@ class AttributeMapping(models.Model):
         return f"(default {self.default_value!r})" if self.default_value else "(none)"
 
 
-class ScopingFilter(models.Model):
+class ScopingFilter(Versioned, models.Model):
     """One scoping filter: its clauses are ANDed; the filters of a mapping are ORed."""
 
     object_mapping = models.ForeignKey(ObjectMapping, on_delete=models.CASCADE, related_name="scoping_filters")

@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from connections.forms import EntraCredentialsForm, SalesforceCredentialsForm
@@ -121,50 +121,58 @@ def create_from_config(
     if errors:
         raise ConfigError(errors)
 
-    with transaction.atomic():
-        application = create_application(
-            identity.cleaned_data["name"], suffix=identity.cleaned_data["suffix"], slug=slug, actor=actor
-        )
-        changed: list[str] = []
-        errors = []
-        sections = [
-            ("mode", ProvisioningModeForm, application, {"provisioning_mode": config.get("provisioning_mode")})
-            if config.get("provisioning_mode")
-            else None,
-            *[
-                (name, CONNECTION_FORMS[name], getattr(application, name), config[name])
-                for name in CONNECTION_FORMS
-                if name in config
-            ],
-            ("settings", ProvisioningSettingsForm, application.job, config["settings"])
-            if "settings" in config
-            else None,
-        ]
-        for section, form_class, instance, values in filter(None, sections):
-            try:
-                data, problems = _section_data(section, form_class, instance, values, env)
-            except ConfigError as exc:
-                errors += exc.errors
-                continue
-            errors += problems
-            form = form_class(data, instance=instance)
-            if not form.is_valid():
-                errors += _form_errors(section, form)
-                continue
-            if problems:
-                continue
-            changed += form.changed_field_names() if hasattr(form, "changed_field_names") else form.changed_data
-            form.save()
-        if ACCESS_SECTION in config:
-            problems = import_access(application, config[ACCESS_SECTION])
-            errors += problems
-            if not problems:
-                record_access_change(application, actor=actor, changed_fields=[ACCESS_SECTION])
-        if errors:
-            # Rolls back the application too: nothing half-saved.
-            raise ConfigError(errors)
-        if changed:
-            record_audit(AuditActivity.UPDATE_SETTINGS, actor=actor, application=application, changed_fields=changed)
+    try:
+        return _create_configured(config, identity, slug, actor, env)
+    except IntegrityError:
+        # Another `apps create` (or the console) created one with this name or address between the check and now.
+        name = identity.cleaned_data["name"]
+        raise ConfigError([f"application: {name!r} (or its address) was created meanwhile; nothing was created"])
+
+
+@transaction.atomic
+def _create_configured(config: Mapping[str, Any], identity, slug, actor, env: Mapping[str, str]) -> Application:
+    """The application with the sections of `config`, or ConfigError and nothing (the transaction rolls back)."""
+    application = create_application(
+        identity.cleaned_data["name"], suffix=identity.cleaned_data["suffix"], slug=slug, actor=actor
+    )
+    changed: list[str] = []
+    errors = []
+    sections = [
+        ("mode", ProvisioningModeForm, application, {"provisioning_mode": config.get("provisioning_mode")})
+        if config.get("provisioning_mode")
+        else None,
+        *[
+            (name, CONNECTION_FORMS[name], getattr(application, name), config[name])
+            for name in CONNECTION_FORMS
+            if name in config
+        ],
+        ("settings", ProvisioningSettingsForm, application.job, config["settings"]) if "settings" in config else None,
+    ]
+    for section, form_class, instance, values in filter(None, sections):
+        try:
+            data, problems = _section_data(section, form_class, instance, values, env)
+        except ConfigError as exc:
+            errors += exc.errors
+            continue
+        errors += problems
+        # The objects were created in this transaction: the version is theirs.
+        form = form_class({**data, "edit_version": instance.edit_version}, instance=instance)
+        if not form.is_valid():
+            errors += _form_errors(section, form)
+            continue
+        if problems:
+            continue
+        changed += [item["field"] for item in form.save_versioned(actor=actor)]
+    if ACCESS_SECTION in config:
+        problems = import_access(application, config[ACCESS_SECTION])
+        errors += problems
+        if not problems:
+            record_access_change(application, actor=actor, changed_fields=[ACCESS_SECTION])
+    if errors:
+        # Rolls back the application too: nothing half-saved.
+        raise ConfigError(errors)
+    if changed:
+        record_audit(AuditActivity.UPDATE_SETTINGS, actor=actor, application=application, changed_fields=changed)
     return application
 
 

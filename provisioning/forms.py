@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.utils.text import slugify
 
 from connections.models import Application, ProvisioningMode
+from console.concurrency import VersionedFormMixin
 from mappings.defaults import suffix_from_name
 from provisioning.models import ProvisioningJob
 
@@ -52,7 +53,7 @@ class ApplicationCreateForm(forms.Form):
         return cleaned
 
 
-class ProvisioningModeForm(forms.ModelForm):
+class ProvisioningModeForm(VersionedFormMixin, forms.ModelForm):
     class Meta:
         model = Application
         fields = ["provisioning_mode"]
@@ -84,7 +85,7 @@ def validate_recipients(value: str) -> list[str]:
     return addresses
 
 
-class ProvisioningSettingsForm(forms.ModelForm):
+class ProvisioningSettingsForm(VersionedFormMixin, forms.ModelForm):
     """The Settings section: notification email, accidental deletions, scope, cycle interval, quarantine sample."""
 
     class Meta:
@@ -118,7 +119,7 @@ class ProvisioningSettingsForm(forms.ModelForm):
         return cleaned
 
 
-class ProvisioningStatusForm(forms.ModelForm):
+class ProvisioningStatusForm(VersionedFormMixin, forms.ModelForm):
     """The On/Off toggle. Turning it On needs Automatic mode and both connections configured."""
 
     enabled = forms.TypedChoiceField(

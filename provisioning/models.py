@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from connections.models import Application
+from console.concurrency import Versioned
 
 
 class FitsColumns:
@@ -33,7 +34,7 @@ class SyncScope(models.TextChoices):
     ALL = "all", "Sync all users and groups"
 
 
-class ProvisioningJob(FitsColumns, models.Model):
+class ProvisioningJob(FitsColumns, Versioned, models.Model):
     """The provisioning job of one application: its Settings section, status and watermark."""
 
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="job")

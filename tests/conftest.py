@@ -52,3 +52,8 @@ def application(db):
     from provisioning.applications import create_application
 
     return create_application("UAT sandbox", suffix="uat")
+
+
+def current_version(instance) -> str:
+    """The version a page loaded now would carry for `instance` (an edit form's hidden edit_version)."""
+    return str(type(instance)._base_manager.filter(pk=instance.pk).values_list("edit_version", flat=True).get())

@@ -6,10 +6,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from console.concurrency import EditConflict, delete_versioned, deleted_conflict, posted_version, refusal_text
 from console.permissions import disable_forms_for_readers, is_administrator, reader_required
 from mappings.changes import record_mapping_change
 from mappings.forms import AttributeMappingForm
@@ -21,7 +23,7 @@ from mappings.views.editor import editor_url
 ADMIN_ONLY = "Only an Application Administrator can change mappings."
 
 
-def _form_page(request, object_mapping, form, row=None, status=200) -> HttpResponse:
+def _form_page(request, object_mapping, form, row=None, status=200, form_action: str = "") -> HttpResponse:
     disable_forms_for_readers(request.user, form)
     title = f"Edit attribute: {row.target_attribute}" if row else "Add New Mapping"
     context = blade_context(
@@ -31,38 +33,53 @@ def _form_page(request, object_mapping, form, row=None, status=200) -> HttpRespo
         object_mapping=object_mapping,
         form=form,
         row=row,
+        form_action=form_action,
         deletable=row is not None and row.target_attribute not in REQUIRED_TARGET_ATTRIBUTES,
         entra_attributes=entra_attribute_names(object_mapping.application),
     )
     return render(request, "mappings/attribute_form.html", context, status=status)
 
 
+def _form(request, object_mapping, row: AttributeMapping | None) -> AttributeMappingForm:
+    data = request.POST if request.method == "POST" else None
+    names = target_attribute_names(object_mapping.application)
+    form = AttributeMappingForm(data, instance=row, object_mapping=object_mapping, target_names=names)
+    form.instance.object_mapping = object_mapping
+    return form
+
+
 def _save(request, object_mapping, row: AttributeMapping | None) -> HttpResponse:
     application = object_mapping.application
-    names = target_attribute_names(application)
+    form = _form(request, object_mapping, row)
     if request.method == "GET":
-        form = AttributeMappingForm(instance=row, object_mapping=object_mapping, target_names=names)
         return _form_page(request, object_mapping, form, row)
     if not is_administrator(request.user):
         raise PermissionDenied(ADMIN_ONLY)
-    form = AttributeMappingForm(request.POST, instance=row, object_mapping=object_mapping, target_names=names)
     if not form.is_valid():
         messages.error(request, "Nothing was saved: correct the fields marked below.")
         return _form_page(request, object_mapping, form, row, status=400)
-    changed = list(form.changed_data)
-    with transaction.atomic():
-        saved = form.save(commit=False)
-        saved.object_mapping = object_mapping
-        saved.save()
-        if changed or row is None:
-            record_mapping_change(
-                object_mapping,
-                actor=request.user,
-                changed_fields=[f"{saved.target_attribute}.{name}" for name in changed],
-                detail=f"{'Added' if row is None else 'Edited'} the mapping of {saved.target_attribute}",
-            )
-    messages.success(request, f"Saved the mapping of {saved.target_attribute}.")
+    target = form.cleaned_data["target_attribute"]
+    detail = f"{'Added' if row is None else 'Edited'} the mapping of {target}"
+    try:
+        with transaction.atomic():
+            changes = form.save_versioned(actor=request.user, summary=detail)
+            if changes:
+                record_mapping_change(
+                    object_mapping,
+                    actor=request.user,
+                    changed_fields=[f"{target}.{item['field']}" for item in changes],
+                    detail=detail,
+                )
+    except EditConflict as refused:
+        form.keep_for_conflict(refused.conflict)
+        messages.error(request, str(refused))
+        return _form_page(request, get_object_mapping(application), form, _current(row), status=409)
+    messages.success(request, f"Saved the mapping of {target}." if changes else "No changes to save.")
     return redirect(editor_url(application))
+
+
+def _current(row: AttributeMapping | None) -> AttributeMapping | None:
+    return AttributeMapping.objects.filter(pk=row.pk).first() if row is not None else None
 
 
 @require_http_methods(["GET", "POST"])
@@ -75,7 +92,22 @@ def attribute_add(request: HttpRequest, slug: str) -> HttpResponse:
 @reader_required
 def attribute_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     object_mapping = get_object_mapping(get_application(slug))
-    return _save(request, object_mapping, get_object_or_404(AttributeMapping, pk=pk, object_mapping=object_mapping))
+    row = AttributeMapping.objects.filter(pk=pk, object_mapping=object_mapping).first()
+    if row is not None:
+        return _save(request, object_mapping, row)
+    conflict = deleted_conflict(AttributeMapping, pk)
+    if conflict is None or request.method != "POST" or not is_administrator(request.user):
+        raise Http404("No such attribute mapping.")
+    # Deleted while this form was open (an import, Restore defaults, another administrator): what was typed comes
+    # back as a new mapping to add, with who deleted it and when.
+    form = _form(request, object_mapping, None)
+    if form.is_valid():
+        form.keep_for_conflict(conflict)
+    else:
+        form.conflict = conflict
+    messages.error(request, f"Not saved: the mapping was deleted by {conflict.deleted.actor_name}.")
+    add_url = reverse("attribute_mapping_add", args=[object_mapping.application.slug])
+    return _form_page(request, object_mapping, form, None, status=409, form_action=add_url)
 
 
 @require_http_methods(["POST"])
@@ -92,13 +124,15 @@ def attribute_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if row.match_objects and not others.exists():
         messages.error(request, f"{row.target_attribute} is the only matching attribute: it cannot be deleted.")
         return redirect(editor_url(object_mapping.application))
-    with transaction.atomic():
-        row.delete()
-        record_mapping_change(
-            object_mapping,
-            actor=request.user,
-            changed_fields=[row.target_attribute],
-            detail=f"Deleted the mapping of {row.target_attribute}",
-        )
+    detail = f"Deleted the mapping of {row.target_attribute}"
+    try:
+        with transaction.atomic():
+            delete_versioned(row, expected=posted_version(request), actor=request.user, summary=detail)
+            record_mapping_change(
+                object_mapping, actor=request.user, changed_fields=[row.target_attribute], detail=detail
+            )
+    except EditConflict as refused:
+        messages.error(request, f"Not deleted: {refusal_text(refused.conflict)} Look at it again, then delete it.")
+        return redirect(editor_url(object_mapping.application))
     messages.success(request, f"Deleted the mapping of {row.target_attribute}.")
     return redirect(editor_url(object_mapping.application))

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from console.concurrency import EditConflict, posted_version
 from console.permissions import disable_forms_for_readers, is_administrator, reader_required
 from mappings.forms import MappingImportForm
 from mappings.graph_json import MappingImportError, export_object_mapping, import_object_mapping
@@ -32,6 +33,7 @@ def mapping_import(request: HttpRequest, slug: str) -> HttpResponse:
     application = get_application(slug)
     object_mapping = get_object_mapping(application)
     errors: list[str] = []
+    conflict = None
     status = 200
     if request.method == "POST":
         if not is_administrator(request.user):
@@ -39,9 +41,19 @@ def mapping_import(request: HttpRequest, slug: str) -> HttpResponse:
         form = MappingImportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                parsed = import_object_mapping(object_mapping, form.cleaned_data["parsed"], actor=request.user)
+                parsed = import_object_mapping(
+                    object_mapping,
+                    form.cleaned_data["parsed"],
+                    actor=request.user,
+                    expected_version=posted_version(request, "mapping_version"),
+                )
             except MappingImportError as exc:
                 errors = exc.errors
+            except EditConflict as refused:
+                # The document stays in the box (a chosen file's text too: a browser cannot be given the file back).
+                conflict = refused.conflict
+                form = MappingImportForm({"document": form.cleaned_data["text"]})
+                object_mapping.refresh_from_db()
             else:
                 messages.success(
                     request,
@@ -49,11 +61,17 @@ def mapping_import(request: HttpRequest, slug: str) -> HttpResponse:
                     "The next cycle re-evaluates every user.",
                 )
                 return redirect(editor_url(application))
-        status = 400
+        status = 409 if conflict else 400
     else:
         form = MappingImportForm()
     disable_forms_for_readers(request.user, form)
     context = blade_context(
-        application, "provisioning", "Import mappings", object_mapping=object_mapping, form=form, errors=errors
+        application,
+        "provisioning",
+        "Import mappings",
+        object_mapping=object_mapping,
+        form=form,
+        errors=errors,
+        conflict=conflict,
     )
     return render(request, "mappings/import.html", context, status=status)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -29,9 +29,13 @@ def application_list(request: HttpRequest) -> HttpResponse:
 def application_create(request: HttpRequest) -> HttpResponse:
     form = ApplicationCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        application = create_application(
-            form.cleaned_data["name"], suffix=form.cleaned_data["suffix"], actor=request.user
-        )
+        try:
+            application = create_application(
+                form.cleaned_data["name"], suffix=form.cleaned_data["suffix"], actor=request.user
+            )
+        except IntegrityError:  # created by someone else between the form's check and now
+            form.add_error("name", "An application with this name (or its address) was just created: choose another.")
+            return render(request, "provisioning/application_create.html", {"form": form}, status=400)
         messages.success(
             request, f"Application “{application.name}” created. Next: set Provisioning Mode to Automatic."
         )

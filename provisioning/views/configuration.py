@@ -17,11 +17,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from connections.forms import EntraCredentialsForm, SalesforceCredentialsForm
-from connections.models import Application
+from connections.models import CONNECTION_KEYS, Application
+from console.concurrency import EditConflict
 from console.models import AuditActivity, record_audit
 from console.permissions import administrator_required, disable_forms_for_readers, reader_required
 from provisioning.forms import ProvisioningModeForm, ProvisioningSettingsForm, ProvisioningStatusForm
-from provisioning.models import ProvisioningJob
 from provisioning.scheduling import apply_schedule
 from provisioning.views.badges import ProvisioningStatus
 from provisioning.views.base import blade_context, get_application, optional_url
@@ -73,38 +73,34 @@ def provisioning_page(request: HttpRequest, slug: str) -> HttpResponse:
     return _page(request, get_application(slug))
 
 
-def _save_own_fields(form: forms.ModelForm):
-    """Save only the form's columns, so that the engine's concurrent writes to the job (watermark, claim) survive."""
-    instance = form.save(commit=False)
-    instance.save(update_fields=[*form._meta.fields, "updated_at"])
-    return instance
-
-
 def _save_section(request: HttpRequest, slug: str, section: str) -> HttpResponse:
     application = get_application(slug)
-    form = SECTIONS[section](request.POST, instance=_instance(application, section), prefix=section)
+    kwargs = {"session": request.session} if section in CONNECTION_KEYS else {}
+    form = SECTIONS[section](request.POST, instance=_instance(application, section), prefix=section, **kwargs)
     if not form.is_valid():
         messages.error(request, "Nothing was saved: correct the fields marked below.")
         # A fresh copy: validation has already copied the rejected values onto `application`'s objects.
         return _page(request, get_application(slug), {section: form}, status=400)
-    with transaction.atomic():
-        if section == "status":
-            was_enabled = ProvisioningJob.objects.select_for_update().get(pk=application.job.pk).enabled
-            job = _save_own_fields(form)
-            if job.enabled != was_enabled:
+    try:
+        with transaction.atomic():
+            # Only the form's columns are written, so the engine's concurrent writes to the job survive.
+            changes = form.save_versioned(actor=request.user)
+            changed = [item["field"] for item in changes]
+            if section == "status" and changed:
+                job = form.instance
                 activity = AuditActivity.START if job.enabled else AuditActivity.STOP
-                record_audit(activity, actor=request.user, application=application, changed_fields=["enabled"])
+                record_audit(activity, actor=request.user, application=application, changed_fields=changed)
                 apply_schedule(job)
-            changed = ["enabled"] if job.enabled != was_enabled else []
-        else:
-            changed = form.changed_field_names() if hasattr(form, "changed_field_names") else list(form.changed_data)
-            saved = form.save() if section in ("salesforce", "entra") else _save_own_fields(form)
-            if section == "settings" and "interval_minutes" in changed:
-                apply_schedule(saved)
-            if changed:
+            elif changed:
+                if section == "settings" and "interval_minutes" in changed:
+                    apply_schedule(form.instance)
                 record_audit(
                     AuditActivity.UPDATE_SETTINGS, actor=request.user, application=application, changed_fields=changed
                 )
+    except EditConflict as refused:
+        form.keep_for_conflict(refused.conflict)
+        messages.error(request, str(refused))
+        return _page(request, get_application(slug), {section: form}, status=409)
     messages.success(request, "Saved." if changed else "No changes to save.")
     return redirect(reverse("provisioning", args=[application.slug]) + f"#{section}")
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from connections.models import Application
+from console.concurrency import save_changes, snapshot
 from console.models import AuditActivity, record_audit
 from console.permissions import administrator_required, reader_required
 from provisioning import scheduling
@@ -163,8 +164,10 @@ def _do(request: HttpRequest, application: Application, job: ProvisioningJob, ac
     if action in ("start", "stop"):
         enabled = action == "start"
         if job.enabled != enabled:
+            before = snapshot(job, ["enabled"])
             job.enabled = enabled
-            job.save(update_fields=["enabled", "updated_at"])
+            # Versioned, so a Provisioning Status form opened before this is refused rather than undoing it.
+            save_changes(job, ["enabled"], before=before, actor=user, summary=f"{action.capitalize()} (Overview)")
             apply_schedule(job)
             activity = AuditActivity.START if enabled else AuditActivity.STOP
             record_audit(activity, actor=user, application=application, changed_fields=["enabled"])

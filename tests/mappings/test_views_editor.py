@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from console.models import AuditActivity, AuditEntry
 from mappings.models import AttributeMapping, ObjectMapping
+from tests.conftest import current_version
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,7 @@ def _edit_data(row: AttributeMapping, **changes) -> dict:
     }
     if row.match_objects:
         data["match_objects"] = "on"
+    data["edit_version"] = current_version(row)
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -85,7 +87,7 @@ def test_saving_a_valid_expression_bumps_the_version_and_audits(admin_client, ap
     row = _row(application, "Alias")
     url = reverse("attribute_mapping_edit", args=[application.slug, row.pk])
     response = admin_client.post(url, _edit_data(row, expression="Left([mailNickname], 8)"))
-    assert response.status_code == 302
+    assert response.status_code == 302, response.content.decode()[-3000:]
     assert _row(application, "Alias").expression == "Left([mailNickname], 8)"
     assert _mapping(application).version == 2
     entry = AuditEntry.objects.get(activity=AuditActivity.UPDATE_MAPPINGS)
@@ -190,7 +192,8 @@ def test_required_attributes_cannot_be_deleted(admin_client, application):
 
 def test_deleting_an_optional_mapping(admin_client, application):
     row = _row(application, "FirstName")
-    response = admin_client.post(reverse("attribute_mapping_delete", args=[application.slug, row.pk]))
+    delete = reverse("attribute_mapping_delete", args=[application.slug, row.pk])
+    response = admin_client.post(delete, {"edit_version": current_version(row)})
     assert response.status_code == 302
     assert not AttributeMapping.objects.filter(pk=row.pk).exists()
     assert AuditEntry.objects.get(activity=AuditActivity.UPDATE_MAPPINGS).changed_fields == ["FirstName"]
@@ -210,7 +213,8 @@ def test_changing_the_suffix_rewrites_username_and_email(admin_client, applicati
     response = admin_client.post(
         reverse("mapping_save", args=[application.slug]),
         {"mapping-enabled": "on", "mapping-action_create": "on", "mapping-action_update": "on",
-         "mapping-action_delete": "on", "mapping-sandbox_suffix": "qa2"},
+         "mapping-action_delete": "on", "mapping-sandbox_suffix": "qa2",
+         "mapping-edit_version": current_version(_mapping(application))},
     )  # fmt: skip
     assert response.status_code == 302
     assert _row(application, "Username").expression == 'Append([userPrincipalName], ".qa2")'
@@ -225,7 +229,7 @@ def test_unticking_create_is_saved(admin_client, application):
     response = admin_client.post(
         reverse("mapping_save", args=[application.slug]),
         {"mapping-enabled": "on", "mapping-action_update": "on", "mapping-action_delete": "on",
-         "mapping-sandbox_suffix": "uat"},
+         "mapping-sandbox_suffix": "uat", "mapping-edit_version": current_version(_mapping(application))},
     )  # fmt: skip
     assert response.status_code == 302
     mapping = _mapping(application)
@@ -258,7 +262,7 @@ def test_restore_default_mappings_asks_first_then_resets(admin_client, applicati
     page = admin_client.get(url)
     assert page.status_code == 200 and "Restore default mappings?" in page.content.decode()
     assert not AttributeMapping.objects.filter(target_attribute="FirstName").exists()
-    assert admin_client.post(url).status_code == 302
+    assert admin_client.post(url, {"mapping_version": _mapping(application).version}).status_code == 302
     assert _row(application, "FirstName").source_attribute == "givenName"
     assert _row(application, "Username").expression == 'Append([userPrincipalName], ".uat")'
     assert _mapping(application).version > 1

@@ -8,13 +8,15 @@ from django.urls import reverse
 from console.models import AuditActivity, AuditEntry
 from mappings.compiled import compile_mapping
 from mappings.models import ObjectMapping, ScopingClause, ScopingFilter
+from tests.conftest import current_version
 
 pytestmark = pytest.mark.django_db
 
 
-def _data(title: str, clauses: list[tuple[str, str, str]], initial: int = 0, ids=()) -> dict:
+def _data(title: str, clauses: list[tuple[str, str, str]], initial: int = 0, ids=(), version: str = "") -> dict:
     data = {
         "filter-title": title,
+        "filter-edit_version": version,
         "clauses-TOTAL_FORMS": str(len(clauses)),
         "clauses-INITIAL_FORMS": str(initial),
         "clauses-MIN_NUM_FORMS": "0",
@@ -102,11 +104,12 @@ def test_editing_and_deleting_a_filter(admin_client, application):
         scoping_filter=scoping_filter, attribute="department", operator="EQUALS", value="Sales"
     )
     url = reverse("scoping_filter_edit", args=[application.slug, scoping_filter.pk])
-    data = _data("Marketing", [("department", "EQUALS", "Marketing")], initial=1, ids=[clause.pk])
+    version = current_version(scoping_filter)
+    data = _data("Marketing", [("department", "EQUALS", "Marketing")], initial=1, ids=[clause.pk], version=version)
     assert admin_client.post(url, data).status_code == 302
     assert [str(c) for c in ScopingFilter.objects.get().clauses.all()] == ["department EQUALS Marketing"]
     delete = reverse("scoping_filter_delete", args=[application.slug, scoping_filter.pk])
-    assert admin_client.post(delete).status_code == 302
+    assert admin_client.post(delete, {"edit_version": current_version(scoping_filter)}).status_code == 302
     assert not ScopingFilter.objects.exists()
     assert _mapping(application).version == 3
 

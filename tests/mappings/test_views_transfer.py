@@ -25,7 +25,9 @@ def test_importing_an_uploaded_file(admin_client, application):
         if row["targetAttributeName"] == "LastName":
             row["defaultValue"] = "Unknown"
     upload = SimpleUploadedFile("mapping.json", json.dumps(document).encode(), content_type="application/json")
-    response = admin_client.post(reverse("mapping_import", args=[application.slug]), {"file": upload})
+    response = admin_client.post(
+        reverse("mapping_import", args=[application.slug]), {"file": upload, "mapping_version": 1}
+    )
     assert response.status_code == 302
     row = AttributeMapping.objects.get(object_mapping__application=application, target_attribute="LastName")
     assert row.default_value == "Unknown"

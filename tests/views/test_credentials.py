@@ -7,8 +7,9 @@ import trustme
 from django.db import connection as db_connection
 from django.urls import reverse
 
-from connections.models import SalesforceConnection
+from connections.models import EntraConnection, SalesforceConnection
 from console.models import AuditActivity, AuditEntry
+from tests.conftest import current_version
 
 from .conftest import CLIENT_ID, KNOWN_SECRETS, SP_ID, TENANT_ID
 
@@ -38,12 +39,14 @@ def automatic_application(application):
 
 
 def post_salesforce(client, application, **changes):
-    data = {**SF_DEFAULTS, **{f"salesforce-{k}": v for k, v in changes.items()}}
+    version = current_version(SalesforceConnection.objects.get(application=application))
+    data = {**SF_DEFAULTS, "salesforce-edit_version": version, **{f"salesforce-{k}": v for k, v in changes.items()}}
     return client.post(reverse("save_salesforce_credentials", args=[application.slug]), data)
 
 
 def post_entra(client, application, **changes):
-    data = {**ENTRA_DEFAULTS, **{f"entra-{k}": v for k, v in changes.items()}}
+    version = current_version(EntraConnection.objects.get(application=application))
+    data = {**ENTRA_DEFAULTS, "entra-edit_version": version, **{f"entra-{k}": v for k, v in changes.items()}}
     return client.post(reverse("save_entra_credentials", args=[application.slug]), data)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from console.models import AuditEntry
+from tests.conftest import current_version
 
 from .conftest import KNOWN_SECRETS
 from .test_permissions import ACTIONS, ADMIN_PAGES, PAGES, url
@@ -46,6 +47,7 @@ def test_no_action_response_or_audit_entry_shows_a_secret(admin_client, configur
             "entra-authority_host": "https://login.microsoftonline.com",
             "entra-graph_url": "https://graph.microsoft.com/v1.0",
             "entra-client_secret": KNOWN_SECRETS["client_secret"],
+            "entra-edit_version": current_version(configured_application.entra),
         },
     )
     entries = list(AuditEntry.objects.values_list("changed_fields", "detail"))

@@ -9,6 +9,7 @@ from django_q.models import Schedule
 from connections.models import Application
 from console.models import AuditActivity, AuditEntry
 from provisioning.models import ProvisioningJob
+from tests.conftest import current_version
 
 SETTINGS = {
     "settings-notification_email": "ops@example.com",
@@ -21,7 +22,7 @@ SETTINGS = {
 
 
 def post_settings(client, application, **changes):
-    data = {**SETTINGS}
+    data = {**SETTINGS, "settings-edit_version": current_version(job_of(application))}
     for key, value in changes.items():
         if value is None:
             data.pop(f"settings-{key}", None)
@@ -43,7 +44,10 @@ def test_manual_mode_shows_only_the_explanation(admin_client, application):
 
 
 def test_switching_to_automatic_reveals_the_sections_and_is_audited(admin_client, application):
-    response = admin_client.post(reverse("save_mode", args=[application.slug]), {"mode-provisioning_mode": "automatic"})
+    response = admin_client.post(
+        reverse("save_mode", args=[application.slug]),
+        {"mode-provisioning_mode": "automatic", "mode-edit_version": current_version(application)},
+    )
     assert response.status_code == 302
     content = admin_client.get(reverse("provisioning", args=[application.slug])).content.decode()
     for heading in ("credentials-title", "mappings-title", "settings-title", "status-title", "test-salesforce"):
@@ -56,7 +60,8 @@ def test_switching_to_automatic_reveals_the_sections_and_is_audited(admin_client
 def test_cannot_switch_to_manual_while_provisioning_is_on(admin_client, configured_application):
     ProvisioningJob.objects.filter(application=configured_application).update(enabled=True)
     response = admin_client.post(
-        reverse("save_mode", args=[configured_application.slug]), {"mode-provisioning_mode": "manual"}
+        reverse("save_mode", args=[configured_application.slug]),
+        {"mode-provisioning_mode": "manual", "mode-edit_version": current_version(configured_application)},
     )
     assert response.status_code == 400
     assert "Turn Provisioning Status Off" in response.content.decode()
@@ -116,7 +121,8 @@ def test_quarantine_sample_size_is_a_labelled_setting(admin_client, configured_a
 
 
 def status(client, application, value):
-    return client.post(reverse("save_status", args=[application.slug]), {"status-enabled": value})
+    data = {"status-enabled": value, "status-edit_version": current_version(job_of(application))}
+    return client.post(reverse("save_status", args=[application.slug]), data)
 
 
 def test_turning_provisioning_on_and_off_is_audited(admin_client, configured_application):
@@ -218,6 +224,7 @@ def test_saving_settings_keeps_what_the_engine_wrote_meanwhile(admin_client, con
             "salesforce-api_version": "59.0",
             "salesforce-admin_username": "admin@acme.com.uat",
             "salesforce-admin_password": "new-password",
+            "salesforce-edit_version": current_version(configured_application.salesforce),
         },
     )
     assert response.status_code == 302

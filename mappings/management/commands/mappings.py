@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
 from connections.models import Application
+from console.concurrency import EditConflict
 from console.json_input import JsonInputError, read_json_file
 from mappings.graph_json import MappingImportError, export_object_mapping, import_object_mapping
 from mappings.models import ObjectMapping
@@ -44,6 +45,13 @@ class Command(BaseCommand):
         load = sub.add_parser("import", help="Replace the user mapping with a JSON file; nothing changes on error.")
         load.add_argument("app", help="Application slug or name.")
         load.add_argument("file", help="objectMapping (or synchronization schema) JSON; '-' reads standard input.")
+        load.add_argument(
+            "--expect-version",
+            type=int,
+            metavar="N",
+            help="Import only if the mapping is still at version N (export prints it): a change made since in the "
+            "console is then reported instead of overwritten.",
+        )
 
         test = sub.add_parser("test", help="Evaluate an expression for a live Entra user or a sample.")
         test.add_argument("app", help="Application slug or name.")
@@ -61,21 +69,35 @@ class Command(BaseCommand):
         {"export": self.do_export, "import": self.do_import, "test": self.do_test}[subcommand](**options)
 
     def do_export(self, app: str, output: str | None = None, **_) -> None:
-        text = json.dumps(export_object_mapping(find_object_mapping(app)), indent=2, ensure_ascii=False)
+        mapping = find_object_mapping(app)
+        text = json.dumps(export_object_mapping(mapping), indent=2, ensure_ascii=False)
+        # On standard error, so that the JSON on standard output stays Graph's shape.
+        self.stderr.write(f"Mapping version {mapping.version} (import --expect-version {mapping.version} refuses an "
+                          "import over changes made after this export).")  # fmt: skip
         if output:
             Path(output).write_text(text + "\n", encoding="utf-8")
             self.stdout.write(f"Wrote {output}.")
         else:
             self.stdout.write(text)
 
-    def do_import(self, app: str, file: str, **_) -> None:
+    def do_import(self, app: str, file: str, expect_version: int | None = None, **_) -> None:
         mapping = find_object_mapping(app)
         try:
             document = read_json_file(file)
         except JsonInputError as exc:
             raise CommandError(str(exc))
         try:
-            parsed = import_object_mapping(mapping, document, actor=COMMAND_ACTOR)
+            parsed = import_object_mapping(mapping, document, actor=COMMAND_ACTOR, expected_version=expect_version)
+        except EditConflict as refused:
+            for record in refused.conflict.records:
+                self.stderr.write(
+                    f"  {record.at:%Y-%m-%d %H:%M:%S} {record.actor_name}: {record.summary or ', '.join(record.labels)}"
+                )
+            raise CommandError(
+                f"Nothing was imported: the mapping is at version {refused.conflict.current_version}, not "
+                f"{expect_version}; it changed since (above). Export it again and merge, or import without "
+                "--expect-version to replace it."
+            )
         except MappingImportError as exc:
             for error in exc.errors:
                 self.stderr.write(f"  {error}")

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from connections.models import Application
+from console.concurrency import save_changes, snapshot
 from console.models import AuditActivity, record_audit
 from provisioning import scheduling
 from provisioning.engine import lock
@@ -63,14 +64,16 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _toggle(self, job: ProvisioningJob, enabled: bool) -> None:
+        before = snapshot(job, ["enabled"])
         job.enabled = enabled
-        job.save(update_fields=["enabled", "updated_at"])
+        detail = f"Provisioning Status {'On' if enabled else 'Off'} (management command)"
+        save_changes(job, ["enabled"], before=before, actor="manage.py provisioning", summary=detail)
         apply_schedule(job)
         record_audit(
             AuditActivity.START if enabled else AuditActivity.STOP,
             application=job.application,
             changed_fields=["enabled"],
-            detail=f"Provisioning Status {'On' if enabled else 'Off'} (management command)",
+            detail=detail,
         )
 
     def do_start(self, job: ProvisioningJob) -> None:
