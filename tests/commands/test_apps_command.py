@@ -374,3 +374,20 @@ def test_the_command_line_shows_the_limit_and_no_traceback(tmp_path):
     assert result.returncode == 1
     assert "nests arrays and objects 50,000 levels deep; at most 200 levels are read" in result.stderr
     assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+
+
+def test_an_application_created_meanwhile_by_someone_else_is_a_clear_error(db, tmp_path, secrets_env, monkeypatch):
+    """Two `apps create` of one name at once: the check passes for both, the database refuses the second."""
+    from provisioning import applications
+
+    real = applications.create_application
+
+    def raced(name, **kwargs):
+        real(name, suffix="other")  # the other command's application lands between the check and the insert
+        return real(name, **kwargs)
+
+    monkeypatch.setattr(applications, "create_application", raced)
+    err = StringIO()
+    with pytest.raises(CommandError, match="Nothing was created: 1 problem"):
+        call_command("apps", "create", "--file", write(tmp_path, document()), stdout=StringIO(), stderr=err)
+    assert "'UAT sandbox' (or its address) was created meanwhile; nothing was created" in err.getvalue()

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from mappings.changes import record_mapping_change
 from mappings.models import AttributeMapping, ObjectMapping
 
 pytestmark = pytest.mark.django_db
@@ -105,3 +106,17 @@ def test_a_deeply_nested_import_is_refused_with_its_limit(application, tmp_path)
     with pytest.raises(CommandError, match="The sample nests arrays and objects"):
         _run("test", application.slug, "--expression", "[mail]", "--sample", "[" * 5_000)
     assert ObjectMapping.objects.get(application=application).version == 1
+
+
+def test_an_import_expecting_an_older_version_is_refused_and_names_the_change(application, tmp_path, admin_user):
+    path = tmp_path / "mapping.json"
+    err = StringIO()
+    call_command("mappings", "export", application.slug, "--output", str(path), stdout=StringIO(), stderr=err)
+    assert "Mapping version 1 (import --expect-version 1" in err.getvalue()
+    mapping = ObjectMapping.objects.get(application=application)
+    record_mapping_change(mapping, actor=admin_user, changed_fields=["Alias.expression"], detail="Edited Alias")
+    err = StringIO()
+    with pytest.raises(CommandError, match="the mapping is at version 2, not 1; it changed since"):
+        call_command("mappings", "import", application.slug, str(path), "--expect-version", "1", stderr=err)
+    assert "alice.admin: Edited Alias" in err.getvalue()
+    assert "Imported" in _run("import", application.slug, str(path), "--expect-version", "2")

@@ -92,3 +92,20 @@ def test_static_assets_are_served_locally(admin_client, db):
     content = admin_client.get(reverse("applications")).content.decode()
     assert '<script src="/static/vendor/htmx.min.js"' in content
     assert "https://" not in content.split("<body")[0]  # no CDN
+
+
+def test_a_name_taken_between_the_check_and_the_save_is_refused_with_a_message(admin_client, monkeypatch):
+    from provisioning.views import applications
+
+    real = applications.create_application
+
+    def raced(name, **kwargs):
+        real(name, suffix="other")  # someone else's application lands between the form's check and this insert
+        return real(name, **kwargs)
+
+    monkeypatch.setattr(applications, "create_application", raced)
+    response = admin_client.post(reverse("application_create"), {"name": "UAT sandbox", "suffix": "uat"})
+    assert response.status_code == 400
+    assert (
+        "An application with this name (or its address) was just created: choose another." in response.content.decode()
+    )

@@ -4,6 +4,7 @@ A's change is intact. For every edit form of the console, the mapping import and
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -19,6 +20,7 @@ from mappings.graph_json import export_object_mapping, import_object_mapping
 from mappings.models import AttributeMapping, ObjectMapping, ScopingFilter
 from provisioning.models import ProvisioningJob
 from tests.conftest import PASSWORD
+from tests.mappings.test_views_scope import _data
 
 from .conftest import KNOWN_SECRETS
 from .test_credentials import ENTRA_DEFAULTS, SF_DEFAULTS
@@ -258,22 +260,25 @@ def test_attribute_mapping(alice, bob, application):
     assert _row(application, "Alias").expression == "Mid([givenName], 1, 5)"
 
 
+def _import_by_command(application, edit) -> None:
+    """What `mappings import` does with the exported mapping whose attributeMappings went through `edit`."""
+    mapping = ObjectMapping.objects.get(application=application)
+    document = export_object_mapping(mapping)
+    document["attributeMappings"] = edit(document["attributeMappings"])
+    import_object_mapping(mapping, document, actor="manage.py mappings")
+
+
 def test_an_import_while_an_attribute_form_is_open(bob, application):
     """The defect of issue 12: the import recreated every row, and Bob's save answered 404 and lost his expression."""
     row = _row(application, "Alias")
     url = reverse("attribute_mapping_edit", args=[application.slug, row.pk])
     seen_by_bob = version_on(bob.get(url))
-    mapping = ObjectMapping.objects.get(application=application)
-    document = export_object_mapping(mapping)
-    for item in document["attributeMappings"]:
-        if item["targetAttributeName"] == "Alias":
-            item["source"] = {
-                "expression": "Left([mailNickname], 8)",
-                "name": "Left",
-                "parameters": [],
-                "type": "Function",
-            }
-    import_object_mapping(mapping, document, actor="manage.py mappings")
+
+    def left_for_alias(rows: list[dict]) -> list[dict]:
+        left = {"expression": "Left([mailNickname], 8)", "name": "Left", "parameters": [], "type": "Function"}
+        return [{**r, "source": left} if r["targetAttributeName"] == "Alias" else r for r in rows]
+
+    _import_by_command(application, left_for_alias)
     assert _row(application, "Alias").pk == row.pk  # the row kept its identity
     bobs = _row_data(row, seen_by_bob, expression="Mid([givenName], 1, 5)")
     html = assert_refused(
@@ -286,12 +291,7 @@ def test_an_import_that_drops_the_row_being_edited(bob, application):
     row = _row(application, "UserPermissionsOfflineUser")
     url = reverse("attribute_mapping_edit", args=[application.slug, row.pk])
     seen_by_bob = version_on(bob.get(url))
-    mapping = ObjectMapping.objects.get(application=application)
-    document = export_object_mapping(mapping)
-    document["attributeMappings"] = [
-        m for m in document["attributeMappings"] if m["targetAttributeName"] != row.target_attribute
-    ]
-    import_object_mapping(mapping, document, actor="manage.py mappings")
+    _import_by_command(application, lambda rows: [r for r in rows if r["targetAttributeName"] != row.target_attribute])
     bobs = _row_data(row, seen_by_bob, default_value="True")
     refused = bob.post(url, bobs)
     html = refused.content.decode()
@@ -304,21 +304,7 @@ def test_an_import_that_drops_the_row_being_edited(bob, application):
 
 
 def _clauses(title: str, version: str, rows: list[tuple[str, str, str]], ids=()) -> dict:
-    data = {
-        "filter-title": title,
-        "filter-edit_version": version,
-        "clauses-TOTAL_FORMS": str(len(rows)),
-        "clauses-INITIAL_FORMS": str(len(ids)),
-        "clauses-MIN_NUM_FORMS": "0",
-        "clauses-MAX_NUM_FORMS": "100",
-    }
-    for i, (attribute, operator, value) in enumerate(rows):
-        data.update(
-            {f"clauses-{i}-attribute": attribute, f"clauses-{i}-operator": operator, f"clauses-{i}-value": value}
-        )
-        if i < len(ids):
-            data[f"clauses-{i}-id"] = str(ids[i])
-    return data
+    return _data(title, rows, initial=len(ids), ids=ids, version=version)
 
 
 @pytest.fixture
@@ -383,18 +369,22 @@ def test_a_delete_from_an_older_page_is_refused(alice, bob, application):
 # -- whole-mapping forms: import and restore ------------------------------------------------------------------------
 
 
-def test_the_import_page_keeps_the_document_when_the_mapping_changed(alice, bob, application):
-    import_url = reverse("mapping_import", args=[application.slug])
-    seen_by_bob = re.search(r'name="mapping_version" value="(\d+)"', bob.get(import_url).content.decode()).group(1)
+def _whole_mapping_page_then_alice_edits(alice, bob, application, page: str) -> tuple[str, AttributeMapping]:
+    """Bob opens an import or restore page; then Alice edits FirstName. Returns the mapping version Bob's page shows."""
+    seen_by_bob = re.search(r'name="mapping_version" value="(\d+)"', bob.get(page).content.decode()).group(1)
     row = _row(application, "FirstName")
     edit = reverse("attribute_mapping_edit", args=[application.slug, row.pk])
     assert alice.post(edit, _row_data(row, version_on(alice.get(edit)), default_value="Unknown")).status_code == 302
+    return seen_by_bob, row
+
+
+def test_the_import_page_keeps_the_document_when_the_mapping_changed(alice, bob, application):
+    import_url = reverse("mapping_import", args=[application.slug])
+    seen_by_bob, row = _whole_mapping_page_then_alice_edits(alice, bob, application, import_url)
     document = export_object_mapping(ObjectMapping.objects.get(application=application))
     document["attributeMappings"] = [
         m for m in document["attributeMappings"] if m["targetAttributeName"] != "FirstName"
     ]
-    import json
-
     text = json.dumps(document)
     refused = bob.post(import_url, {"document": text, "mapping_version": seen_by_bob})
     html = refused.content.decode()
@@ -411,10 +401,7 @@ def test_the_import_page_keeps_the_document_when_the_mapping_changed(alice, bob,
 
 def test_restore_defaults_from_an_older_page_is_refused(alice, bob, application):
     restore = reverse("mapping_restore", args=[application.slug])
-    seen_by_bob = re.search(r'name="mapping_version" value="(\d+)"', bob.get(restore).content.decode()).group(1)
-    row = _row(application, "FirstName")
-    edit = reverse("attribute_mapping_edit", args=[application.slug, row.pk])
-    assert alice.post(edit, _row_data(row, version_on(alice.get(edit)), default_value="Unknown")).status_code == 302
+    seen_by_bob, _row_alice_edited = _whole_mapping_page_then_alice_edits(alice, bob, application, restore)
     refused = bob.post(restore, {"mapping_version": seen_by_bob})
     assert refused.status_code == 409 and "Edited the mapping of FirstName" in refused.content.decode()
     assert _row(application, "FirstName").default_value == "Unknown"
