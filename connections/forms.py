@@ -156,8 +156,7 @@ class CredentialsForm(VersionedFormMixin, forms.ModelForm):
         return [
             name
             for name in self.secret_fields
-            if self.cleaned_data.get(name)
-            or (self.cleaned_data.get(f"clear_{name}") and self.loaded.get(name))
+            if self.cleaned_data.get(name) or (self.cleaned_data.get(f"clear_{name}") and self.loaded.get(name))
         ]
 
     def fields_to_write(self) -> list[str]:

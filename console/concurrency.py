@@ -160,6 +160,8 @@ def _display(model_field: models.Field | None, value: Any) -> str:
         return "Yes" if value else "No"
     if model_field is not None and model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, list | tuple):  # a JSON list, or the chosen objects of a many-to-many field
+        return "; ".join(str(v) for v in value)
     return str(value)
 
 
@@ -230,6 +232,17 @@ def deleted_conflict(model: type[models.Model], pk: Any) -> Conflict | None:
     return Conflict(records=[record], current_version=None) if record else None
 
 
+def only_other_fields(records: Sequence[EditRecord], shown: Iterable[str], expected: int, current: int) -> bool:
+    """True when the saves from `expected` to `current` are all on record and none touched a field in `shown`: a
+    form showing only other fields (the Provisioning Status beside the Settings) may then be saved. A version with
+    no record (set by hand, or before this history existed) counts as a change of everything."""
+    shown = set(shown)
+    saved = {r.version for r in records if not r.deleted}
+    if any(r.deleted for r in records) or not saved >= set(range(expected + 1, current + 1)):
+        return False
+    return not any(shown & set(r.fields) for r in records)
+
+
 # -- writing -------------------------------------------------------------------------------------------------------
 
 
@@ -274,7 +287,7 @@ def save_versioned(
             return version + 1
         current = model._base_manager.filter(pk=instance.pk).values_list("edit_version", flat=True).first()
         records = history(model, instance.pk, after=expected)
-        if current is None or any(shown & set(r.fields) for r in records if not r.deleted):
+        if current is None or not only_other_fields(records, shown, expected, current):
             raise EditConflict(Conflict(records=records, current_version=current))
         version = current  # only fields this form does not show changed meanwhile: nothing of theirs is undone
     raise EditConflict(Conflict(records=history(model, instance.pk, after=expected), current_version=version))
@@ -320,7 +333,14 @@ def delete_versioned(instance: Versioned, *, expected: int, actor: Any = None, s
 
 
 def snapshot(instance: models.Model, names: Iterable[str]) -> dict[str, Any]:
-    return {name: getattr(instance, name) for name in names}
+    """The values of `names` on `instance`; a many-to-many field as the sorted names of what it holds."""
+    many = {f.name for f in instance._meta.many_to_many}
+    return {
+        name: (sorted(str(o) for o in getattr(instance, name).all()) if instance.pk else [])
+        if name in many
+        else getattr(instance, name)
+        for name in names
+    }
 
 
 # -- forms ---------------------------------------------------------------------------------------------------------
@@ -354,9 +374,14 @@ class VersionedFormMixin(forms.BaseForm):
         """The model fields this form shows and writes (secrets included)."""
         return [*self._meta.fields, *self.secret_fields]
 
+    def _many_to_many(self) -> list[str]:
+        many = {f.name for f in self.instance._meta.many_to_many}
+        return [name for name in self._meta.fields if name in many]
+
     # Hooks for forms that write more than their plain fields --------------------------------------------------------
     def fields_to_write(self) -> list[str]:
-        return list(self._meta.fields)
+        """The columns the conditional UPDATE writes (many-to-many fields follow it through save_m2m())."""
+        return [name for name in self._meta.fields if name not in self._many_to_many()]
 
     def extra_changes(self) -> list[dict[str, Any]]:
         """Changes beyond the plain fields (secrets set or cleared; child rows given to save_versioned as `extra`),
@@ -366,7 +391,13 @@ class VersionedFormMixin(forms.BaseForm):
     # Saving ----------------------------------------------------------------------------------------------------------
     def pending_changes(self) -> list[dict[str, Any]]:
         labels = {name: self.fields[name].label for name in self._meta.fields if self.fields[name].label}
-        return [*field_changes(self.instance, self.loaded, self._meta.fields, labels), *self.extra_changes()]
+        plain = [name for name in self._meta.fields if name not in self._many_to_many()]
+        changes = field_changes(self.instance, self.loaded, plain, labels)
+        for name in self._many_to_many():
+            before, after = self.loaded[name], sorted(str(o) for o in self.cleaned_data.get(name) or ())
+            if before != after:
+                changes.append(change(name, str(labels.get(name, name)), _display(None, before), _display(None, after)))
+        return [*changes, *self.extra_changes()]
 
     def save_versioned(self, *, actor: Any = None, summary: str = "", extra: Sequence[dict] = ()) -> list[dict]:
         """Save if the object is still at the form's version; returns the changes saved ([] when there were none).
@@ -380,6 +411,7 @@ class VersionedFormMixin(forms.BaseForm):
         changes = self.pending_changes()
         if instance._state.adding:  # a new object: nobody else can have saved it
             instance.save()
+            self.save_m2m()
             write_record(instance, instance.edit_version, changes, actor=actor, summary=summary)
             return changes
         if expected != self.loaded_version:
@@ -395,12 +427,13 @@ class VersionedFormMixin(forms.BaseForm):
             actor=actor,
             summary=summary,
         )
+        self.save_m2m()
         return changes
 
     def _refuse(self, expected: int) -> None:
         records = history(type(self.instance), self.instance.pk, after=expected)
         shown = {*self.versioned_fields(), *self.also_shown}
-        if not any(shown & set(r.fields) for r in records):
+        if only_other_fields(records, shown, expected, self.loaded_version):
             return  # only fields this form does not show changed: save_versioned() retries on the current version
         raise EditConflict(Conflict(records=records, current_version=self.loaded_version))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from console.concurrency import EditRecord  # noqa: F401  (a model of this app, defined beside its mechanism)
+from console.concurrency import EditRecord, Versioned  # noqa: F401  (EditRecord: a model of this app)
 
 
 class AuditActivity(models.TextChoices):
@@ -75,7 +75,7 @@ def record_audit(
     )
 
 
-class SignInPolicy(models.Model):
+class SignInPolicy(Versioned, models.Model):
     """Console-wide sign-in settings: one row (pk 1), changed on the Sign-in page or by `manage.py local_signin`."""
 
     local_sign_in = models.BooleanField(

@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from console import entra_signin
+from console.concurrency import EditConflict, VersionedFormMixin
 from console.entra_signin import EntraIdentity, SignInError
 from console.models import AuditActivity, EntraAccount, SignInPolicy, record_audit
 from console.permissions import ROLES, administrator_required, disable_forms_for_readers, reader_required
@@ -150,7 +151,7 @@ def _user_for(identity: EntraIdentity) -> AbstractBaseUser | None:
     return user if wanted else None
 
 
-class SignInPolicyForm(forms.ModelForm):
+class SignInPolicyForm(VersionedFormMixin, forms.ModelForm):
     class Meta:
         model = SignInPolicy
         fields = ["local_sign_in"]
@@ -186,15 +187,18 @@ def save_signin_settings(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Nothing was saved: correct the field marked below.")
         return _settings_page(request, form, status=400)
-    if form.has_changed():
-        form.save()
-        record_audit(
-            AuditActivity.UPDATE_SIGN_IN,
-            actor=request.user,
-            changed_fields=["local_sign_in"],
-            detail=f"Local sign-in {'on' if policy.local_sign_in else 'off'}",
-        )
-        messages.success(request, "Saved.")
-    else:
-        messages.success(request, "No changes to save.")
+    try:
+        with transaction.atomic():
+            if changes := form.save_versioned(actor=request.user):
+                record_audit(
+                    AuditActivity.UPDATE_SIGN_IN,
+                    actor=request.user,
+                    changed_fields=[item["field"] for item in changes],
+                    detail=f"Local sign-in {'on' if form.instance.local_sign_in else 'off'}",
+                )
+    except EditConflict as refused:
+        form.keep_for_conflict(refused.conflict)
+        messages.error(request, str(refused))
+        return _settings_page(request, form, status=409)
+    messages.success(request, "Saved." if changes else "No changes to save.")
     return redirect("signin_settings")

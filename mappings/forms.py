@@ -177,6 +177,7 @@ class AttributeMappingForm(VersionedFormMixin, forms.ModelForm):
 
 class ScopingFilterForm(VersionedFormMixin, forms.ModelForm):
     also_shown = ("clauses",)  # the clause rows below it are saved with the filter's version
+
     class Meta:
         model = ScopingFilter
         fields = ["title"]

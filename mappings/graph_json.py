@@ -398,6 +398,9 @@ def import_object_mapping(
         current.sandbox_suffix = parsed.suffix
     save_changes(current, IMPORTED_FIELDS, before=before, actor=actor, summary=detail, quiet=("metadata",))
     # A mapping from Entra keeps Entra's behaviour: its ProfileName expression decides the profile.
-    AccessSettings.objects.update_or_create(application=application, defaults={"profile_by_precedence": False})
+    access, _ = AccessSettings.objects.select_for_update().get_or_create(application=application)
+    before = snapshot(access, ["profile_by_precedence"])
+    access.profile_by_precedence = False
+    save_changes(access, ["profile_by_precedence"], before=before, actor=actor, summary=detail)
     object_mapping.refresh_from_db()
     return parsed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from console.concurrency import VersionedFormMixin
 from mappings.access.models import FEATURE_FLAGS, AccessKind, AccessSettings, AppRoleAccess, OrgAccessItem
 
 
@@ -20,10 +21,9 @@ class RoleChoice(forms.ModelChoiceField):
         return obj.display_name + (" — deleted in Salesforce" if obj.missing else "")
 
 
-class AppRoleAccessForm(forms.ModelForm):
-    """One app role's access; `version` is the one the page was loaded with (a stale save is refused)."""
+class AppRoleAccessForm(VersionedFormMixin, forms.ModelForm):
+    """One app role's access; a save over someone else's is refused with both shown (console/concurrency.py)."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput)
     user_role = RoleChoice(
         queryset=OrgAccessItem.objects.none(),
         required=False,
@@ -63,18 +63,9 @@ class AppRoleAccessForm(forms.ModelForm):
             "The Salesforce profile of users whose highest-precedence role is this one. Empty: the profile named by "
             "the app role's value (as Import roles created it)."
         )
-        if not self.is_bound:
-            self.initial["version"] = self.instance.version
 
     def clean(self):
         cleaned = super().clean()
-        stale = cleaned.get("version") is not None and cleaned["version"] != self.instance.version
-        if stale:
-            raise forms.ValidationError(
-                "Someone else saved this app role's access after you opened it (their version "
-                f"{self.instance.version}, yours {cleaned['version']}). Nothing was saved: reload the page to see "
-                "their change, then make yours again."
-            )
         missing = [item.display_name for item in cleaned.get("items") or () if item.missing]
         role = cleaned.get("user_role")
         if role is not None and role.missing:
@@ -93,22 +84,7 @@ class AppRoleAccessForm(forms.ModelForm):
         return cleaned
 
 
-class AccessSettingsForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput)
-
+class AccessSettingsForm(VersionedFormMixin, forms.ModelForm):
     class Meta:
         model = AccessSettings
         fields = ["profile_by_precedence", "revoke_on_deactivation", "freeze_leavers", "sync_manager"]
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial["version"] = self.instance.version
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("version") is not None and cleaned["version"] != self.instance.version:
-            raise forms.ValidationError(
-                "Someone else saved these settings after you opened the page. Nothing was saved: reload the page."
-            )
-        return cleaned

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from connections.models import Application
+from console.concurrency import Versioned
 
 # Feature-licence checkboxes on User that an app role can switch on (Object Reference, User: UserPermissions*).
 FEATURE_FLAGS: tuple[tuple[str, str], ...] = (
@@ -73,7 +74,7 @@ class OrgAccessItem(models.Model):
         return self.label or self.name
 
 
-class AppRoleAccess(models.Model):
+class AppRoleAccess(Versioned, models.Model):
     """The Salesforce access of one app role. Multi-valued access of a user's roles adds up; the profile and the
     Salesforce Role come from the user's role with the lowest precedence number."""
 
@@ -99,7 +100,6 @@ class AppRoleAccess(models.Model):
     )
     items = models.ManyToManyField(OrgAccessItem, blank=True, related_name="roles")
     feature_flags = models.JSONField("Feature licences", default=list, blank=True)
-    version = models.PositiveIntegerField(default=1)  # bumped on every save: a stale edit is refused
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -120,7 +120,7 @@ class FreezeLeavers(models.TextChoices):
     INSTEAD = "instead", "Freeze instead of deactivating"
 
 
-class AccessSettings(models.Model):
+class AccessSettings(Versioned, models.Model):
     """What happens to a leaver's access, and whether the manager is provisioned."""
 
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="access_settings")
@@ -150,7 +150,6 @@ class AccessSettings(models.Model):
         default=False,
         help_text="ManagerId from the user's manager in Entra, when the console provisioned that manager.",
     )
-    version = models.PositiveIntegerField(default=1)
 
     def __str__(self) -> str:
         return f"Access settings of {self.application}"

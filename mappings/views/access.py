@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
 from connections.clients.salesforce import SalesforceClient
+from console.concurrency import EditConflict
 from console.permissions import administrator_required, disable_forms_for_readers, is_administrator, reader_required
 from mappings.access.catalogue import store_catalogue
 from mappings.access.effective import AccessDefinition
@@ -56,7 +57,10 @@ def _audit(request: HttpRequest, application, fields: list[str], detail: str) ->
 @require_GET
 @reader_required
 def salesforce_access(request: HttpRequest, slug: str) -> HttpResponse:
-    application = get_application(slug)
+    return _access_page(request, get_application(slug))
+
+
+def _access_page(request: HttpRequest, application, settings_form=None, status: int = 200) -> HttpResponse:
     app_roles, error = _app_roles(application)
     configured = {row.role_value.casefold(): row for row in AppRoleAccess.objects.filter(application=application)}
     definition = AccessDefinition.for_application(application)
@@ -85,7 +89,7 @@ def salesforce_access(request: HttpRequest, slug: str) -> HttpResponse:
                 }
             )
     rows.sort(key=lambda r: (r["row"].precedence if r["row"] else 100, r["label"].casefold()))
-    settings_form = AccessSettingsForm(instance=_settings(application), prefix="settings")
+    settings_form = settings_form or AccessSettingsForm(instance=_settings(application), prefix="settings")
     disable_forms_for_readers(request.user, settings_form)
     catalogue = OrgAccessItem.objects.filter(application=application).exclude(kind=AccessKind.ROLE)
     context = blade_context(
@@ -103,7 +107,7 @@ def salesforce_access(request: HttpRequest, slug: str) -> HttpResponse:
         .values_list("refreshed_at", flat=True)
         .first(),
     )
-    return render(request, "mappings/salesforce_access.html", context)
+    return render(request, "mappings/salesforce_access.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -125,28 +129,34 @@ def access_role_edit(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form = AppRoleAccessForm(request.POST, instance=instance, application=application, prefix="access")
         if form.is_valid():
-            with transaction.atomic():
-                before = set(instance.items.values_list("pk", flat=True)) if instance.pk else set()
-                saved = form.save(commit=False)
-                saved.version = (instance.version or 0) + 1 if instance.pk else 1
-                saved.save()
-                form.save_m2m()
-                changed = sorted(set(form.changed_data) - {"version"})
-                after = set(saved.items.values_list("pk", flat=True))
-                _audit(
+            before = set(instance.items.values_list("pk", flat=True)) if instance.pk else set()
+            try:
+                with transaction.atomic():
+                    changed = [item["field"] for item in form.save_versioned(actor=request.user)]
+                    saved = form.instance
+                    after = set(saved.items.values_list("pk", flat=True))
+                    if changed:
+                        _audit(
+                            request,
+                            application,
+                            changed,
+                            f"App role {saved}: {len(after)} item(s) "
+                            f"({len(after - before)} added, {len(before - after)} removed)",
+                        )
+            except EditConflict as refused:
+                form.keep_for_conflict(refused.conflict)
+                messages.error(request, str(refused))
+                status = 409
+            else:
+                messages.success(
                     request,
-                    application,
-                    changed,
-                    f"App role {saved}: {len(after)} item(s) "
-                    f"({len(after - before)} added, {len(before - after)} removed)",
+                    f"Saved the Salesforce access of the app role {saved}. The next cycle grants and revokes "
+                    "accordingly.",
                 )
-            messages.success(
-                request,
-                f"Saved the Salesforce access of the app role {saved}. The next cycle grants and revokes accordingly.",
-            )
-            return redirect(_page_url(application))
-        messages.error(request, "Nothing was saved: correct the fields marked below.")
-        status = 409 if any("Someone else saved" in e for e in form.non_field_errors()) else 400
+                return redirect(_page_url(application))
+        else:
+            messages.error(request, "Nothing was saved: correct the fields marked below.")
+            status = 400
     else:
         form = AppRoleAccessForm(instance=instance, application=application, prefix="access")
         status = 200
@@ -188,15 +198,18 @@ def access_settings_save(request: HttpRequest, slug: str) -> HttpResponse:
     instance = _settings(application)
     form = AccessSettingsForm(request.POST, instance=instance, prefix="settings")
     if not form.is_valid():
-        problems = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-        messages.error(request, f"Nothing was saved: {problems}")
-        return redirect(_page_url(application) + "#leavers")
-    changed = sorted(set(form.changed_data) - {"version"})
-    saved = form.save(commit=False)
-    saved.version = F("version") + 1
-    saved.save()
-    _audit(request, application, changed, "Leaver and manager settings")
-    messages.success(request, "Saved the leaver and manager settings.")
+        messages.error(request, "Nothing was saved: correct the fields marked below.")
+        return _access_page(request, application, form, status=400)
+    try:
+        with transaction.atomic():
+            changed = [item["field"] for item in form.save_versioned(actor=request.user)]
+            if changed:
+                _audit(request, application, changed, "Leaver and manager settings")
+    except EditConflict as refused:
+        form.keep_for_conflict(refused.conflict)
+        messages.error(request, str(refused))
+        return _access_page(request, application, form, status=409)
+    messages.success(request, "Saved the leaver and manager settings." if changed else "No changes to save.")
     return redirect(_page_url(application) + "#leavers")
 
 

@@ -5,6 +5,7 @@ administrator can turn off (with break-glass from the server)."""
 from __future__ import annotations
 
 import time
+from io import StringIO
 
 import jwt
 import pytest
@@ -157,7 +158,8 @@ def test_local_sign_in_can_be_turned_off_only_with_entra_configured(admin_client
 
 def test_with_local_sign_in_off_passwords_are_refused(client, admin_user, entra_signin_on):
     client.force_login(admin_user)
-    assert client.post(reverse("save_signin_settings"), {}).status_code == 302
+    version = SignInPolicy.current().edit_version
+    assert client.post(reverse("save_signin_settings"), {"edit_version": version}).status_code == 302
     assert not SignInPolicy.current().local_sign_in
     assert AuditEntry.objects.filter(activity="Update sign-in settings", actor=admin_user).exists()
     client.logout()
@@ -225,3 +227,17 @@ def test_no_secret_code_or_token_reaches_a_page_or_the_log(client, emu, entra_si
         for page in pages:
             assert secret not in page
         assert secret not in caplog.text
+
+
+def test_the_break_glass_command_refuses_an_older_sign_in_page(admin_client, entra_signin_on):
+    """The page says local sign-in is off; meanwhile someone turns it on with the command. Saving the page (local
+    sign-in off) from before must not undo that unseen."""
+    policy = SignInPolicy.current()
+    policy.local_sign_in = False
+    policy.save()
+    seen = policy.edit_version
+    call_command("local_signin", "on", stdout=StringIO())
+    refused = admin_client.post(reverse("save_signin_settings"), {"edit_version": seen})
+    html = refused.content.decode()
+    assert refused.status_code == 409 and "<strong>manage.py local_signin</strong> saved at" in html
+    assert SignInPolicy.current().local_sign_in

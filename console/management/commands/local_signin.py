@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from console import entra_signin
+from console.concurrency import save_changes, snapshot
 from console.models import AuditActivity, SignInPolicy, record_audit
 
 
@@ -26,8 +27,10 @@ class Command(BaseCommand):
                 "Sign-in with Entra ID is not configured: turning local sign-in off would lock everyone out."
             )
         if policy.local_sign_in != wanted:
+            before = snapshot(policy, ["local_sign_in"])
             policy.local_sign_in = wanted
-            policy.save()
+            # Versioned, so a Sign-in page opened before this is refused rather than undoing it.
+            save_changes(policy, ["local_sign_in"], before=before, actor="manage.py local_signin")
             record_audit(
                 AuditActivity.UPDATE_SIGN_IN,
                 actor="manage.py local_signin",
