@@ -35,4 +35,9 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['content_type', 'object_pk', 'version_field', 'version'], name='edit_history')],
             },
         ),
+        migrations.AddField(
+            model_name="signinpolicy",
+            name="edit_version",
+            field=models.PositiveIntegerField(default=1, editable=False),
+        ),
     ]
