@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mappings", "0005_edit_versions"),
+        ("mappings", "0006_edit_versions"),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mappings', '0004_salesforce_access'),
+        ('mappings', '0005_profile_by_precedence'),
     ]
 
     operations = [
