@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from connections.models import Application
+from console.choices import ChoiceSet
 from console.concurrency import Versioned
 
 
@@ -145,18 +146,6 @@ class ProvisioningJob(FitsColumns, Versioned, models.Model):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class BadgeChoices(models.TextChoices):
-    """Choices that carry their badge colour: a subclass's colours are the module dict named in BADGE_COLOURS."""
-
-    @property
-    def colour(self) -> str:
-        return BADGE_COLOURS[type(self).__name__][self.value]
-
-    @classmethod
-    def colours(cls) -> dict[str, str]:
-        return dict(BADGE_COLOURS[cls.__name__])
-
-
 class CycleKind(models.TextChoices):
     INITIAL = "initial", "Initial"
     INCREMENTAL = "incremental", "Incremental"
@@ -172,29 +161,20 @@ class CycleTrigger(models.TextChoices):
     ON_DEMAND = "on_demand", "Provision on demand"
 
 
-class CycleStatus(BadgeChoices):
-    PENDING = "pending", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Completed"
-    COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
-    PAUSED = "paused", "Paused"  # Provisioning Status switched Off: stopped after the current page
-    FAILED = "failed", "Failed"  # stopped by a stop-class error (credentials, permissions, API limit)
-    CRASHED = "crashed", "Crashed"  # the worker died or an unexpected error escaped
+class CycleStatus(ChoiceSet):
+    PENDING = "pending", "Queued", "grey"
+    RUNNING = "running", "Running", "blue"
+    SUCCEEDED = "succeeded", "Completed", "green"
+    COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors", "amber"
+    PAUSED = "paused", "Paused", "grey"  # Provisioning Status switched Off: stopped after the current page
+    FAILED = "failed", "Failed", "red"  # stopped by a stop-class error (credentials, permissions, API limit)
+    CRASHED = "crashed", "Crashed", "red"  # the worker died or an unexpected error escaped
 
     @property
     def is_terminal(self) -> bool:
         return self.value in TERMINAL_CYCLE_STATUSES
 
 
-CYCLE_STATUS_COLOURS = {
-    "pending": "grey",
-    "running": "blue",
-    "succeeded": "green",
-    "completed_with_errors": "amber",
-    "paused": "grey",
-    "failed": "red",
-    "crashed": "red",
-}
 TERMINAL_CYCLE_STATUSES = frozenset({"succeeded", "completed_with_errors", "paused", "failed", "crashed"})
 
 COUNTER_FIELDS = (
@@ -318,10 +298,6 @@ class ProvisioningCycle(FitsColumns, models.Model):
         return self.status in TERMINAL_CYCLE_STATUSES
 
     @property
-    def status_colour(self) -> str:
-        return CycleStatus(self.status).colour
-
-    @property
     def duration(self):
         if self.started_at is None:
             return None
@@ -438,38 +414,20 @@ class AccessGrant(models.Model):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class LogAction(BadgeChoices):
-    CREATE = "create", "Create"
-    UPDATE = "update", "Update"
-    DISABLE = "disable", "Disable"
-    DELETE = "delete", "Delete"
-    STAGED_DELETE = "stageddelete", "StagedDelete"
-    OTHER = "other", "Other"
+class LogAction(ChoiceSet):
+    CREATE = "create", "Create", "green"
+    UPDATE = "update", "Update", "blue"
+    DISABLE = "disable", "Disable", "amber"
+    DELETE = "delete", "Delete", "red"
+    STAGED_DELETE = "stageddelete", "StagedDelete", "amber"
+    OTHER = "other", "Other", "grey"
 
 
-LOG_ACTION_COLOURS = {
-    "create": "green",
-    "update": "blue",
-    "disable": "amber",
-    "delete": "red",
-    "stageddelete": "amber",
-    "other": "grey",
-}
-
-
-class LogStatus(BadgeChoices):
-    SUCCESS = "success", "Success"
-    FAILURE = "failure", "Failure"
-    SKIPPED = "skipped", "Skipped"
-    WARNING = "warning", "Warning"
-
-
-LOG_STATUS_COLOURS = {"success": "green", "failure": "red", "skipped": "grey", "warning": "amber"}
-BADGE_COLOURS = {
-    "CycleStatus": CYCLE_STATUS_COLOURS,
-    "LogAction": LOG_ACTION_COLOURS,
-    "LogStatus": LOG_STATUS_COLOURS,
-}
+class LogStatus(ChoiceSet):
+    SUCCESS = "success", "Success", "green"
+    FAILURE = "failure", "Failure", "red"
+    SKIPPED = "skipped", "Skipped", "grey"
+    WARNING = "warning", "Warning", "amber"
 
 
 class ProvisioningLogEntry(FitsColumns, models.Model):
@@ -533,11 +491,3 @@ class ProvisioningLogEntry(FitsColumns, models.Model):
         if self.pk is not None and not self._state.adding:
             raise ValueError("Provisioning log entries are never edited")
         super().save(*args, **kwargs)
-
-    @property
-    def status_colour(self) -> str:
-        return LogStatus(self.status).colour
-
-    @property
-    def action_colour(self) -> str:
-        return LogAction(self.action).colour

@@ -6,14 +6,16 @@ from datetime import timedelta
 
 from django import template
 
-from provisioning.views.badges import badge_html
+from console.choices import badge_html
+from provisioning.views import badges  # noqa: F401  (declares the ChoiceSets only pages use)
 
 register = template.Library()
 
 
 @register.simple_tag
 def badge(value: object, choices_name: str) -> str:
-    """``{% badge job_status "ProvisioningStatus" %}`` -> a coloured label; nothing for a blank value."""
+    """``{% badge cycle.status "CycleStatus" %}`` -> the coloured label of any ChoiceSet; nothing for a blank
+    value."""
     return badge_html(value, choices_name)
 
 

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
+from console.choices import badge_html
 from console.permissions import reader_required
 from provisioning.logexport import SOURCE_SYSTEM, TARGET_SYSTEM
 from provisioning.logquery import (
@@ -25,7 +26,6 @@ from provisioning.logquery import (
 )
 from provisioning.models import LogAction, LogStatus, ProvisioningLogEntry
 from provisioning.templatetags import log_ui  # noqa: F401  (registers the log and cycle badges)
-from provisioning.views.badges import badge_html
 from provisioning.views.base import blade_context, get_application, is_htmx
 
 RECENT_CYCLES = 30
