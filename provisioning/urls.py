@@ -10,6 +10,7 @@ from provisioning.views import (
     downloads,
     on_demand,
     overview,
+    overview_actions,
     provisioning_logs,
 )
 
@@ -18,7 +19,7 @@ urlpatterns = [
     path("apps/new/", applications.application_create, name="application_create"),
     path("apps/<slug:slug>/", overview.application_overview, name="application_overview"),
     path("apps/<slug:slug>/overview/progress/", overview.overview_progress, name="overview_progress"),
-    path("apps/<slug:slug>/overview/<slug:action>/", overview.overview_action, name="overview_action"),
+    path("apps/<slug:slug>/overview/<slug:action>/", overview_actions.overview_action, name="overview_action"),
     path("apps/<slug:slug>/delete/", applications.application_delete, name="application_delete"),
     path("apps/<slug:slug>/provisioning/", configuration.provisioning_page, name="provisioning"),
     path("apps/<slug:slug>/provisioning/mode/", configuration.save_mode, name="save_mode"),

@@ -1,36 +1,30 @@
 """An application's Overview: current status, live progress, statistics to date, cycle history, and the
-administrator's buttons (Start/Stop, Sync now, Restart, Dry run, Allow/Reject deletes)."""
+administrator's buttons (Start/Stop, Sync now, Restart, Dry run, Allow/Reject deletes: overview_actions)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from django.contrib import messages
-from django.db import transaction
 from django.db.models import Sum
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from connections.models import Application
-from console.concurrency import save_changes, snapshot
-from console.models import AuditActivity, record_audit
-from console.permissions import administrator_required, reader_required
-from provisioning import scheduling
+from console.permissions import reader_required
 from provisioning.charts import cycle_chart
 from provisioning.models import (
     COUNTER_FIELDS,
     TERMINAL_CYCLE_STATUSES,
     CycleStatus,
-    CycleTrigger,
     ProvisioningCycle,
     ProvisioningJob,
 )
 from provisioning.operations import deletions
-from provisioning.scheduling import apply_schedule
 from provisioning.views.base import blade_context, get_application
+from provisioning.views.overview_actions import buttons
 
 HISTORY_LENGTH = 20
 POLL_SECONDS = 2
@@ -129,6 +123,8 @@ def application_overview(request: HttpRequest, slug: str) -> HttpResponse:
         held_deletions_url=log_url(application, cycle=job.held_deletions_cycle.cycle_id, action="stageddelete")
         if job.held_deletions_cycle_id
         else None,
+        cycle_actions=buttons(job, request.user, held_deletions=False),
+        deletion_actions=buttons(job, request.user, held_deletions=True),
         **progress_context(job),
     )
     return render(request, "provisioning/overview.html", context)
@@ -141,53 +137,3 @@ def overview_progress(request: HttpRequest, slug: str) -> HttpResponse:
     application = get_application(slug)
     context = {"application": application, "job": application.job, **progress_context(application.job)}
     return render(request, "provisioning/partials/progress.html", context)
-
-
-ACTIONS = ("start", "stop", "sync", "restart", "dry-run", "allow-deletes", "reject-deletes")
-
-
-@require_POST
-@administrator_required
-def overview_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
-    if action not in ACTIONS:
-        raise Http404("Unknown action")
-    application = get_application(slug)
-    with transaction.atomic():
-        job = ProvisioningJob.objects.select_for_update().get(pk=application.job.pk)
-        text = _do(request, application, job, action)
-    messages.success(request, text)
-    return redirect("application_overview", application.slug)
-
-
-def _do(request: HttpRequest, application: Application, job: ProvisioningJob, action: str) -> str:
-    user = request.user
-    if action in ("start", "stop"):
-        enabled = action == "start"
-        if job.enabled != enabled:
-            before = snapshot(job, ["enabled"])
-            job.enabled = enabled
-            # Versioned, so a Provisioning Status form opened before this is refused rather than undoing it.
-            save_changes(job, ["enabled"], before=before, actor=user, summary=f"{action.capitalize()} (Overview)")
-            apply_schedule(job)
-            activity = AuditActivity.START if enabled else AuditActivity.STOP
-            record_audit(activity, actor=user, application=application, changed_fields=["enabled"])
-        if enabled:
-            return "Provisioning started: the first cycle is due now."
-        return "Provisioning stopped: a running cycle stops after its current page."
-    if action == "sync":
-        scheduling.sync_now(job)
-        return "A cycle is queued; its progress shows below."
-    if action == "restart":
-        scheduling.restart(job)
-        record_audit(AuditActivity.RESTART, actor=user, application=application)
-        return "Provisioning restarts with an initial cycle: watermark, escrows and quarantine were cleared."
-    if action == "dry-run":
-        scheduling.enqueue_cycle(job, trigger=CycleTrigger.SYNC_NOW, dry_run=True)
-        return "A dry-run cycle is queued: it reads both systems and logs what it would do, writing nothing."
-    if not deletions.has_held_deletions(job):
-        return "No deactivation is held: nothing to allow or reject."
-    if action == "allow-deletes":
-        count = deletions.allow_deletes(job, actor=user)  # audited there
-        return f"{count} held deactivation{'s' if count != 1 else ''} will be exported by the next cycle (queued)."
-    count = deletions.reject_deletes(job, actor=user)
-    return f"{count} held deactivation{'s' if count != 1 else ''} rejected: the Salesforce users stay active."

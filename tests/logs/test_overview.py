@@ -202,3 +202,31 @@ def test_admin_rejects_deletes(admin_client, configured, held):
     assert held.held_deletions_cycle_id is None
     assert AuditEntry.objects.filter(activity=AuditActivity.REJECT_DELETES).count() == 1
     assert overview(admin_client, configured).context["held_deletions"] == 0
+
+
+def test_an_enabled_job_offers_stop_instead_of_start(admin_client, configured):
+    configured.job.enabled = True
+    configured.job.save()
+    content = overview(admin_client, configured).content.decode()
+    assert "Stop provisioning" in content and "Start provisioning" not in content
+    assert "Allow deletes" not in content  # nothing is held
+
+
+def test_allow_and_reject_deletes_without_a_hold_say_so_and_change_nothing(admin_client, configured):
+    from console.models import AuditEntry
+
+    audited = AuditEntry.objects.count()
+    for action in ("allow-deletes", "reject-deletes"):
+        response = admin_client.post(reverse("overview_action", args=[configured.slug, action]), follow=True)
+        assert "No deactivation is held: nothing to allow or reject." in response.content.decode()
+    configured.job.refresh_from_db()
+    assert not configured.job.deletions_allowed
+    assert AuditEntry.objects.count() == audited
+
+
+def test_the_held_deletions_buttons_ask_before_allowing(admin_client, configured, held):
+    content = overview(admin_client, configured).content.decode()
+    allow = content[content.index("allow-deletes/") :]
+    assert allow.index('data-confirm="Allow deletes?') < allow.index("Allow deletes</button>")
+    reject = content[content.index("reject-deletes/") :]
+    assert "data-confirm" not in reject[: reject.index("Reject deletes</button>")]

@@ -1,0 +1,175 @@
+"""The administrator's buttons on the Overview, one row each in OVERVIEW_ACTIONS: who may press it, what it does,
+what the browser asks before, and what the audit log records. The view that runs them and the page that shows
+the buttons both read the table, so a new action is one row and one operation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from console.concurrency import save_changes, snapshot
+from console.models import AuditActivity, record_audit
+from console.permissions import is_administrator
+from provisioning import scheduling
+from provisioning.models import CycleTrigger, ProvisioningJob
+from provisioning.operations import deletions
+from provisioning.views.base import get_application
+
+User = AbstractBaseUser | AnonymousUser
+
+
+@dataclass(frozen=True)
+class Done:
+    """What an operation tells the administrator, and the fields it changed (None: nothing to audit)."""
+
+    message: str
+    changed_fields: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class OverviewAction:
+    slug: str  # in the URL: /apps/<app>/overview/<slug>/
+    label: str
+    operation: Callable[[ProvisioningJob, User], Done]  # runs with the job's row locked
+    audit: str | None = None  # recorded when the operation reports changed fields (None: it audits itself or is
+    # not a configuration change)
+    confirm: str = ""  # asked in the browser before the POST
+    permission: Callable[[User], bool] = is_administrator
+    shown: Callable[[ProvisioningJob], bool] = lambda job: True
+    held_deletions: bool = False  # answers held deactivations: shown beside them, refused when none is held
+    style: str = ""  # button class
+    hint: str = ""  # button title
+
+    def url(self, slug: str) -> str:
+        return reverse("overview_action", args=[slug, self.slug])
+
+
+def _set_enabled(enabled: bool) -> Callable[[ProvisioningJob, User], Done]:
+    def operation(job: ProvisioningJob, user: User) -> Done:
+        changed = job.enabled != enabled
+        if changed:
+            before = snapshot(job, ["enabled"])
+            job.enabled = enabled
+            # Versioned, so a Provisioning Status form opened before this is refused rather than undoing it.
+            summary = f"{'Start' if enabled else 'Stop'} (Overview)"
+            save_changes(job, ["enabled"], before=before, actor=user, summary=summary)
+            scheduling.apply_schedule(job)
+        if enabled:
+            message = "Provisioning started: the first cycle is due now."
+        else:
+            message = "Provisioning stopped: a running cycle stops after its current page."
+        return Done(message, ["enabled"] if changed else None)
+
+    return operation
+
+
+def _sync_now(job: ProvisioningJob, user: User) -> Done:
+    scheduling.sync_now(job)
+    return Done("A cycle is queued; its progress shows below.")
+
+
+def _dry_run(job: ProvisioningJob, user: User) -> Done:
+    scheduling.enqueue_cycle(job, trigger=CycleTrigger.SYNC_NOW, dry_run=True)
+    return Done("A dry-run cycle is queued: it reads both systems and logs what it would do, writing nothing.")
+
+
+def _restart(job: ProvisioningJob, user: User) -> Done:
+    scheduling.restart(job)
+    return Done("Provisioning restarts with an initial cycle: watermark, escrows and quarantine were cleared.", [])
+
+
+def _deactivations(count: int) -> str:
+    return f"{count} held deactivation{'s' if count != 1 else ''}"
+
+
+def _allow_deletes(job: ProvisioningJob, user: User) -> Done:
+    count = deletions.allow_deletes(job, actor=user)
+    return Done(f"{_deactivations(count)} will be exported by the next cycle (queued).")
+
+
+def _reject_deletes(job: ProvisioningJob, user: User) -> Done:
+    count = deletions.reject_deletes(job, actor=user)
+    return Done(f"{_deactivations(count)} rejected: the Salesforce users stay active.")
+
+
+OVERVIEW_ACTIONS: dict[str, OverviewAction] = {
+    action.slug: action
+    for action in (
+        OverviewAction(
+            "start",
+            "Start provisioning",
+            _set_enabled(True),
+            audit=AuditActivity.START,
+            shown=lambda job: not job.enabled,
+            style="primary",
+        ),
+        OverviewAction(
+            "stop", "Stop provisioning", _set_enabled(False), audit=AuditActivity.STOP, shown=lambda job: job.enabled
+        ),
+        OverviewAction("sync", "Sync now", _sync_now),
+        OverviewAction(
+            "dry-run",
+            "Dry run",
+            _dry_run,
+            hint="Reads both systems and logs what would change; writes nothing to Salesforce",
+        ),
+        OverviewAction(
+            "restart",
+            "Restart provisioning",
+            _restart,
+            audit=AuditActivity.RESTART,
+            confirm="Restart provisioning? The watermark, escrows and quarantine are cleared and the next cycle is "
+            "an initial cycle over every user in scope. Links are kept.",
+            style="danger",
+        ),
+        # deletions.allow_deletes and reject_deletes write their audit entries (manage.py provisioning shares them).
+        OverviewAction(
+            "allow-deletes",
+            "Allow deletes",
+            _allow_deletes,
+            confirm="Allow deletes? The next cycle deactivates the held users in Salesforce.",
+            held_deletions=True,
+            style="danger",
+        ),
+        OverviewAction("reject-deletes", "Reject deletes", _reject_deletes, held_deletions=True),
+    )
+}
+
+
+def buttons(job: ProvisioningJob, user: User, *, held_deletions: bool) -> list[OverviewAction]:
+    """The actions this user may press now: the cycle's (held_deletions=False) or the held deactivations'."""
+    return [
+        action
+        for action in OVERVIEW_ACTIONS.values()
+        if action.held_deletions == held_deletions and action.shown(job) and action.permission(user)
+    ]
+
+
+@require_POST
+def overview_action(request: HttpRequest, slug: str, action: str) -> HttpResponse:
+    chosen = OVERVIEW_ACTIONS.get(action)
+    # Someone who may not act learns nothing, not even which actions exist.
+    if not (chosen.permission if chosen else is_administrator)(request.user):
+        raise PermissionDenied("Only an Application Administrator can do this.")
+    if chosen is None:
+        raise Http404("Unknown action")
+    application = get_application(slug)
+    with transaction.atomic():
+        job = ProvisioningJob.objects.select_for_update().get(pk=application.job.pk)
+        if chosen.held_deletions and not deletions.has_held_deletions(job):
+            done = Done("No deactivation is held: nothing to allow or reject.")
+        else:
+            done = chosen.operation(job, request.user)
+        if chosen.audit and done.changed_fields is not None:
+            record_audit(chosen.audit, actor=request.user, application=application, changed_fields=done.changed_fields)
+    messages.success(request, done.message)
+    return redirect("application_overview", application.slug)
