@@ -1,4 +1,5 @@
-"""Provisioning log search: filters read from the URL, and keyset pagination over (activity time, id).
+"""Provisioning log search: the filters of the list (a form read from the URL), and keyset pagination over
+(activity time, id).
 
 The list is ordered newest first by (activity_at, id). A page boundary is a cursor "<ISO time>,<id>": the next
 page is "rows strictly before the cursor", so a deep page costs what page 1 costs (an index range scan; no
@@ -9,153 +10,110 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningJob, ProvisioningLogEntry
+from provisioning.lists import (
+    ChoiceFilter,
+    ColumnsField,
+    DatalistInput,
+    DateRangeFilter,
+    DayFilter,
+    ListFilters,
+    TextFilter,
+)
+from provisioning.logcolumns import DEFAULT_COLUMNS, PAGE_COLUMNS
+from provisioning.models import (
+    CycleKind,
+    LogAction,
+    LogStatus,
+    ProvisioningCycle,
+    ProvisioningJob,
+    ProvisioningLogEntry,
+)
 
 PAGE_SIZE = 50
 CHUNK_SIZE = 2000
-
-DATE_RANGES: dict[str, tuple[str, timedelta | None]] = {
-    "": ("Any time", None),
-    "24h": ("Last 24 hours", timedelta(hours=24)),
-    "7d": ("Last 7 days", timedelta(days=7)),
-    "30d": ("Last 30 days", timedelta(days=30)),
-    "custom": ("Custom range", None),
-}
-
-# Columns of the list: key -> heading. The first ones are Entra's defaults.
-COLUMNS: dict[str, str] = {
-    "date": "Date",
-    "identity": "Identity",
-    "action": "Action",
-    "source_system": "Source System",
-    "target_system": "Target System",
-    "status": "Status",
-    "upn": "User principal name",
-    "target_id": "Salesforce user id",
-    "cycle": "Cycle ID",
-    "change": "Change ID",
-    "error_code": "Error code",
-    "duration": "Duration (ms)",
-}
-DEFAULT_COLUMNS = ("date", "identity", "action", "source_system", "target_system", "status")
+RECENT_CYCLES = 30
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 SALESFORCE_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 
 
-@dataclass
-class LogFilters:
-    """The filters of the Provisioning logs page, as the URL carries them (names are the query parameters)."""
+def identity_match(value: str) -> Q:
+    """Exact ids, or the start of the UPN / display name in any case: every branch is an index probe (migration
+    0003 on PostgreSQL), never a scan of the table."""
+    match = Q(source_upn__istartswith=value) | Q(source_display_name__istartswith=value)
+    if GUID.match(value):
+        match |= Q(source_id=value.lower()) | Q(source_id=value)
+    if SALESFORCE_ID.match(value):
+        match |= Q(target_id=value)
+    return match
 
-    identity: str = ""
-    date: str = ""
-    start: date | None = None
-    end: date | None = None
-    status: str = ""
-    action: str = ""
-    cycle: str = ""
-    change: str = ""
-    columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
-    errors: dict[str, str] = field(default_factory=dict)
+
+def cycle_match(value: str) -> Q:
+    """By the cycle's GUID, resolved to its key first so that the log is searched on its (cycle, time) index."""
+    return Q(cycle_id__in=list(ProvisioningCycle.objects.filter(cycle_id=value).values_list("pk", flat=True)))
+
+
+class LogFilters(ListFilters):
+    """The filters of the Provisioning logs page; every filter maps onto an index that starts with the job (see
+    ProvisioningLogEntry.Meta.indexes and migration 0003)."""
+
+    identity = TextFilter(
+        label="Identity",
+        query=identity_match,
+        limit=256,
+        help_text="Start of the display name or UPN (any case), or an Entra object id or Salesforce user id.",
+        widget=forms.TextInput(attrs={"size": 28}),
+    )
+    date = DateRangeFilter(label="Date", column="activity_at")
+    start = DayFilter(label="From (custom range)")
+    end = DayFilter(label="To (custom range)")
+    status = ChoiceFilter(LogStatus, label="Status", lookup="status", noun="status", offer_present=True)
+    action = ChoiceFilter(LogAction, label="Action", lookup="action", noun="action", offer_present=True)
+    cycle = TextFilter(
+        label="Cycle ID",
+        query=cycle_match,
+        limit=36,
+        widget=DatalistInput(attrs={"size": 38, "autocomplete": "off", "list": "recent-cycles"}),
+    )
+    change = TextFilter(
+        label="Change ID", query=lambda value: Q(change_id=value), limit=36, widget=forms.TextInput(attrs={"size": 38})
+    )
+    cols = ColumnsField(PAGE_COLUMNS, DEFAULT_COLUMNS, label="Columns to show")
 
     @property
-    def active(self) -> bool:
-        return any((self.identity, self.date, self.status, self.action, self.cycle, self.change))
+    def columns(self) -> list[str]:
+        return self.cleaned_data["cols"]
 
-    def query_items(self) -> list[tuple[str, str]]:
-        """The filters as query parameters (without columns and cursors), e.g. for download links."""
-        items = [
-            (name, getattr(self, name))
-            for name in ("identity", "date", "status", "action", "cycle", "change")
-            if getattr(self, name)
+    def offer(self, job: ProvisioningJob) -> None:
+        """Fill the inputs' choices from the job's data: statuses and actions with rows, the recent cycles."""
+        rows = ProvisioningLogEntry.objects.filter(job=job)
+        for name in ("status", "action"):
+            self.fields[name].offer(rows, self.value(name) or "")
+        recent = job.cycles.order_by("-created_at").values_list("cycle_id", "kind", "started_at")[:RECENT_CYCLES]
+        self.fields["cycle"].widget.options = [
+            (
+                cycle_id,
+                " ".join([CycleKind(kind).label, f"{timezone.localtime(started):%Y-%m-%d %H:%M}" if started else ""]),
+            )
+            for cycle_id, kind, started in recent
         ]
-        if self.date == "custom":
-            items += [(name, getattr(self, name).isoformat()) for name in ("start", "end") if getattr(self, name)]
-        return items
-
-
-def parse_day(raw: str) -> date | None:
-    try:
-        return date.fromisoformat(raw.strip()) if raw.strip() else None
-    except ValueError:
-        return None
 
 
 def parse_filters(params: Mapping) -> LogFilters:
-    """Read the filters from a QueryDict (or a plain dict); unknown values are dropped with a message."""
-    get = params.get
-    filters = LogFilters(identity=(get("identity") or "").strip()[:256])
-    filters.status = get("status") or ""
-    if filters.status and filters.status not in LogStatus.values:
-        filters.errors["status"] = f"Unknown status {filters.status!r}; showing every status."
-        filters.status = ""
-    filters.action = get("action") or ""
-    if filters.action and filters.action not in LogAction.values:
-        filters.errors["action"] = f"Unknown action {filters.action!r}; showing every action."
-        filters.action = ""
-    filters.date = get("date") or ""
-    if filters.date not in DATE_RANGES:
-        filters.errors["date"] = "Unknown date range; showing any time."
-        filters.date = ""
-    if filters.date == "custom":
-        filters.start, filters.end = parse_day(get("start") or ""), parse_day(get("end") or "")
-        if (get("start") and not filters.start) or (get("end") and not filters.end):
-            filters.errors["date"] = "Dates are written YYYY-MM-DD."
-        if filters.start and filters.end and filters.end < filters.start:
-            filters.errors["date"] = "The end date is before the start date; the range was swapped."
-            filters.start, filters.end = filters.end, filters.start
-    filters.cycle = (get("cycle") or "").strip()[:36]
-    filters.change = (get("change") or "").strip()[:36]
-    getlist = getattr(params, "getlist", None)
-    columns = getlist("cols") if getlist else [c for c in (get("cols") or "").split(",") if c]
-    if columns:
-        filters.columns = [c for c in COLUMNS if c in columns] or list(DEFAULT_COLUMNS)
-    return filters
+    """The filters of a QueryDict (or a plain dict); unknown values are dropped with a message."""
+    return LogFilters(params)
 
 
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def filtered_entries(job: ProvisioningJob, filters: LogFilters, *, now: datetime | None = None) -> QuerySet:
-    """The job's log entries matching the filters, newest first. Each filter maps onto an index that starts with
-    the job (see ProvisioningLogEntry.Meta.indexes and migration 0003)."""
-    entries = ProvisioningLogEntry.objects.filter(job=job)
-    now = now or timezone.now()
-    if filters.identity:
-        value = filters.identity
-        # Exact ids, or the start of the UPN / display name in any case: every branch is an index probe
-        # (migration 0003 on PostgreSQL), never a scan of the table.
-        match = Q(source_upn__istartswith=value) | Q(source_display_name__istartswith=value)
-        if GUID.match(value):
-            match |= Q(source_id=value.lower()) | Q(source_id=value)
-        if SALESFORCE_ID.match(value):
-            match |= Q(target_id=value)
-        entries = entries.filter(match)
-    span = DATE_RANGES[filters.date][1]
-    if span is not None:
-        entries = entries.filter(activity_at__gte=now - span)
-    elif filters.date == "custom":
-        if filters.start:
-            entries = entries.filter(activity_at__gte=day_start(filters.start))
-        if filters.end:
-            entries = entries.filter(activity_at__lt=day_start(filters.end + timedelta(days=1)))
-    if filters.status:
-        entries = entries.filter(status=filters.status)
-    if filters.action:
-        entries = entries.filter(action=filters.action)
-    if filters.cycle:
-        cycle_pk = ProvisioningCycle.objects.filter(job=job, cycle_id=filters.cycle).values_list("pk", flat=True)
-        entries = entries.filter(cycle_id__in=list(cycle_pk))
-    if filters.change:
-        entries = entries.filter(change_id=filters.change)
-    return entries.order_by("-activity_at", "-id")
+def filtered_entries(job: ProvisioningJob, filters: LogFilters) -> QuerySet:
+    """The job's log entries matching the filters, newest first."""
+    return filters.apply(ProvisioningLogEntry.objects.filter(job=job)).order_by("-activity_at", "-id")
 
 
 # Cursors -----------------------------------------------------------------------------------------------------
@@ -244,13 +202,3 @@ def iter_keyset_values(entries: QuerySet, fields: tuple[str, ...], chunk_size: i
         if len(rows) < chunk_size:
             return
         cursor = (rows[-1]["activity_at"], rows[-1]["id"])
-
-
-def present_choices(job: ProvisioningJob) -> dict[str, list[tuple[str, str]]]:
-    """Filter choices with data behind them (Entra offers no "Create" when nothing was created): one index
-    probe per value, so this costs the same at any table size."""
-    entries = ProvisioningLogEntry.objects.filter(job=job)
-    return {
-        "statuses": [(v, label) for v, label in LogStatus.choices if entries.filter(status=v).exists()],
-        "actions": [(v, label) for v, label in LogAction.choices if entries.filter(action=v).exists()],
-    }

@@ -2,20 +2,66 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from console.models import AuditActivity, AuditEntry
 from console.permissions import reader_required
-from provisioning.logquery import DATE_RANGES, day_start, parse_day
+from provisioning.lists import (
+    ChoiceFilter,
+    Column,
+    DatalistInput,
+    DateRangeFilter,
+    DayFilter,
+    ListFilters,
+    TextFilter,
+    time_html,
+)
 from provisioning.views.base import blade_context, get_application
 
 AUDIT_PAGE_SIZE = 50
+SYSTEM = "system"  # the actor of changes made by the console itself
+
+
+def actor_match(name: str) -> Q:
+    return Q(actor=None) if name == SYSTEM else Q(actor_name__iexact=name)
+
+
+class AuditFilters(ListFilters):
+    activity = ChoiceFilter(AuditActivity, label="Activity", lookup="activity", noun="activity")
+    actor = TextFilter(
+        label="Initiated by",
+        query=actor_match,
+        limit=150,
+        widget=DatalistInput(attrs={"autocomplete": "off", "list": "audit-actors"}),
+    )
+    date = DateRangeFilter(label="Date", column="created_at")
+    start = DayFilter(label="From (custom range)")
+    end = DayFilter(label="To (custom range)")
+
+    def offer(self, entries) -> None:
+        names = entries.order_by().values_list("actor_name", flat=True).distinct()
+        self.fields["actor"].widget.options = [(name, "") for name in sorted({name or SYSTEM for name in names})]
+
+
+def _changed_fields(entry: AuditEntry, ctx: None) -> SafeString | str:
+    if not entry.changed_fields:
+        return "—"
+    return format_html_join(", ", "<code>{}</code>", ((name,) for name in entry.changed_fields))
+
+
+AUDIT_COLUMNS = (
+    Column("date", "Date", lambda entry, ctx: entry.created_at, html=lambda entry, ctx: time_html(entry.created_at)),
+    Column("activity", "Activity", lambda entry, ctx: entry.activity),
+    Column("actor", "Initiated by", lambda entry, ctx: entry.actor_name or SYSTEM),
+    Column("changed_fields", "Changed fields", lambda entry, ctx: entry.changed_fields, html=_changed_fields),
+    Column("detail", "Detail", lambda entry, ctx: entry.detail or "—"),
+)
 
 
 @require_GET
@@ -24,43 +70,15 @@ def audit_logs(request: HttpRequest, slug: str) -> HttpResponse:
     """Newest first. ?activity=<Entra activity name>&actor=<user name>&date=24h|7d|30d|custom&start=&end=."""
     application = get_application(slug)
     entries = AuditEntry.objects.filter(application=application)
-    activity = request.GET.get("activity", "")
-    if activity in AuditActivity.values:
-        entries = entries.filter(activity=activity)
-    else:
-        activity = ""
-    actor = request.GET.get("actor", "").strip()[:150]
-    if actor:
-        entries = entries.filter(actor_name__iexact=actor) if actor != "system" else entries.filter(actor=None)
-    date = request.GET.get("date", "")
-    if date not in DATE_RANGES:
-        date = ""
-    start = end = None
-    span = DATE_RANGES[date][1]
-    if span is not None:
-        entries = entries.filter(created_at__gte=timezone.now() - span)
-    elif date == "custom":
-        start, end = parse_day(request.GET.get("start", "")), parse_day(request.GET.get("end", ""))
-        if start:
-            entries = entries.filter(created_at__gte=day_start(start))
-        if end:
-            entries = entries.filter(created_at__lt=day_start(end + timedelta(days=1)))
-    actors = (
-        AuditEntry.objects.filter(application=application).order_by().values_list("actor_name", flat=True).distinct()
-    )
-    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = AuditFilters(request.GET)
+    filters.offer(entries)
+    page = Paginator(filters.apply(entries), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     context = blade_context(
         application,
         "audit_logs",
+        filters=filters,
         page=page,
-        activity=activity,
-        activities=AuditActivity.choices,
-        actor=actor,
-        actors=sorted({name or "system" for name in actors}),
-        date=date,
-        start=start,
-        end=end,
-        date_ranges=[(key, label) for key, (label, _) in DATE_RANGES.items()],
-        filtered=bool(activity or actor or date),
+        headings=[column.heading for column in AUDIT_COLUMNS],
+        rows=[[column.cell(entry, None) for column in AUDIT_COLUMNS] for entry in page.object_list],
     )
     return render(request, "provisioning/audit_logs.html", context)
