@@ -1,7 +1,7 @@
 """The columns of the provisioning log, declared once: the list page, the detail page, the CSV files and the JSON
 download all read them.
 
-LOG_COLUMNS holds every attribute of an entry as a Column (provisioning.lists): its plain value, its spreadsheet
+LOG_COLUMNS holds every attribute of an entry as a Column (console.lists): its plain value, its spreadsheet
 text and its page cell. Each view of the log then names the columns it shows, in its own order: PAGE_COLUMNS
 (offered on the list page), DETAIL_COLUMNS (the Summary tab), CSV_COLUMNS (Entra's ProvisioningLogs.csv) and
 GRAPH_SUMMARY (Microsoft Graph's provisioningObjectSummary, whose leaves name columns). Steps and modified
@@ -20,8 +20,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from connections.models import Application
 from console.choices import badge_html
+from console.lists import Column, attrgetter, time_html
 from provisioning.engine.log import SOURCE_SYSTEM, TARGET_SYSTEM
-from provisioning.lists import Column, attrgetter, time_html
 from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningJob
 
 INITIATOR = {"id": "", "displayName": "Azure AD Provisioning Service", "initiatorType": "system"}

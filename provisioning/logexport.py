@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from provisioning.lists import Column, column_fields
+from console.lists import Column, column_fields
 from provisioning.logcolumns import (
     CSV_COLUMNS,
     GRAPH_SUMMARY,

@@ -17,7 +17,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from provisioning.lists import (
+from console.lists import (
     ChoiceFilter,
     ColumnsField,
     DatalistInput,

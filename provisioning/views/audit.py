@@ -10,9 +10,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
-from console.models import AuditActivity, AuditEntry
-from console.permissions import reader_required
-from provisioning.lists import (
+from console.lists import (
     ChoiceFilter,
     Column,
     DatalistInput,
@@ -22,6 +20,8 @@ from provisioning.lists import (
     TextFilter,
     time_html,
 )
+from console.models import AuditActivity, AuditEntry
+from console.permissions import reader_required
 from provisioning.views.base import blade_context, get_application
 
 AUDIT_PAGE_SIZE = 50

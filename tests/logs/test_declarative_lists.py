@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from provisioning.lists import TextFilter
+from console.lists import TextFilter
 from provisioning.logquery import LogFilters, filtered_entries
 from tests.logs.conftest import make_cycle, make_entry
 

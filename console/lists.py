@@ -1,14 +1,15 @@
-"""Declarative list pages: filters and columns, each declared once.
+"""Declarative list pages: filters, columns and pages, each declared once.
 
 Filters are a Django form read from the URL (so a filtered list can be bookmarked and downloaded). Each field is
 a Filter that also knows how it narrows the queryset, how it reads in the "active filters" line and which query
 parameters carry it. A value that does not validate is dropped with its message and the list still shows: a
 stale bookmark never breaks the page. Columns are (key, heading, value, render) rows that the page, the detail
-page and the downloads all read.
+page and the downloads all read. Keyset pages a list in an ascending (key, id) order with signed page tokens.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,6 +17,7 @@ from operator import attrgetter as _attrgetter
 from typing import Any
 
 from django import forms
+from django.core import signing
 from django.db.models import Q, QuerySet
 from django.forms.utils import ErrorDict
 from django.http import QueryDict
@@ -86,6 +88,30 @@ class TextFilter(Filter, forms.CharField):
 
     def narrow(self, value: str, form: ListFilters) -> Q:
         return self.query(value)
+
+
+class SearchFilter(TextFilter):
+    """A search box: unlike TextFilter, a text longer than `limit` or holding control or invisible characters (NUL
+    included, which PostgreSQL refuses) is not applied, and the message says why."""
+
+    def __init__(self, *, query: Callable[[str], Q], limit: int, **kwargs) -> None:
+        super().__init__(query=query, limit=limit, **kwargs)
+        self.validators = []  # Django's null-character check: validate() names every control character
+
+    def to_python(self, value: Any) -> str:
+        return forms.CharField.to_python(self, value)
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if len(value) > self.limit:
+            raise forms.ValidationError(
+                f"The search was not applied: type at most {self.limit} characters (this one has {len(value)})."
+            )
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in value):
+            raise forms.ValidationError(
+                "The search was not applied: remove the control or invisible characters (names, UPNs, mails and "
+                "object IDs have none)."
+            )
 
 
 class ChoiceFilter(Filter, forms.ChoiceField):
@@ -337,3 +363,79 @@ def column_fields(columns: Mapping[str, Column] | list[Column], keys: tuple[str,
     """The model fields the columns read, once each."""
     chosen = columns.values() if isinstance(columns, Mapping) else columns
     return tuple(dict.fromkeys(f for c in chosen if keys is None or c.key in keys for f in c.fields))
+
+
+# Keyset pages --------------------------------------------------------------------------------------------------
+
+PAGE_TOKEN_PROBLEM = (
+    "The page link was changed or cut short, so it cannot say where the page starts: showing the first page. "
+    "Use the Next and Previous links rather than editing the address."
+)
+
+
+class BadPageToken(Exception):
+    """A page token that was not made here (changed by hand, or cut short)."""
+
+
+@dataclass
+class KeysetPage:
+    rows: list
+    previous: str | None  # token for ?before=
+    next: str | None  # token for ?after=
+    first: bool = True
+    problem: str = ""  # a page token that was refused, in words
+
+
+class Keyset:
+    """Pages of a list in ascending (`key`, id) order. A page boundary is a signed token of the boundary row's
+    (key, id): the next page is "rows strictly after it", so a deep page costs what page 1 costs (an index range
+    scan, no OFFSET), and a token changed by hand is refused with a message rather than read."""
+
+    def __init__(self, key: str, salt: str) -> None:
+        self.key, self.salt = key, salt
+
+    def order(self, rows: QuerySet) -> QuerySet:
+        return rows.order_by(self.key, "id")
+
+    def encode(self, row: Any) -> str:
+        return signing.dumps([getattr(row, self.key), row.pk], salt=self.salt, compress=True)
+
+    def decode(self, text: str) -> tuple[Any, int]:
+        try:
+            value = signing.loads(text, salt=self.salt)
+        except signing.BadSignature:
+            raise BadPageToken from None
+        if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)):
+            raise BadPageToken
+        return value[0], value[1]
+
+    def _after(self, rows: QuerySet, position: tuple[Any, int]) -> QuerySet:
+        """Rows after the position; the redundant `>=` bounds the index range (the OR alone would filter)."""
+        key, pk = position
+        return rows.filter(**{f"{self.key}__gte": key}).filter(Q(**{f"{self.key}__gt": key}) | Q(id__gt=pk))
+
+    def _before(self, rows: QuerySet, position: tuple[Any, int]) -> QuerySet:
+        key, pk = position
+        return rows.filter(**{f"{self.key}__lte": key}).filter(Q(**{f"{self.key}__lt": key}) | Q(id__lt=pk))
+
+    def page(self, rows: QuerySet, *, after: str = "", before: str = "", size: int) -> KeysetPage:
+        """One page of `rows` after the `after` token, or before the `before` token, or the first."""
+        try:
+            after_at = self.decode(after) if after else None
+            before_at = self.decode(before) if before and not after else None
+        except BadPageToken:
+            first = self.page(rows, size=size)
+            first.problem = PAGE_TOKEN_PROBLEM
+            return first
+        if before_at is not None:
+            found = list(self._before(rows, before_at).order_by(f"-{self.key}", "-id")[: size + 1])
+            if len(found) <= size:  # back at the start: a full first page rather than a short one
+                return self.page(rows, size=size)
+            found = found[:size][::-1]
+            return KeysetPage(found, self.encode(found[0]), self.encode(found[-1]), first=False)
+        query = self._after(rows, after_at) if after_at else rows
+        found = list(self.order(query)[: size + 1])
+        more = len(found) > size
+        found = found[:size]
+        previous = self.encode(found[0]) if after_at and found else None
+        return KeysetPage(found, previous, self.encode(found[-1]) if more and found else None, first=after_at is None)
