@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from emulators.entra.app import EntraApp
 
 _PROPS = {p.lower(): p for p in USER_PROPERTIES}
+_ID_IN = re.compile(r"^\s*id\s+in\s*\((?P<ids>[^()]*)\)\s*$", re.IGNORECASE)
+IN_LIMIT = 15  # values Graph accepts in one `in` of a $filter
 _EXPAND = re.compile(r"^manager(?:\(\$select=([\w,]+)\))?$")
 
 
@@ -29,6 +31,7 @@ class UserRoutes:
         r, a = app.router, app.authed
         r.add("GET", GRAPH + "/users/?", "GET /v1.0/users", a(self.list))
         r.add("GET", GRAPH + "/users/delta(?:\\(\\))?", "GET /v1.0/users/delta", a(self.delta))
+        r.add("GET", GRAPH + "/users/\\$count", "GET /v1.0/users/$count", a(self.count))
         r.add("GET", GRAPH + "/users/(?P<id>[^/]+)", "GET /v1.0/users/{id}", a(self.get))
         r.add("GET", GRAPH + "/users/(?P<id>[^/]+)/manager", "GET /v1.0/users/{id}/manager", a(self.manager))
         r.add(
@@ -110,14 +113,22 @@ class UserRoutes:
         if isinstance(top, Response):
             return top
         predicate = None
-        if request.query.get("$filter"):
+        flt = request.query.get("$filter") or ""
+        by_id = _ID_IN.match(flt)
+        if by_id and by_id["ids"].count(",") >= IN_LIMIT:
+            message = f"Too many values in the 'in' operator; at most {IN_LIMIT} are allowed."
+            return graph_error(400, "Request_UnsupportedQuery", message)
+        if flt:
             try:
-                predicate = compile_filter(request.query["$filter"], set(USER_PROPERTIES))
+                predicate = compile_filter(flt, set(USER_PROPERTIES))
             except FilterError as err:
                 return graph_error(400, "Request_UnsupportedQuery", str(err))
         users = self.state.users
 
         def rows() -> list[str]:
+            if by_id:  # looked up by key (object ids are lower-case GUIDs here), not by scanning a large tenant
+                wanted = dict.fromkeys(v.strip().strip("'").lower() for v in by_id["ids"].split(","))
+                return [uid for uid in wanted if uid in users]
             return [uid for uid, u in users.items() if predicate is None or predicate(u)]
 
         def shape(uid: str) -> dict[str, Any] | None:
@@ -125,6 +136,15 @@ class UserRoutes:
             return self.shape(user, *params) if user else None
 
         return self.app.page(request, rows, top, shape, "users")
+
+    def count(self, request: Request) -> Response:
+        """The number of users as plain text; an advanced query, refused without ConsistencyLevel: eventual."""
+        if request.header("ConsistencyLevel").lower() != "eventual":
+            return graph_error(
+                400, "Request_BadRequest", "$count is not currently supported without the ConsistencyLevel: eventual "
+                "header."
+            )  # fmt: skip
+        return Response(200, str(len(self.state.users)).encode(), {"Content-Type": "text/plain;charset=utf-8"})
 
     def _find(self, request: Request) -> dict[str, Any] | Response:
         user = self.state.find_user(request.params["id"])

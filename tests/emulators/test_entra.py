@@ -345,3 +345,20 @@ def test_directory_extensions_are_listed_selected_and_left_out_when_unset(emulat
     emulators.control.update_entra_user(upn, extension_0123456789abcdef0123456789abcdef_x=7)
     again = session.get(f"{graph}/users/{upn}", params={"$select": "id,extension_0123456789abcdef0123456789abcdef_x"})
     assert again.json()["extension_0123456789abcdef0123456789abcdef_x"] == 7
+
+
+def test_users_count_and_users_by_id_as_graph_answers_them(emulators):
+    session = graph_session(emulators)
+    graph = emulators.info["entra"]["graph_url"]
+    refused = session.get(f"{graph}/users/$count")
+    assert refused.status_code == 400 and "ConsistencyLevel" in refused.json()["error"]["message"]
+    counted = session.get(f"{graph}/users/$count", headers={"ConsistencyLevel": "eventual"})
+    assert counted.headers["Content-Type"].startswith("text/plain")
+    assert int(counted.text) == len(emulators.entra_app.state.users)
+    ids = list(emulators.entra_app.state.users)
+    some = ",".join(f"'{i}'" for i in ids[:15])
+    found = session.get(f"{graph}/users", params={"$filter": f"id in ({some})", "$select": "id,mail"}).json()
+    assert sorted(u["id"] for u in found["value"]) == sorted(ids[:15])
+    sixteen = ",".join(f"'{i}'" for i in ids[:16])
+    too_many = session.get(f"{graph}/users", params={"$filter": f"id in ({sixteen})"})
+    assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "Request_UnsupportedQuery"
