@@ -212,5 +212,12 @@ class SourceAttribute(models.Model):
         return self.name
 
 
-# The access models live in mappings/access/; imported here so that Django registers them with this app.
+# The access models live in mappings/access/, the assignment snapshot's in mappings/directory/; imported here so that
+# Django registers them with this app.
 from mappings.access.models import AccessSettings, AppRoleAccess, OrgAccessItem  # noqa: E402, F401
+from mappings.directory.models import (  # noqa: E402, F401
+    AssignmentSnapshot,
+    SnapshotAssignment,
+    SnapshotGrant,
+    SnapshotUser,
+)

@@ -6,6 +6,7 @@ from mappings.views import access, assignments, attribute_lists, attributes, edi
 
 MAPPINGS = "apps/<slug:slug>/provisioning/mappings/"
 ACCESS = "apps/<slug:slug>/salesforce-access/"
+USERS = "apps/<slug:slug>/users-and-groups/"
 
 urlpatterns = [
     path(MAPPINGS, editor.mapping_editor, name="mapping_editor"),
@@ -34,10 +35,17 @@ urlpatterns = [
     path(MAPPINGS + "test-expression/", tester.expression_test, name="expression_test"),
     path(MAPPINGS + "export/", transfer.mapping_export, name="mapping_export"),
     path(MAPPINGS + "import/", transfer.mapping_import, name="mapping_import"),
-    path("apps/<slug:slug>/users-and-groups/", assignments.users_and_groups, name="users_and_groups"),
-    path("apps/<slug:slug>/users-and-groups/assign/", assignments.assignment_add, name="assignment_add"),
-    path("apps/<slug:slug>/users-and-groups/unassign/", assignments.assignment_remove, name="assignment_remove"),
-    path("apps/<slug:slug>/users-and-groups/import-roles/", assignments.roles_import, name="import_roles"),
+    path(USERS, assignments.users_and_groups, name="users_and_groups"),
+    path(USERS + "status/", assignments.snapshot_status, name="assignments_status"),
+    path(USERS + "refresh/", assignments.assignments_refresh, name="assignments_refresh"),
+    path(
+        USERS + "assignments/<str:assignment_id>/members/",
+        assignments.assignment_members,
+        name="assignment_members",
+    ),
+    path(USERS + "assign/", assignments.assignment_add, name="assignment_add"),
+    path(USERS + "unassign/", assignments.assignment_remove, name="assignment_remove"),
+    path(USERS + "import-roles/", assignments.roles_import, name="import_roles"),
     path(ACCESS, access.salesforce_access, name="salesforce_access"),
     path(ACCESS + "role/", access.access_role_edit, name="access_role_edit"),
     path(ACCESS + "refresh/", access.access_refresh, name="access_refresh"),

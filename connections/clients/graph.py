@@ -27,6 +27,7 @@ from connections.models import EntraConnection
 
 PAGE_SIZE = 999  # Graph's maximum $top
 BATCH_LIMIT = 20
+IN_LIMIT = 15  # values of an `in` operator in $filter that Graph accepts
 # Token audiences of the national clouds; any other Graph address (an emulator) uses the public one.
 GRAPH_AUDIENCES = {
     "graph.microsoft.com",
@@ -282,14 +283,59 @@ class GraphClient:
         )
         return [p for p in body.get("value") or [] if "User" in (p.get("targetObjects") or [])]
 
-    def iter_group_user_members(
-        self, group_id: str, select: Sequence[str], transitive: bool = True
-    ) -> Iterator[list[dict]]:
-        """Users among a group's members (nested groups expanded when `transitive`)."""
-        relation = "transitiveMembers" if transitive else "members"
-        path = f"groups/{quote(group_id, safe='')}/{relation}/microsoft.graph.user"
-        for page in self.iter_pages(path, {"$select": ",".join(select), "$top": PAGE_SIZE}):
-            yield page.get("value") or []
+    def groups_user_members(self, group_ids: Sequence[str], select: Sequence[str]) -> Iterator[tuple[str, list[dict]]]:
+        """(group id, its user members with nested groups expanded) for each group, 20 groups to a JSON batch; a
+        group of more than a page continues through its @odata.nextLink. Any answer but 200 is an error: a group
+        read wrongly must never look like a group without members."""
+        select_text = ",".join(select)
+        for start in range(0, len(group_ids), BATCH_LIMIT):
+            chunk = list(group_ids[start : start + BATCH_LIMIT])
+            requests_ = [
+                {
+                    "id": str(i),
+                    "method": "GET",
+                    "url": f"/groups/{quote(gid, safe='')}/transitiveMembers/microsoft.graph.user"
+                    f"?$select={select_text}&$top={PAGE_SIZE}",
+                }
+                for i, gid in enumerate(chunk)
+            ]
+            answers = self.batch(requests_)
+            for i, group_id in enumerate(chunk):
+                page = _batch_body(answers.get(str(i)), f"the members of group {group_id}")
+                members = list(page["value"])
+                if page.get("@odata.nextLink"):
+                    for more in self.iter_pages(page["@odata.nextLink"]):
+                        members.extend(_page_value(more, f"the members of group {group_id}"))
+                yield group_id, members
+
+    def count_users(self) -> int:
+        """The number of users of the tenant: what listing them all costs (GET /users/$count, an advanced query)."""
+        body = self._request("GET", "users/$count", headers={"ConsistencyLevel": "eventual"})
+        if isinstance(body, bool) or not isinstance(body, int):
+            raise RemoteError("Microsoft Graph answered the user count with something other than a number.")
+        return body
+
+    def users_by_ids(self, ids: Sequence[str], select: Sequence[str]) -> Iterator[list[dict]]:
+        """Users by object id: 15 ids to a request (Graph's limit for `in` in $filter), 20 requests to a JSON batch.
+        An id that is no user (any more) is simply not returned."""
+        select_text = ",".join(select)
+        per_batch = IN_LIMIT * BATCH_LIMIT
+        for start in range(0, len(ids), per_batch):
+            chunk = list(ids[start : start + per_batch])
+            groups = [chunk[n : n + IN_LIMIT] for n in range(0, len(chunk), IN_LIMIT)]
+            requests_ = [
+                {
+                    "id": str(i),
+                    "method": "GET",
+                    "url": "/users?$filter="
+                    + quote("id in (" + ",".join(f"'{user_id}'" for user_id in group) + ")", safe="(),'")
+                    + f"&$select={select_text}",
+                }
+                for i, group in enumerate(groups)
+            ]
+            answers = self.batch(requests_)
+            for i in range(len(groups)):
+                yield list(_batch_body(answers.get(str(i)), "users by object id")["value"])
 
     def delta(self, select: Sequence[str], delta_link: str | None) -> Iterator[list[dict]]:
         """Pages of changed users; afterwards `last_delta_link` holds the link for the next round.
@@ -392,3 +438,25 @@ class GraphClient:
     def remove_assignment(self, assignment_id: str) -> None:
         sp_id = quote(self.connection.service_principal_id, safe="")
         self._request("DELETE", f"servicePrincipals/{sp_id}/appRoleAssignedTo/{quote(assignment_id, safe='')}")
+
+
+def _page_value(page: Any, what: str) -> list[dict]:
+    """The `value` array of a collection page; a page without one is an error, never an empty page."""
+    value = page.get("value") if isinstance(page, dict) else None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise RemoteError(f"Reading {what} from Microsoft Graph gave a page without its list of objects.")
+    return value
+
+
+def _batch_body(answer: dict | None, what: str) -> dict:
+    """The body of one answer of a JSON batch, which must be a 200 with a collection page: anything else is an
+    error naming what was read."""
+    status = int((answer or {}).get("status") or 0)
+    body = (answer or {}).get("body")
+    if status != 200:
+        error = (body.get("error") if isinstance(body, dict) else None) or {}
+        message = error.get("message") or ("no answer" if answer is None else f"HTTP {status}")
+        kind = NotFound if status == 404 else TransientError if status == 429 or status >= 500 else RemoteError
+        raise kind(f"Reading {what} from Microsoft Graph failed: {message}", code=error.get("code") or f"Graph{status}")
+    _page_value(body, what)
+    return body

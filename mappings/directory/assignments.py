@@ -6,26 +6,28 @@ group's assignment to its direct members only, a known stumbling block for admin
 Default Access (the all-zero app role id, or the gallery's `msiam_access` role) assigns a user without a role: it
 contributes nothing to appRoleAssignments, and the user is assigned all the same.
 
-Every reader of assignments goes through AssignmentReader: the engine (`roles_by_user()`, the whole application
-once per cycle), provision on demand and the expression tester (`roles_of()`, one user in a few calls), and the
-Users and groups page (`assignments()` and `grants()`, with the assignment rows and the members they reach).
+Every read of assignments goes through AssignmentReader: the stored snapshot (snapshot.py: `assignments()`,
+`grants()` and `users()`, the whole application, once per cycle and on Refresh from Entra; cycles provision from
+that read and the Users and groups page lists it), provision on demand and the expression tester (`roles_of()`, one
+user in a few calls, live).
 
-The seam for a stored snapshot of assignments is the AssignmentSource protocol: a snapshot that answers these
-methods can stand in for the live reader without its callers changing.
+The AssignmentSource protocol is what both the live reader and the stored snapshot (StoredAssignments) answer.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from connections.clients.graph import GraphClient
+from connections.clients.graph import BATCH_LIMIT, IN_LIMIT, PAGE_SIZE, GraphClient
 
 DEFAULT_ACCESS_ID = "00000000-0000-0000-0000-000000000000"  # appRoleId of an assignment without a specific role
 DEFAULT_ACCESS_VALUES = frozenset({"msiam_access"})  # the gallery apps' default-access role
 DEFAULT_ACCESS_LABEL = "Default Access"
 MEMBER_SELECT = ("id",)  # what the engine needs of a group's members
+DETAILS_SELECT = ("id", "displayName", "userPrincipalName", "mail")  # what the Users and groups page shows of a user
 
 
 def is_default_access(role: Mapping) -> bool:
@@ -76,7 +78,6 @@ class AssignmentRow:
     role_name: str  # as pages show it ("Default Access" for Default Access)
     default_access: bool
     created: str = ""
-    members: list[dict] = field(default_factory=list)  # a group's user members (nested groups expanded), if read
     role_value: str = ""  # what the role adds to appRoleAssignments ("" for Default Access): an AssignedRole
 
 
@@ -110,47 +111,70 @@ class AssignmentSource(Protocol):
     def roles_of(self, user_id: str) -> tuple[str, ...] | None: ...
 
 
+class AppRoles:
+    """An application's app roles by id: how an assignment's role is named and what it adds to appRoleAssignments.
+    A role no longer defined is known by its id."""
+
+    def __init__(self, roles: list[dict]) -> None:
+        self.roles = roles
+        self.by_id = {role.get("id"): role for role in roles}
+
+    def role(self, role_id: str) -> tuple[dict, bool]:
+        """(the role, whether it is Default Access)."""
+        role = self.by_id.get(role_id, {"id": role_id})
+        return role, is_default_access(role)
+
+    def defined(self, role_id: str) -> bool:
+        """Whether the application defines this app role (Default Access always counts as defined)."""
+        return role_id == DEFAULT_ACCESS_ID or role_id in self.by_id
+
+    def assigned(self, role_id: str) -> AssignedRole | None:
+        """What the role adds to appRoleAssignments; None for Default Access."""
+        role, default = self.role(role_id)
+        return None if default else assigned_role(role)
+
+    def row(self, assignment: Mapping) -> AssignmentRow:
+        """An assignment as Graph gives it (appRoleAssignedTo, or the answer to adding one) as a row."""
+        role_id = assignment.get("appRoleId") or DEFAULT_ACCESS_ID
+        role, default = self.role(role_id)
+        return AssignmentRow(
+            id=assignment.get("id", ""),
+            principal_id=assignment.get("principalId") or "",
+            principal_type=assignment.get("principalType") or "",
+            principal_name=assignment.get("principalDisplayName") or assignment.get("principalId") or "",
+            role_id=role_id,
+            role_name=DEFAULT_ACCESS_LABEL if default else role_label(role),
+            default_access=default,
+            created=assignment.get("createdDateTime") or "",
+            role_value="" if default else assigned_role(role),
+        )
+
+
 class AssignmentReader:
     """Reads the assignments of one enterprise application (the connection's service principal) live from Graph."""
 
     def __init__(self, graph: GraphClient) -> None:
         self.graph = graph
-        self._roles: list[dict] | None = None
-        self._by_id: dict[str, dict] = {}
+        self._book: AppRoles | None = None
+
+    def book(self) -> AppRoles:
+        """The service principal's app roles (read once per reader)."""
+        if self._book is None:
+            self._book = AppRoles(self.graph.service_principal("id,appRoles").get("appRoles") or [])
+        return self._book
 
     def app_roles(self) -> list[dict]:
-        """The service principal's app roles (read once per reader)."""
-        if self._roles is None:
-            self._roles = self.graph.service_principal("id,appRoles").get("appRoles") or []
-            self._by_id = {role.get("id"): role for role in self._roles}
-        return self._roles
-
-    def _role(self, assignment: Mapping) -> tuple[str, dict, bool]:
-        """(role id, role, is Default Access) of an assignment; a role no longer defined is known by its id."""
-        self.app_roles()
-        role_id = assignment.get("appRoleId") or DEFAULT_ACCESS_ID
-        role = self._by_id.get(role_id, {"id": role_id})
-        return role_id, role, is_default_access(role)
+        return self.book().roles
 
     def assignments(self) -> Iterator[AssignmentRow]:
         """Every assignment, in the order Graph lists them (streamed: large tenants have many)."""
+        book = self.book()
         for assignment in self.graph.iter_app_role_assignments():
-            role_id, role, default = self._role(assignment)
-            yield AssignmentRow(
-                id=assignment.get("id", ""),
-                principal_id=assignment.get("principalId") or "",
-                principal_type=assignment.get("principalType") or "",
-                principal_name=assignment.get("principalDisplayName") or assignment.get("principalId") or "",
-                role_id=role_id,
-                role_name=DEFAULT_ACCESS_LABEL if default else role_label(role),
-                default_access=default,
-                created=assignment.get("createdDateTime") or "",
-                role_value="" if default else assigned_role(role),
-            )
+            yield book.row(assignment)
 
     def grants(self, rows: Iterable[AssignmentRow], member_select: Sequence[str] = MEMBER_SELECT) -> Iterator[Grant]:
         """Each (assignment, user) pair: users' own assignments as they come, then each assigned group's user
-        members, nested groups included (a group assigned twice is read once)."""
+        members, nested groups included (a group assigned twice is read once; 20 groups to a Graph call)."""
         groups: dict[str, list[AssignmentRow]] = {}
         for row in rows:
             if not row.principal_id:
@@ -159,12 +183,25 @@ class AssignmentReader:
                 yield Grant(row, {"id": row.principal_id})
             elif row.principal_type == "Group":
                 groups.setdefault(row.principal_id, []).append(row)
-        for group_id, group_rows in groups.items():
-            for page in self.graph.iter_group_user_members(group_id, list(member_select), transitive=True):
-                for member in page:
-                    if member.get("id"):
-                        for row in group_rows:
-                            yield Grant(row, member)
+        for group_id, members in self.graph.groups_user_members(list(groups), list(member_select)):
+            for member in members:
+                if member.get("id"):
+                    for row in groups[group_id]:
+                        yield Grant(row, member)
+
+    def users(self, ids: Sequence[str], select: Sequence[str] = DETAILS_SELECT) -> Iterator[dict]:
+        """Users by object id, by whichever of two reads costs fewer Graph calls: by id (300 to a call) or the
+        tenant's whole user list (999 to a call, only the wanted ones kept). A user deleted meanwhile is left out."""
+        if not ids:
+            return
+        by_id_calls = math.ceil(len(ids) / (IN_LIMIT * BATCH_LIMIT))
+        if by_id_calls > 1 and math.ceil(self.graph.count_users() / PAGE_SIZE) < by_id_calls:
+            wanted = set(ids)
+            for page in self.graph.iter_users(list(select)):
+                yield from (user for user in page if user.get("id") in wanted)
+            return
+        for page in self.graph.users_by_ids(ids, list(select)):
+            yield from page
 
     def roles_by_user(self) -> dict[str, tuple[str, ...]]:
         """Every assigned user's role values, sorted; () for a user assigned with Default Access only."""
@@ -181,9 +218,6 @@ class AssignmentReader:
         assignments = self.graph.user_app_role_assignments(user_id, nested_groups=True)
         if not assignments:
             return None
-        values = set()
-        for assignment in assignments:
-            role_id, role, default = self._role(assignment)
-            if not default:
-                values.add(assigned_role(role))
+        book = self.book()
+        values = {book.assigned(a.get("appRoleId") or DEFAULT_ACCESS_ID) for a in assignments} - {None}
         return tuple(sorted(values))

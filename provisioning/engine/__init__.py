@@ -14,7 +14,8 @@ page's retry of a transient Salesforce failure. Around them:
 
 Seams for what comes next:
 - The source: who is assigned and what a source user looks like are mappings/directory/'s (AssignmentReader,
-  source_user); a stored snapshot of assignments replaces the reader behind the same methods.
+  source_user). Each cycle refreshes the stored assignment snapshot (mappings/directory/snapshot.py) and provisions
+  from that read; an incremental refresh would feed the snapshot's apply() and read StoredAssignments instead.
 - The target: SalesforceWriter is all the engine calls; a new stage (permission sets) adds a module, its calls
   to the protocol, and one line in pipeline.process().
 - Deprovisioning: scope.py decides who is out of scope, planner.py what that means (disable, skip), and

@@ -5,8 +5,9 @@ that holds the job's claim (engine/lock.py): provisioning/tasks.py's run_cycle, 
 provisioning/operations/after_cycle.py. CycleRunner runs inside lifecycle.running_cycle(), which ends the cycle;
 provision on demand uses the same runner for one user (provision_users).
 
-Memory stays bounded by a page of users plus the map of assignments; the watermark (Graph delta link) is saved
-only when every change was exported or escrowed.
+Memory stays bounded by a page of users plus the map of assignments (read in full and stored as the application's
+assignment snapshot first); the watermark (Graph delta link) is saved only when every change was exported or
+escrowed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from connections.clients.graph import GraphClient
 from connections.clients.salesforce import SalesforceClient
 from mappings.compiled import compile_mapping
 from mappings.directory.assignments import AssignmentReader
+from mappings.directory.models import SnapshotSource
+from mappings.directory.snapshot import refresh as refresh_snapshot
 from mappings.directory.users import select_for, source_user
 from mappings.lookups import GraphTenant, SalesforceUniqueness
 from mappings.target_types import TargetTypes
@@ -226,7 +229,7 @@ class CycleRunner:
 
     def run_full(self) -> str | None:
         """Initial cycle: every user, then the links nobody returned (deleted users) are deactivated."""
-        assignments = {} if self.sync_all else self.directory.roles_by_user()
+        assignments = self._assignments()
         self.ctx.assignments = assignments
         links = ProvisionedLink.objects.filter(job=self.job).count()
         estimate = len(assignments) if not self.sync_all else self._previous_total()
@@ -250,7 +253,7 @@ class CycleRunner:
 
     def run_incremental(self) -> str | None:
         """Changes since the watermark, then assignment changes, then escrows that are due."""
-        assignments = {} if self.sync_all else self.directory.roles_by_user()
+        assignments = self._assignments()
         self.ctx.assignments = assignments
         processed: set[str] = set()
         for page in self.reader.delta(self.job.watermark):
@@ -304,11 +307,18 @@ class CycleRunner:
         self._refetch(list(dict.fromkeys(refetch)))
         return watermark
 
+    def _assignments(self) -> dict[str, tuple[str, ...]]:
+        """Who is assigned, with their role values: read in full and stored as the application's assignment snapshot
+        (the Users and groups page lists it). A failed read ends the cycle and leaves the previous snapshot."""
+        if self.sync_all:
+            return {}
+        return refresh_snapshot(self.application, self.directory, source=SnapshotSource.CYCLE).roles_by_user
+
     def provision_users(self, raw_users: list[dict], *, honour_escrow_backoff: bool = False) -> list[WorkItem]:
         """Run Graph users (read with self.reader.select) through the pipeline at once, e.g. provision on demand.
 
-        Call prepare() and load the assignments first (self.ctx.assignments = self.directory.roles_by_user(), or
-        load_assignments_for(user_id) for one user).
+        Call prepare() and load the assignments first (self.ctx.assignments = self._assignments(), or the user's own
+        from self.directory.roles_of(user_id)).
         Returns the items with their scope reasons, match note, plan, error and Salesforce id.
         """
         self.ctx.honour_escrow_backoff = honour_escrow_backoff

@@ -8,21 +8,13 @@ is case-insensitive and the tables it serves are small).
 
 from django.db import migrations
 
+from console.migration_operations import PostgreSQLOnly
+
 TABLE = "provisioning_provisioninglogentry"
 INDEXES = {
     "log_upn_iprefix": "source_upn",
     "log_name_iprefix": "source_display_name",
 }
-
-
-class PostgreSQLOnly(migrations.RunSQL):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

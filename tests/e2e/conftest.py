@@ -13,8 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django_q.conf import Conf
+from playwright.sync_api import expect
 
+from console.permissions import APPLICATION_ADMINISTRATOR, ROLES
 from tests.e2e.a11y import watch_policy
 from tests.engine.cluster import Cluster
 
@@ -71,6 +74,24 @@ def page(browser, live_server):
     finally:
         context.close()
     assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
+
+
+E2E_PASSWORD = "e2e-correct-horse-battery"
+
+
+@pytest.fixture
+def signed_in(page):
+    """The page, signed in as an Application Administrator."""
+    for role in ROLES:  # transactional tests flush the groups the migrations created
+        Group.objects.get_or_create(name=role)
+    user = User.objects.create_user("cleo.admin", "cleo@example.com", E2E_PASSWORD)
+    user.groups.add(Group.objects.get(name=APPLICATION_ADMINISTRATOR))
+    page.goto("/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(E2E_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Applications")
+    return page
 
 
 class Screenshots:

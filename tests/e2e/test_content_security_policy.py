@@ -6,18 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from django_q.conf import Conf
 from playwright.sync_api import Page, expect
 
-from console.permissions import APPLICATION_ADMINISTRATOR, ROLES
 from provisioning.applications import create_application, point_at_emulators
 from tests.e2e.a11y import check_page, check_policy, watch_policy
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "e2e-correct-horse-battery"
 # Complete connections (nothing is called: the restart's cycle stays queued).
 EMULATOR_LIKE_INFO = {
     "salesforce": {
@@ -35,20 +32,6 @@ EMULATOR_LIKE_INFO = {
         "graph_url": "https://graph.invalid/v1.0",
     },
 }
-
-
-@pytest.fixture
-def signed_in(page: Page):
-    for role in ROLES:  # transactional tests flush the groups the migrations created
-        Group.objects.get_or_create(name=role)
-    user = User.objects.create_user("cleo.csp", "cleo@example.com", PASSWORD)
-    user.groups.add(Group.objects.get(name=APPLICATION_ADMINISTRATOR))
-    page.goto("/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Applications")
-    return page
 
 
 def test_every_response_carries_the_policy(page: Page):

@@ -7,7 +7,14 @@ import pytest
 from django.urls import reverse
 
 from console.models import AuditEntry
-from mappings.models import AttributeMapping, ObjectMapping, ScopingClause, ScopingFilter
+from mappings.models import (
+    AssignmentSnapshot,
+    AttributeMapping,
+    ObjectMapping,
+    ScopingClause,
+    ScopingFilter,
+    SnapshotAssignment,
+)
 from tests.views.test_accessibility import unlabelled
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +30,8 @@ PAGES = [
     ("mapping_export", ()),
     ("mapping_import", ()),
     ("users_and_groups", ()),
+    ("assignments_status", ()),
+    ("assignment_members", ("assignment",)),
 ]
 ACTIONS = [
     ("mapping_save", ()),
@@ -36,6 +45,7 @@ ACTIONS = [
     ("scoping_filter_delete", ("filter",)),
     ("expression_test", ()),
     ("mapping_import", ()),
+    ("assignments_refresh", ()),
     ("assignment_add", ()),
     ("assignment_remove", ()),
     ("import_roles", ()),
@@ -50,7 +60,18 @@ def world(application):
         scoping_filter=scoping_filter, attribute="department", operator="EQUALS", value="Sales"
     )
     row = AttributeMapping.objects.get(object_mapping=mapping, target_attribute="FirstName")
-    return {"application": application, "row": row.pk, "filter": scoping_filter.pk}
+    group = SnapshotAssignment.objects.create(
+        application=application,
+        assignment_id="a1",
+        principal_id="g1",
+        principal_type="Group",
+        display_name="Sales Team",
+        name_key="sales team",
+        role_id="r1",
+        role_label="Sales Representative",
+        members=0,
+    )
+    return {"application": application, "row": row.pk, "filter": scoping_filter.pk, "assignment": group.assignment_id}
 
 
 def _url(name: str, args: tuple, world: dict) -> str:
@@ -61,7 +82,9 @@ def _state(application) -> tuple:
     mapping = ObjectMapping.objects.get(application=application)
     rows = list(AttributeMapping.objects.filter(object_mapping=mapping).values_list().order_by("pk"))
     clauses = list(ScopingClause.objects.values_list().order_by("pk"))
-    return mapping.version, mapping.sandbox_suffix, rows, clauses, AuditEntry.objects.count()
+    snapshot = list(AssignmentSnapshot.objects.filter(application=application).values_list())
+    assignments = list(SnapshotAssignment.objects.filter(application=application).values_list().order_by("pk"))
+    return mapping.version, mapping.sandbox_suffix, rows, clauses, AuditEntry.objects.count(), snapshot, assignments
 
 
 @pytest.mark.parametrize(("name", "args"), PAGES + ACTIONS)
@@ -93,7 +116,7 @@ def test_every_page_is_titled_and_labelled_for_both_roles(client, reader_user, a
     for user in (reader_user, admin_user):
         client.force_login(user)
         for name, args in PAGES:
-            if name == "mapping_export":
+            if name in ("mapping_export", "assignments_status"):  # a download, a fragment htmx polls
                 continue
             response = client.get(_url(name, args, world))
             assert response.status_code == 200, (user, name)

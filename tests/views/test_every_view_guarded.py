@@ -14,7 +14,7 @@ PUBLIC = {"login", "logout", "healthz", "entra_signin", "entra_callback", "metri
 # The start page only redirects to the Applications list, which is guarded.
 REDIRECTS = {"home"}
 # Values for the URL parameters of the blade's pages.
-ARGUMENTS = {"pk": 1, "action": "sync-now", "system": "salesforce", "change_id": "0" * 32}
+ARGUMENTS = {"pk": 1, "action": "sync-now", "system": "salesforce", "change_id": "0" * 32, "assignment_id": "a1"}
 # POSTs a Reports Reader may make: they evaluate or read, and store nothing.
 READER_MAY_POST = {"expression_test"}
 

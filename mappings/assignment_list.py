@@ -1,0 +1,158 @@
+"""The Users and groups list over the stored assignment snapshot, declared with the console's list mechanism
+(console/lists.py): its filters are a form read from the URL (`q`, `type`, `role`, `warning`, so a filtered view can
+be bookmarked), a value that does not validate is dropped with a message saying why while the other filters still
+apply, and the pages are keyset pages in (lower-case display name, id) order with signed page tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django import forms
+from django.db.models import F, Q, QuerySet
+from django.db.models.lookups import GreaterThan
+
+from console.lists import ChoiceFilter, Filter, Keyset, ListFilters, SearchFilter
+from mappings.directory import warnings
+from mappings.directory.assignments import (
+    DEFAULT_ACCESS_ID,
+    DEFAULT_ACCESS_LABEL,
+    AppRoles,
+    is_default_access,
+    role_label,
+)
+from mappings.directory.models import PrincipalType, SnapshotAssignment, SnapshotGrant, SnapshotUser
+from mappings.directory.snapshot import key
+
+PAGE_SIZE = 50
+SEARCH_MAX = 100
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ANY_WARNING = "any"
+SEARCH_FIELDS = ("name_key", "upn_key", "mail_key")
+PAGES = Keyset("name_key", salt="mappings.assignment_list")
+
+
+def role_choices(book: AppRoles, *, assignable: bool = True) -> list[tuple[str, str]]:
+    """App roles by name, then Default Access: those that can be assigned (enabled), or every one (to filter by)."""
+    roles = [
+        (r["id"], role_label(r))
+        for r in book.roles
+        if r.get("id") and not is_default_access(r) and (r.get("isEnabled", True) or not assignable)
+    ]
+    return sorted(roles, key=lambda c: c[1].casefold()) + [(DEFAULT_ACCESS_ID, DEFAULT_ACCESS_LABEL)]
+
+
+def _prefix(fields: Sequence[str], text: str) -> Q:
+    match = Q()
+    for name in fields:
+        match |= Q(**{f"{name}__startswith": key(text)})
+    return match
+
+
+def search_match(text: str) -> Q:
+    """An object ID exactly, or the start of a display name, UPN or mail in any case: every branch is an index
+    probe led by the application (the search indexes of migration 0008 on PostgreSQL)."""
+    return Q(principal_id=text.lower()) if GUID.match(text) else _prefix(SEARCH_FIELDS, text)
+
+
+class RoleFilter(Filter, forms.ChoiceField):
+    """An app role by id. Any role id is taken: a role the application no longer defines still has assignments."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            required=False,
+            error_messages={"invalid_choice": "Unknown role %(value)r; showing every role."},
+            **kwargs,
+        )
+
+    def valid_value(self, value: str) -> bool:
+        return bool(GUID.match(value))
+
+    def narrow(self, value: str, form: ListFilters) -> Q:
+        return Q(role_id=value)
+
+    def describe(self, value: str, form: ListFilters) -> str:
+        return dict(self.choices).get(value) or f"Role not defined ({value})"
+
+
+class WarningFilter(Filter, forms.ChoiceField):
+    """Assignments with one kind of warning, or with any that counts as a warning under the application's settings
+    (the form's `kinds`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            choices=[("", "All"), (ANY_WARNING, "Has a warning"), *((k.key, k.label) for k in warnings.KINDS)],
+            required=False,
+            error_messages={"invalid_choice": "Unknown warning %(value)r; showing every assignment."},
+            **kwargs,
+        )
+
+    def narrow(self, value: str, form: ListFilters) -> Q:
+        bits = warnings.bits_of(form.kinds) if value == ANY_WARNING else warnings.BY_KEY[value].bit
+        return Q(GreaterThan(F("warnings").bitand(bits), 0))
+
+    def describe(self, value: str, form: ListFilters) -> str:
+        return str(dict(self.choices)[value])
+
+
+class AssignmentFilters(ListFilters):
+    """The filters of the Users and groups list; each maps onto an index led by the application
+    (SnapshotAssignment.Meta.indexes, migration 0008)."""
+
+    q = SearchFilter(
+        label="Search",
+        query=search_match,
+        limit=SEARCH_MAX,
+        help_text="The start of a display name, UPN or mail (any case), or an object ID.",
+    )
+    type = ChoiceFilter(PrincipalType, label="Object type", lookup="principal_type", noun="object type")
+    role = RoleFilter(label="Role assigned")
+    warning = WarningFilter(label="Warnings")
+
+    def __init__(self, params: Mapping, *, book: AppRoles, kinds: Sequence[warnings.Kind]) -> None:
+        self.kinds = kinds
+        self.base_fields["role"].choices = [("", "All"), *role_choices(book, assignable=False)]
+        super().__init__(params)
+        selected = self.value("role")
+        if selected and selected not in dict(self.fields["role"].choices):
+            self.fields["role"].choices = [*self.fields["role"].choices, (selected, f"Role not defined ({selected})")]
+
+    @property
+    def search(self) -> str:
+        return self.value("q") or ""
+
+
+def filtered_assignments(application, filters: AssignmentFilters) -> QuerySet:
+    """The application's stored assignments matching the filters, in (name, id) order."""
+    return PAGES.order(filters.apply(SnapshotAssignment.objects.filter(application=application)))
+
+
+def users_through_groups(application, text: str, limit: int = 20) -> list[SnapshotUser]:
+    """Users a search matches among those reached only through groups (they have no row of their own)."""
+    users = SnapshotUser.objects.filter(application=application, direct=False)
+    users = users.filter(user_id=text.lower()) if GUID.match(text) else users.filter(_prefix(SEARCH_FIELDS, text))
+    return list(users.order_by("name_key", "user_id")[:limit])
+
+
+def member_match(text: str) -> Q:
+    """A member by object ID, or by the start of their display name or UPN in any case."""
+    return Q(user_id=text.lower()) if GUID.match(text) else _prefix(("name_key",), text) | Q(upn__istartswith=text)
+
+
+class MemberFilters(ListFilters):
+    """The search among the users one assignment reaches."""
+
+    q = SearchFilter(
+        label="Search members",
+        query=member_match,
+        limit=SEARCH_MAX,
+        help_text="The start of a display name or UPN (any case), or an object ID.",
+    )
+
+
+def members_of(application, assignment_id: str, filters: MemberFilters) -> QuerySet:
+    """The users an assignment reaches, in (name, id) order."""
+    grants = SnapshotGrant.objects.filter(application=application, assignment_id=assignment_id)
+    return PAGES.order(filters.apply(grants))

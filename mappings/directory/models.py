@@ -1,0 +1,139 @@
+"""The stored snapshot of an application's assignments: what the Users and groups page lists and what cycles
+provision from. How it is read, written and kept current is snapshot.py's; the warnings are warnings.py's."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from connections.models import Application
+
+KEY_LENGTH = 256  # lower-case copies of names, UPNs and mails: the list's order and its prefix search
+
+
+class PrincipalType(models.TextChoices):
+    """What an assignment names (appRoleAssignment.principalType)."""
+
+    USER = "User", "User"
+    GROUP = "Group", "Group"
+    SERVICE_PRINCIPAL = "ServicePrincipal", "Service principal"
+
+
+class SnapshotSource(models.TextChoices):
+    CYCLE = "cycle", "a provisioning cycle"
+    REFRESH = "refresh", "Refresh from Entra"
+
+
+class AssignmentSnapshot(models.Model):
+    """One application's snapshot: when it was read, what it holds in figures, and the last refresh that failed
+    (the rows of the last good read stay)."""
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="assignment_snapshot")
+    as_of = models.DateTimeField(null=True, blank=True, help_text="When the read behind the stored rows began.")
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    refreshed_by = models.CharField(max_length=20, choices=SnapshotSource.choices, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True, help_text="Last assignment added or removed here.")
+    app_roles = models.JSONField(default=list)
+    assignments = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0, help_text="Users with an assignment of their own.")
+    groups = models.PositiveIntegerField(default=0, help_text="Assignments of groups.")
+    reached = models.PositiveIntegerField(default=0, help_text="Users the assignments reach: whom a cycle provisions.")
+    warning_counts = models.JSONField(default=dict)
+    graph_calls = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Assignments of {self.application} as of {self.as_of}"
+
+
+class Named(models.Model):
+    """A row of one application's snapshot that names a user or group: as the page shows it, and the lower-case
+    name it is ordered by."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    display_name = models.CharField(max_length=512)
+    upn = models.CharField(max_length=512, blank=True)
+    mail = models.CharField(max_length=512, blank=True)
+    name_key = models.CharField(max_length=KEY_LENGTH)
+
+    class Meta:
+        abstract = True
+
+
+class Searchable(Named):
+    """A Named row found by the start of its UPN or mail too."""
+
+    upn_key = models.CharField(max_length=KEY_LENGTH, blank=True)
+    mail_key = models.CharField(max_length=KEY_LENGTH, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class SnapshotAssignment(Searchable):
+    """One assignment of the enterprise application (appRoleAssignedTo), with the figures and warnings of its
+    refresh."""
+
+    assignment_id = models.CharField(max_length=100)
+    principal_id = models.CharField(max_length=64)
+    principal_type = models.CharField(max_length=40)
+    role_id = models.CharField(max_length=64)
+    role_label = models.CharField(max_length=512)
+    default_access = models.BooleanField(default=False)
+    created = models.CharField(max_length=40, blank=True)
+    members = models.PositiveIntegerField(null=True, blank=True, help_text="A group's users, nested groups included.")
+    members_warned = models.PositiveIntegerField(default=0, help_text="Of those, users with a warning.")
+    warnings = models.PositiveIntegerField(default=0, help_text="Warning bits (warnings.KINDS).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "assignment_id"], name="snapshot_assignment_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["application", "name_key", "id"], name="snapshot_assignment_order"),
+            models.Index(fields=["application", "principal_type", "name_key", "id"], name="snapshot_assignment_type"),
+            models.Index(fields=["application", "role_id", "name_key", "id"], name="snapshot_assignment_role"),
+            models.Index(fields=["application", "principal_id"], name="snapshot_assignment_principal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.role_label})"
+
+
+class SnapshotGrant(Named):
+    """One way an assignment reaches a user: the user's own assignment, or a group's that contains them (nested
+    groups expanded). The user's names are copied here so that a group's members page in order."""
+
+    assignment_id = models.CharField(max_length=100)
+    user_id = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "assignment_id", "user_id"], name="snapshot_grant_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["application", "assignment_id", "name_key", "user_id"], name="snapshot_grant_order"),
+            models.Index(fields=["application", "user_id"], name="snapshot_grant_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} through {self.assignment_id}"
+
+
+class SnapshotUser(Searchable):
+    """A user the assignments reach, with the app roles a cycle gives them and their warnings."""
+
+    user_id = models.CharField(max_length=64)
+    role_ids = models.TextField(blank=True, help_text="App role ids, space-separated; none for Default Access only.")
+    direct = models.BooleanField(default=False, help_text="Assigned with an assignment of their own.")
+    groups = models.PositiveIntegerField(default=0, help_text="Group assignments that reach the user.")
+    warnings = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["application", "user_id"], name="snapshot_user_unique")]
+        indexes = [models.Index(fields=["application", "name_key", "user_id"], name="snapshot_user_order")]
+
+    def __str__(self) -> str:
+        return self.display_name

@@ -1,0 +1,582 @@
+"""The stored snapshot of an application's assignments: the same assignment data the engine provisions from, kept
+in the database so that the Users and groups page reads it without a Graph call.
+
+One reader, one stored model:
+
+- `refresh(application, reader, source)` reads everything through the AssignmentReader: the app roles, the
+  appRoleAssignedTo pages, the assigned groups' user members with nested groups expanded (20 groups to a Graph call)
+  and the UPN and mail of users assigned directly (all of them on Refresh from Entra; in a cycle only those new to
+  the snapshot, so that cycles keep the Graph calls they made before). It computes each user's app roles and the
+  warnings (warnings.py) and stores the lot in one transaction, writing only the rows that changed. Cycles call it
+  before they provision and use what it read (`Refreshed.roles_by_user`, the very map they provision from);
+  Refresh from Entra on the page calls it through a task.
+- `apply(application, book, added=, removed=, joined=, left=)` puts changes into the snapshot and recomputes only
+  what they touch: the affected users' roles and warnings, the figures of the assignments that reach them, the
+  counts. Add and Remove assignment on the page use it at once.
+- `StoredAssignments(application)` answers the AssignmentSource protocol from the stored rows.
+
+Fail-safe: a read that fails part-way raises before anything is written. The previous snapshot stays whole, the
+error is noted beside it (shown on the page) and the caller gets the error: a cycle ends with it. Nothing ever
+stores "nobody is assigned" because a read went wrong. A read that began before the stored rows' newest change (an
+assignment added here meanwhile) is not stored over them.
+
+The seam for an incremental refresh: the engine can keep the snapshot current from Graph's change feeds instead of
+a full read, without the page changing. Membership changes of the assigned groups (groups/delta with `members`,
+members@delta) become `joined` / `left` per group (a nested group's members reach its parent's assignment too: the
+caller expands them, as transitiveMembers does); assignments that appear or disappear become `added` (with the users
+each reaches) and `removed`. `apply` then does exactly what it does for the page's own changes, and a cycle takes
+`StoredAssignments(application).roles_by_user()` instead of the map a full refresh returns. A full refresh every so
+often stays the reconciliation. The page reads only the stored rows (mappings/assignment_list.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from connections.clients.errors import RemoteError
+from connections.clients.graph import GraphClient
+from connections.models import Application
+from mappings.directory import warnings
+from mappings.directory.assignments import (
+    DETAILS_SELECT,
+    AppRoles,
+    AssignedRole,
+    AssignmentReader,
+    AssignmentRow,
+    Grant,
+)
+from mappings.directory.models import (
+    KEY_LENGTH,
+    AssignmentSnapshot,
+    PrincipalType,
+    SnapshotAssignment,
+    SnapshotGrant,
+    SnapshotSource,
+    SnapshotUser,
+)
+
+NAME_LENGTH = 512
+WRITE_BATCH = 2000
+ASSIGNMENT_FIELDS = (
+    "assignment_id", "principal_id", "principal_type", "display_name", "upn", "mail", "name_key", "upn_key",
+    "mail_key", "role_id", "role_label", "default_access", "created", "members", "members_warned", "warnings",
+)  # fmt: skip
+GRANT_FIELDS = ("assignment_id", "user_id", "display_name", "upn", "mail", "name_key")
+USER_FIELDS = (
+    "user_id", "display_name", "upn", "mail", "name_key", "upn_key", "mail_key", "role_ids", "direct", "groups",
+    "warnings",
+)  # fmt: skip
+
+
+def key(text: str) -> str:
+    """The lower-case copy a name, UPN or mail is ordered and searched by."""
+    return text.lower()[:KEY_LENGTH]
+
+
+def snapshot_of(application: Application) -> AssignmentSnapshot:
+    return AssignmentSnapshot.objects.get_or_create(application=application)[0]
+
+
+@dataclass(slots=True)
+class Person:
+    """What the page shows of a user."""
+
+    name: str
+    upn: str = ""
+    mail: str = ""
+
+    @classmethod
+    def of(cls, user: Mapping) -> Person:
+        return cls(
+            (user.get("displayName") or user.get("userPrincipalName") or user.get("id") or "")[:NAME_LENGTH],
+            (user.get("userPrincipalName") or "")[:NAME_LENGTH],
+            (user.get("mail") or "")[:NAME_LENGTH],
+        )
+
+
+@dataclass
+class Refreshed:
+    """What a refresh read: the map cycles provision from, and whether it was stored."""
+
+    roles_by_user: dict[str, tuple[str, ...]]
+    stored: bool
+    assignments: int
+    reached: int
+    graph_calls: int
+    seconds: float
+
+
+@dataclass
+class _Directory:
+    """One full read: the rows, whom each reaches, and what is known of each user."""
+
+    book: AppRoles
+    rows: dict[str, AssignmentRow] = field(default_factory=dict)
+    reach: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # assignment id -> user ids
+    people: dict[str, Person] = field(default_factory=dict)
+
+
+# Reading ---------------------------------------------------------------------------------------------------------
+
+
+def _read(reader: AssignmentReader, known: Mapping[str, Person] | None = None) -> _Directory:
+    """Everything the snapshot holds, from Graph. Raises RemoteError; nothing is stored by reading.
+
+    `known`: UPN and mail of users assigned directly, from the stored rows: only users not in it are read (their
+    display name comes with the assignment anyway)."""
+    directory = _Directory(reader.book())
+    for row in reader.assignments():
+        directory.rows[row.id] = row
+    for grant in reader.grants(list(directory.rows.values()), DETAILS_SELECT):
+        directory.reach[grant.assignment.id].append(grant.user_id)
+        if not grant.direct:
+            directory.people[grant.user_id] = Person.of(grant.user)
+    direct = {
+        row.principal_id: row
+        for row in directory.rows.values()
+        if row.principal_type == PrincipalType.USER and row.principal_id and row.principal_id not in directory.people
+    }
+    known = known or {}
+    for user_id, row in direct.items():
+        if user_id in known:
+            directory.people[user_id] = Person(
+                row.principal_name[:NAME_LENGTH], known[user_id].upn, known[user_id].mail
+            )
+    for user in reader.users([user_id for user_id in direct if user_id not in known]):
+        if user.get("id"):
+            directory.people[user["id"]] = Person.of(user)
+    for user_id, row in direct.items():  # a user deleted since appRoleAssignedTo listed them keeps that name
+        if user_id not in directory.people:
+            directory.people[user_id] = Person(row.principal_name[:NAME_LENGTH])
+    return directory
+
+
+def _known_people(application: Application) -> dict[str, Person]:
+    """UPN and mail of the users assigned directly, as stored."""
+    users = SnapshotUser.objects.filter(application=application, direct=True)
+    return {
+        user_id: Person(name, upn, mail)
+        for user_id, name, upn, mail in users.values_list("user_id", "display_name", "upn", "mail").iterator(5000)
+    }
+
+
+# Computing -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Computed:
+    assignments: dict[str, tuple]  # assignment id -> ASSIGNMENT_FIELDS values
+    grants: dict[tuple[str, str], tuple]  # (assignment id, user id) -> GRANT_FIELDS values
+    users: dict[str, tuple]  # user id -> USER_FIELDS values
+    roles: dict[str, tuple[str, ...]]  # user id -> role ids
+
+
+def _compute(directory: _Directory) -> _Computed:
+    per_user: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    for assignment_id, user_ids in directory.reach.items():
+        row = directory.rows[assignment_id]
+        role = "" if row.default_access else row.role_id
+        through_group = row.principal_type == PrincipalType.GROUP
+        for user_id in user_ids:
+            per_user[user_id].append((role, through_group))
+    users: dict[str, tuple] = {}
+    roles: dict[str, tuple[str, ...]] = {}
+    bits_of: dict[str, int] = {}
+    for user_id, grants in per_user.items():
+        role_ids, bits = warnings.user_warnings(grants)
+        roles[user_id] = role_ids
+        bits_of[user_id] = bits
+        person = directory.people.get(user_id) or Person(user_id)
+        direct = any(not through for _, through in grants)
+        groups = sum(1 for _, through in grants if through)
+        users[user_id] = _user_values(user_id, person, role_ids, direct, groups, bits)
+    assignments: dict[str, tuple] = {}
+    grants_out: dict[tuple[str, str], tuple] = {}
+    for assignment_id, row in directory.rows.items():
+        reached = directory.reach.get(assignment_id, [])
+        member_bits = 0
+        warned = 0
+        for user_id in reached:
+            member_bits |= bits_of.get(user_id, 0)
+            warned += 1 if bits_of.get(user_id) else 0
+            person = directory.people.get(user_id) or Person(user_id)
+            grants_out[(assignment_id, user_id)] = _grant_values(assignment_id, user_id, person)
+        is_group = row.principal_type == PrincipalType.GROUP
+        members = len(reached) if is_group else None
+        bits = warnings.assignment_warnings(
+            principal_type=row.principal_type,
+            default_access=row.default_access,
+            role_defined=directory.book.defined(row.role_id),
+            members=members,
+            member_bits=member_bits,
+        )
+        person = directory.people.get(row.principal_id) if row.principal_type == PrincipalType.USER else None
+        assignments[assignment_id] = _assignment_values(row, person, members, warned if is_group else 0, bits)
+    return _Computed(assignments, grants_out, users, roles)
+
+
+def _assignment_values(row: AssignmentRow, person: Person | None, members: int | None, warned: int, bits: int):
+    name = (row.principal_name or row.principal_id)[:NAME_LENGTH]
+    upn, mail = (person.upn, person.mail) if person else ("", "")
+    return (
+        row.id, row.principal_id, row.principal_type[:40], name, upn, mail, key(name), key(upn), key(mail),
+        row.role_id, row.role_name[:NAME_LENGTH], row.default_access, row.created[:40], members, warned, bits,
+    )  # fmt: skip
+
+
+def _grant_values(assignment_id: str, user_id: str, person: Person) -> tuple:
+    return (assignment_id, user_id, person.name, person.upn, person.mail, key(person.name))
+
+
+def _user_values(user_id: str, person: Person, role_ids: Sequence[str], direct: bool, groups: int, bits: int):
+    return (
+        user_id, person.name, person.upn, person.mail, key(person.name), key(person.upn), key(person.mail),
+        " ".join(role_ids), direct, groups, bits,
+    )  # fmt: skip
+
+
+def _roles_by_user(book: AppRoles, roles: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """What appRoleAssignments holds for each user, sorted as the live reader sorts it."""
+    out: dict[str, tuple[str, ...]] = {}
+    for user_id, role_ids in roles.items():
+        values: dict[str, AssignedRole] = {}
+        for role_id in role_ids:
+            value = book.assigned(role_id)
+            if value is not None:
+                values.setdefault(str(value), value)
+        out[user_id] = tuple(sorted(values.values()))
+    return out
+
+
+# Writing ---------------------------------------------------------------------------------------------------------
+
+
+def _sync(model: type[models.Model], application: Application, fields: Sequence[str], width: int, new: Mapping):
+    """Make the application's rows of `model` equal `new` ({key: values in `fields` order}, the key being the first
+    `width` fields), deleting and inserting only the rows that differ. Returns how many rows were written."""
+    stored: dict[Any, tuple[int, int]] = {}
+    rows = model.objects.filter(application=application).values_list("pk", *fields)
+    for pk, *values in rows.iterator(chunk_size=5000):
+        row_key = values[0] if width == 1 else tuple(values[:width])
+        stored[row_key] = (pk, hash(tuple(values)))
+    doomed = [pk for row_key, (pk, digest) in stored.items() if row_key not in new or hash(new[row_key]) != digest]
+    fresh = [values for row_key, values in new.items() if stored.get(row_key, (0, None))[1] != hash(values)]
+    for start in range(0, len(doomed), WRITE_BATCH):
+        model.objects.filter(pk__in=doomed[start : start + WRITE_BATCH]).delete()
+    model.objects.bulk_create(
+        (model(application=application, **dict(zip(fields, values, strict=True))) for values in fresh),
+        batch_size=WRITE_BATCH,
+    )
+    return len(doomed) + len(fresh)
+
+
+def _figures(application: Application) -> dict[str, Any]:
+    """The snapshot's totals and warning counts, counted from the stored rows."""
+    rows = SnapshotAssignment.objects.filter(application=application)
+    users = SnapshotUser.objects.filter(application=application)
+    counts = {}
+    for kind in warnings.KINDS:
+        query = rows if kind.counts == "assignment" else users
+        counts[kind.key] = query.annotate(hit=F("warnings").bitand(kind.bit)).filter(hit__gt=0).count()
+    by_type = dict(rows.values_list("principal_type").annotate(n=Count("id")).order_by())
+    return {
+        "assignments": sum(by_type.values()),
+        "users": by_type.get(PrincipalType.USER, 0),
+        "groups": by_type.get(PrincipalType.GROUP, 0),
+        "reached": users.count(),
+        "warning_counts": counts,
+    }
+
+
+def _locked(application: Application) -> AssignmentSnapshot:
+    snapshot_of(application)
+    return AssignmentSnapshot.objects.select_for_update().get(application=application)
+
+
+def refresh(application: Application, reader: AssignmentReader, *, source: str = SnapshotSource.REFRESH) -> Refreshed:
+    """Read the application's assignments in full and store them. Raises the read's RemoteError (the snapshot kept,
+    the error noted on it). A cycle reads the UPN and mail only of users new to the snapshot; Refresh from Entra
+    reads them all."""
+    started_at = timezone.now()
+    started = time.monotonic()
+    calls = reader.graph.calls
+    known = _known_people(application) if source == SnapshotSource.CYCLE else None
+    try:
+        directory = _read(reader, known)
+    except RemoteError as exc:
+        AssignmentSnapshot.objects.filter(pk=snapshot_of(application).pk).update(
+            error=f"Reading the assignments from Microsoft Graph failed: {exc}"[:2000], error_at=timezone.now()
+        )
+        raise
+    computed = _compute(directory)
+    seconds = time.monotonic() - started
+    calls = reader.graph.calls - calls
+    stored = _store(application, directory, computed, started_at, source, calls, seconds)
+    return Refreshed(
+        roles_by_user=_roles_by_user(directory.book, computed.roles),
+        stored=stored,
+        assignments=len(computed.assignments),
+        reached=len(computed.users),
+        graph_calls=calls,
+        seconds=time.monotonic() - started,
+    )
+
+
+@transaction.atomic
+def _store(
+    application: Application,
+    directory: _Directory,
+    computed: _Computed,
+    started_at: datetime,
+    source: str,
+    calls: int,
+    seconds: float,
+) -> bool:
+    snapshot = _locked(application)
+    if snapshot.as_of and snapshot.as_of > started_at:
+        return False  # the stored rows carry a change made after this read began
+    _sync(SnapshotAssignment, application, ASSIGNMENT_FIELDS, 1, computed.assignments)
+    _sync(SnapshotGrant, application, GRANT_FIELDS, 2, computed.grants)
+    _sync(SnapshotUser, application, USER_FIELDS, 1, computed.users)
+    counts = warnings.count_warnings(
+        (values[-1] for values in computed.assignments.values()), (values[-1] for values in computed.users.values())
+    )
+    rows = computed.assignments.values()
+    snapshot.as_of = started_at
+    snapshot.refreshed_at = timezone.now()
+    snapshot.refreshed_by = source
+    snapshot.changed_at = None
+    snapshot.app_roles = directory.book.roles
+    snapshot.assignments = len(computed.assignments)
+    snapshot.users = sum(1 for values in rows if values[2] == PrincipalType.USER)
+    snapshot.groups = sum(1 for values in rows if values[2] == PrincipalType.GROUP)
+    snapshot.reached = len(computed.users)
+    snapshot.warning_counts = counts
+    snapshot.graph_calls = calls
+    snapshot.seconds = round(seconds, 3)
+    snapshot.error = ""
+    snapshot.error_at = None
+    snapshot.save()
+    return True
+
+
+# Changes made from the console -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def apply(
+    application: Application,
+    book: AppRoles,
+    *,
+    added: Iterable[tuple[AssignmentRow, Sequence[Mapping]]] = (),
+    removed: Iterable[str] = (),
+    joined: Mapping[str, Sequence[Mapping]] | None = None,
+    left: Mapping[str, Sequence[str]] | None = None,
+) -> bool:
+    """Put changes into the snapshot and recompute only what they touch.
+
+    `added`: assignments (rows) each with the users it reaches (the user themself, or the group's members with nested
+    groups expanded, as Graph dicts); `removed`: assignment ids; `joined` / `left`: per assigned group's object id,
+    users who now reach it (Graph dicts) or no longer do (ids). False when the snapshot was never read in full: a
+    partial one would claim that nobody else is assigned, so it waits for its first refresh."""
+    snapshot = _locked(application)
+    if snapshot.refreshed_at is None:
+        return False
+    rows = SnapshotAssignment.objects.filter(application=application)
+    grants = SnapshotGrant.objects.filter(application=application)
+    affected: set[str] = set()
+    touched: set[str] = set()
+    removed = list(removed)
+    if removed:
+        affected.update(grants.filter(assignment_id__in=removed).values_list("user_id", flat=True))
+        grants.filter(assignment_id__in=removed).delete()
+        rows.filter(assignment_id__in=removed).delete()
+    for row, reached in added:
+        rows.filter(assignment_id=row.id).delete()
+        grants.filter(assignment_id=row.id).delete()
+        people = {user["id"]: Person.of(user) for user in reached if user.get("id")}
+        person = people.get(row.principal_id) if row.principal_type == PrincipalType.USER else None
+        values = _assignment_values(
+            row, person, len(people) if row.principal_type == PrincipalType.GROUP else None, 0, 0
+        )
+        SnapshotAssignment.objects.create(application=application, **dict(zip(ASSIGNMENT_FIELDS, values, strict=True)))
+        _add_grants(application, {row.id: people})
+        affected.update(people)
+        touched.add(row.id)
+    for group_id, user_ids in (left or {}).items():
+        of_group = list(rows.filter(principal_id=group_id).values_list("assignment_id", flat=True))
+        grants.filter(assignment_id__in=of_group, user_id__in=list(user_ids)).delete()
+        affected.update(user_ids)
+        touched.update(of_group)
+    for group_id, users in (joined or {}).items():
+        of_group = list(rows.filter(principal_id=group_id).values_list("assignment_id", flat=True))
+        people = {user["id"]: Person.of(user) for user in users if user.get("id")}
+        grants.filter(assignment_id__in=of_group, user_id__in=list(people)).delete()
+        _add_grants(application, {assignment_id: people for assignment_id in of_group})
+        affected.update(people)
+        touched.update(of_group)
+    _recompute(application, book, affected, touched)
+    figures = _figures(application)
+    now = timezone.now()
+    AssignmentSnapshot.objects.filter(pk=snapshot.pk).update(changed_at=now, as_of=now, **figures)
+    return True
+
+
+def _add_grants(application: Application, reach: Mapping[str, Mapping[str, Person]]) -> None:
+    SnapshotGrant.objects.bulk_create(
+        (
+            SnapshotGrant(application=application, **dict(zip(GRANT_FIELDS, _grant_values(aid, uid, p), strict=True)))
+            for aid, people in reach.items()
+            for uid, p in people.items()
+        ),
+        batch_size=WRITE_BATCH,
+    )
+
+
+def _recompute(application: Application, book: AppRoles, users: set[str], assignment_ids: set[str]) -> None:
+    """The roles and warnings of `users` from their stored grants, then the figures of every assignment that
+    reaches one of them (and of `assignment_ids`)."""
+    rows = SnapshotAssignment.objects.filter(application=application)
+    user_list = sorted(users)
+    for start in range(0, len(user_list), WRITE_BATCH):
+        chunk = user_list[start : start + WRITE_BATCH]
+        grants = list(
+            SnapshotGrant.objects.filter(application=application, user_id__in=chunk).values_list(
+                "assignment_id", "user_id", "display_name", "upn", "mail"
+            )
+        )
+        reaching = {g[0] for g in grants}
+        assignment_ids.update(reaching)
+        shape = {
+            r[0]: r[1:]
+            for r in rows.filter(assignment_id__in=reaching).values_list(
+                "assignment_id", "role_id", "default_access", "principal_type"
+            )
+        }
+        per_user: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        people: dict[str, Person] = {}
+        for assignment_id, user_id, name, upn, mail in grants:
+            role_id, default, principal_type = shape[assignment_id]
+            per_user[user_id].append(("" if default else role_id, principal_type == PrincipalType.GROUP))
+            people.setdefault(user_id, Person(name, upn, mail))
+        SnapshotUser.objects.filter(application=application, user_id__in=chunk).delete()
+        fresh = []
+        for user_id, grants_of in per_user.items():
+            role_ids, bits = warnings.user_warnings(grants_of)
+            direct = any(not through for _, through in grants_of)
+            groups = sum(1 for _, through in grants_of if through)
+            values = _user_values(user_id, people[user_id], role_ids, direct, groups, bits)
+            fresh.append(SnapshotUser(application=application, **dict(zip(USER_FIELDS, values, strict=True))))
+        SnapshotUser.objects.bulk_create(fresh, batch_size=WRITE_BATCH)
+    warned_users = SnapshotUser.objects.filter(application=application, warnings__gt=0)
+    for row in rows.filter(assignment_id__in=assignment_ids):
+        grants = SnapshotGrant.objects.filter(application=application, assignment_id=row.assignment_id)
+        is_group = row.principal_type == PrincipalType.GROUP
+        members = grants.count() if is_group else None
+        member_bits = 0
+        for bits in warned_users.filter(user_id__in=grants.values("user_id")).values_list("warnings", flat=True):
+            member_bits |= bits
+        warned = warned_users.filter(user_id__in=grants.values("user_id")).count() if is_group else 0
+        row.members, row.members_warned = members, warned
+        row.warnings = warnings.assignment_warnings(
+            principal_type=row.principal_type,
+            default_access=row.default_access,
+            role_defined=book.defined(row.role_id),
+            members=members,
+            member_bits=member_bits,
+        )
+        row.save(update_fields=["members", "members_warned", "warnings"])
+
+
+# Refresh from Entra ------------------------------------------------------------------------------------------------
+
+REFRESH_TASK = "mappings.directory.snapshot.run_requested_refresh"
+
+
+def request_refresh(application: Application) -> None:
+    """Refresh from Entra: a task reads the assignments in full (a large tenant takes seconds), after commit."""
+    snapshot = snapshot_of(application)
+    AssignmentSnapshot.objects.filter(pk=snapshot.pk).update(refresh_requested_at=timezone.now())
+    pk = application.pk
+    transaction.on_commit(lambda: async_task(REFRESH_TASK, pk, task_name=f"assignments-refresh-{pk}"))
+
+
+def run_requested_refresh(application_pk: int) -> None:
+    """The task behind Refresh from Entra. A failure is noted on the snapshot (shown on the page), the rows kept."""
+    application = Application.objects.select_related("entra").filter(pk=application_pk).first()
+    if application is None:
+        return
+    if not application.entra.service_principal_id:
+        AssignmentSnapshot.objects.filter(application=application).update(
+            error="Enter the Microsoft Entra credentials (with the enterprise application's object ID) first.",
+            error_at=timezone.now(),
+            refresh_requested_at=None,
+        )
+        return
+    try:
+        refresh(application, AssignmentReader(GraphClient(application.entra)), source=SnapshotSource.REFRESH)
+    except RemoteError:
+        pass  # noted on the snapshot by refresh(), shown on the page
+    finally:
+        AssignmentSnapshot.objects.filter(application=application).update(refresh_requested_at=None)
+
+
+# Reading the stored rows -------------------------------------------------------------------------------------------
+
+
+class StoredAssignments:
+    """The snapshot as an AssignmentSource: what the live reader would answer, from the stored rows."""
+
+    def __init__(self, application: Application) -> None:
+        self.application = application
+        self.snapshot = snapshot_of(application)
+        self.book = AppRoles(self.snapshot.app_roles or [])
+
+    def app_roles(self) -> list[dict]:
+        return self.book.roles
+
+    def assignments(self) -> Iterator[AssignmentRow]:
+        rows = SnapshotAssignment.objects.filter(application=self.application).order_by("name_key", "id")
+        for row in rows.iterator(chunk_size=2000):
+            yield self.row(row)
+
+    def row(self, stored: SnapshotAssignment) -> AssignmentRow:
+        return AssignmentRow(
+            id=stored.assignment_id,
+            principal_id=stored.principal_id,
+            principal_type=stored.principal_type,
+            principal_name=stored.display_name,
+            role_id=stored.role_id,
+            role_name=stored.role_label,
+            default_access=stored.default_access,
+            created=stored.created,
+            role_value=self.book.assigned(stored.role_id) or "",
+        )
+
+    def grants(self, rows: Iterable[AssignmentRow], member_select: Sequence[str] = DETAILS_SELECT) -> Iterator[Grant]:
+        for row in rows:
+            reached = SnapshotGrant.objects.filter(application=self.application, assignment_id=row.id)
+            for user_id, name, upn, mail in reached.values_list("user_id", "display_name", "upn", "mail"):
+                yield Grant(row, {"id": user_id, "displayName": name, "userPrincipalName": upn, "mail": mail})
+
+    def roles_by_user(self) -> dict[str, tuple[str, ...]]:
+        users = SnapshotUser.objects.filter(application=self.application).values_list("user_id", "role_ids")
+        return _roles_by_user(self.book, {user_id: roles.split() for user_id, roles in users.iterator(5000)})
+
+    def roles_of(self, user_id: str) -> tuple[str, ...] | None:
+        roles = (
+            SnapshotUser.objects.filter(application=self.application, user_id=user_id)
+            .values_list("role_ids", flat=True)
+            .first()
+        )
+        return None if roles is None else _roles_by_user(self.book, {user_id: roles.split()})[user_id]
