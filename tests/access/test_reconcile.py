@@ -3,6 +3,10 @@ granted only, licences first, per-grant failures, drift found and repaired, dry 
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -279,3 +283,23 @@ def test_a_mapping_imported_from_entra_keeps_single_app_role_assignment(configur
     target = ProvisionedLink.objects.get(source_id=user).target_id
     # Entra's SingleAppRoleAssignment: one of the roles, here always the first by value
     assert emu.control.get_salesforce_user(id=target)["ProfileName"] == "Marketing User"
+
+
+def test_downloads_carry_each_grant_in_the_modified_properties(role_groups, sales_access, emu, reader_client):
+    cycle = run(sales_access.job)
+    (source_id, _), *_ = sales_users(emu)
+    change_id = ProvisioningLogEntry.objects.get(cycle=cycle, source_id=source_id).change_id
+    response = reader_client.get(reverse("provisioning_logs_download_csv", args=[sales_access.slug]))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    text = archive.read("ProvisioningLogs_ModifiedProperties.csv").decode("utf-8-sig")
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["Change ID"] == str(change_id)]
+    assert {
+        "Change ID": str(change_id),
+        "Property": "Permission set",
+        "Old Value": "",
+        "New Value": "Sales Console",
+    } in rows
+    response = reader_client.get(reverse("provisioning_logs_download_json", args=[sales_access.slug]))
+    entries = json.loads(b"".join(response.streaming_content))
+    mine = next(e for e in entries if source_id in json.dumps(e))
+    assert "Sales Console" in json.dumps(mine) and "Permission set" in json.dumps(mine)
