@@ -70,6 +70,15 @@ class AccessTables:
     by_licence: dict[tuple[str, str], str] = field(default_factory=dict)
     by_member: dict[tuple[str, str], str] = field(default_factory=dict)
     login_of: dict[str, str] = field(default_factory=dict)
+    # object -> user id -> its record ids (Salesforce indexes the lookups; queries by assignee use this)
+    by_owner: dict[str, dict[str, set[str]]] = field(
+        default_factory=lambda: {
+            "PermissionSetAssignment": {},
+            "PermissionSetLicenseAssign": {},
+            "GroupMember": {},
+            "UserLogin": {},
+        }
+    )
     profile_sets: dict[str, str] = field(default_factory=dict)  # profile id -> its own permission set
 
     def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -161,6 +170,7 @@ class AccessTables:
         login_id = self.ids.next("060")
         self.logins[login_id] = {"Id": login_id, "UserId": user["Id"], "IsFrozen": False, "IsPasswordLocked": False}
         self.login_of[user["Id"]] = login_id
+        self.by_owner["UserLogin"][user["Id"]] = {login_id}
         self._profile_changed(user["Id"], None, user.get("ProfileId"), stamp)
 
     def profile_changed(self, user_id: str, old: str | None, new: str | None, stamp: str) -> None:
@@ -191,6 +201,7 @@ class AccessTables:
             "SystemModstamp": stamp,
         }
         self.by_assignment[(user_id, group_id or ps_id or "")] = rid
+        self.by_owner["PermissionSetAssignment"].setdefault(user_id, set()).add(rid)
         return rid
 
     def _drop(self, table: dict[str, dict[str, Any]], record_id: str) -> dict[str, Any]:
@@ -198,10 +209,13 @@ class AccessTables:
         if table is self.assignments:
             key = record["PermissionSetGroupId"] or record["PermissionSetId"]
             self.by_assignment.pop((record["AssigneeId"], key), None)
+            self.by_owner["PermissionSetAssignment"].get(record["AssigneeId"], set()).discard(record_id)
         elif table is self.licence_assignments:
             self.by_licence.pop((record["AssigneeId"], record["PermissionSetLicenseId"]), None)
+            self.by_owner["PermissionSetLicenseAssign"].get(record["AssigneeId"], set()).discard(record_id)
         elif table is self.members:
             self.by_member.pop((record["GroupId"], record["UserOrGroupId"]), None)
+            self.by_owner["GroupMember"].get(record["UserOrGroupId"], set()).discard(record_id)
         return record
 
     def _restore(self, table: dict[str, dict[str, Any]], record: dict[str, Any]) -> None:
@@ -209,10 +223,13 @@ class AccessTables:
         if table is self.assignments:
             key = record["PermissionSetGroupId"] or record["PermissionSetId"]
             self.by_assignment[(record["AssigneeId"], key)] = record["Id"]
+            self.by_owner["PermissionSetAssignment"].setdefault(record["AssigneeId"], set()).add(record["Id"])
         elif table is self.licence_assignments:
             self.by_licence[(record["AssigneeId"], record["PermissionSetLicenseId"])] = record["Id"]
+            self.by_owner["PermissionSetLicenseAssign"].setdefault(record["AssigneeId"], set()).add(record["Id"])
         elif table is self.members:
             self.by_member[(record["GroupId"], record["UserOrGroupId"])] = record["Id"]
+            self.by_owner["GroupMember"].setdefault(record["UserOrGroupId"], set()).add(record["Id"])
 
 
 def _resolve(table: dict[str, Any], value: Any, name: str, prefix: str) -> str:
@@ -367,9 +384,8 @@ def _check_licence_unneeded(state: SalesforceState, record: dict[str, Any]) -> N
     # Salesforce Help, "Remove Permission Set Licenses from Users": a licence cannot be removed while the user holds
     # a permission set that requires it; remove the permission set first.
     access = state.access
-    for assignment in access.assignments.values():
-        if assignment["AssigneeId"] != record["AssigneeId"]:
-            continue
+    for assignment_id in access.by_owner["PermissionSetAssignment"].get(record["AssigneeId"], ()):
+        assignment = access.assignments[assignment_id]
         components = (
             access.group_components.get(assignment["PermissionSetGroupId"], [])
             if assignment["PermissionSetGroupId"]

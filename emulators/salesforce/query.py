@@ -13,6 +13,12 @@ from emulators.salesforce.soql import Query, SOQLError, parse
 from emulators.salesforce.state import SalesforceState
 
 _INDEXED = {("Id",): "id", ("Username",): "username"}
+OWNER_FIELDS = {  # the user lookup of each access object, indexed by AccessTables.by_owner
+    "PermissionSetAssignment": "AssigneeId",
+    "PermissionSetLicenseAssign": "AssigneeId",
+    "GroupMember": "UserOrGroupId",
+    "UserLogin": "UserId",
+}
 
 
 def _table(state: SalesforceState, obj: str) -> dict[str, dict[str, Any]]:
@@ -110,7 +116,19 @@ def _candidates(state: SalesforceState, query: Query) -> list[dict[str, Any]]:
                     if uid and uid not in ids:
                         ids.append(uid)
                 return [table[i] for i in sorted(ids)]
+    owner_field = OWNER_FIELDS.get(query.obj)
+    for node in conjuncts if owner_field else ():
+        # Salesforce indexes lookup fields: an assignee's rows are found without reading the whole table.
+        if node and node[0] == "in" and not node[3] and tuple(node[1]) == (owner_field,):
+            owned = state.access.by_owner[query.obj]
+            found = {rid for v in node[2] if isinstance(v, str) for rid in owned.get(_user_id(state, v), ())}
+            return [table[i] for i in sorted(found) if i in table]
     return list(table.values())
+
+
+def _user_id(state: SalesforceState, value: str) -> str:
+    record = state.user_by_any_id(value) if value.startswith("005") else None
+    return record["Id"] if record else value
 
 
 def _shape(state: SalesforceState, query: Query, record: dict[str, Any], version: str) -> dict[str, Any]:

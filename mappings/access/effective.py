@@ -112,6 +112,8 @@ class AccessDefinition:
     roles: dict[str, RoleAccess] = field(default_factory=dict)  # casefolded role value -> access
     items: dict[str, Item] = field(default_factory=dict)  # Salesforce id -> item (every item of the catalogue)
     settings: AccessSettings | None = None
+    # Users with the same roles have the same (immutable) access: computed once per set of roles.
+    _known: dict[tuple[str, ...], EffectiveAccess] = field(default_factory=dict, repr=False)
 
     @classmethod
     def for_application(cls, application: Application) -> AccessDefinition:
@@ -159,6 +161,13 @@ class AccessDefinition:
         return sorted(roles, key=lambda r: (r.precedence, r.value.casefold()))
 
     def effective(self, role_values: Sequence[str]) -> EffectiveAccess:
+        key = tuple(sorted({str(v) for v in role_values}))
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = self._effective(key)
+        return known
+
+    def _effective(self, role_values: Sequence[str]) -> EffectiveAccess:
         roles = self.ordered(role_values)
         if not roles:
             return NO_ACCESS

@@ -3,8 +3,9 @@ are typed against, and the profile cache (ProfileName <-> ProfileId, read once a
 
 connections.clients.salesforce.SalesforceClient implements it. A dry run uses the very same client built with
 dry_run=True: reads go out, writes stop at its single `_request()` and are recorded, answered as if they had
-succeeded. A new pipeline stage that needs more of Salesforce (assigning permission sets, say) adds its calls
-here and to SalesforceClient, and a test can hand the engine any object that has them.
+succeeded (a Composite call carrying only queries is a read and goes out). A new pipeline stage that needs more of
+Salesforce adds its calls here and to SalesforceClient, as the access steps did (query_many, write_access,
+update_records), and a test can hand the engine any object that has them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from connections.clients.salesforce import RecordResult
+from connections.clients.salesforce import AccessOperation, RecordResult
 
 
 class SalesforceWriter(Protocol):
@@ -35,6 +36,15 @@ class SalesforceWriter(Protocol):
 
     def update_users(self, records: Sequence[dict]) -> list[RecordResult]:
         """Update users (each record carries "Id"); one result per record, in order."""
+
+    def query_many(self, queries: Sequence[str]) -> list[list[dict]]:
+        """Several SOQL queries (five a call, inside Composite); every record of each, in order."""
+
+    def write_access(self, operations: Sequence[AccessOperation]) -> list[RecordResult]:
+        """Insert and delete assignments and memberships in the given order (collections inside Composite)."""
+
+    def update_records(self, sobject: str, records: Sequence[dict]) -> list[RecordResult]:
+        """Update records of one type, e.g. UserLogin to freeze users; one result per record, in order."""
 
 
 class ProfileCache:

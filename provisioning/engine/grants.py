@@ -1,0 +1,112 @@
+"""The ledger of Salesforce access this console granted (provisioning.models.AccessGrant), a page at a time.
+
+What access.py, leavers.py and drift.py share: the records that grant each kind of item (RECORDS), the ledger key of
+a frozen user, and the Ledger that loads a page's rows, remembers and forgets grants as the page goes, and writes
+them inside record_page's transaction (nothing in a dry run). A row is "owned" when this console granted it; one seen
+in Salesforce that someone else granted is remembered as not owned and is never revoked by default.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils import timezone
+
+from mappings.access.models import AccessKind
+from provisioning.engine.items import WorkItem
+from provisioning.models import AccessGrant, ProvisioningCycle, ProvisioningJob
+
+# kind -> (sObject, the field naming the item, the field naming the user)
+RECORDS = {
+    AccessKind.PERMISSION_SET: ("PermissionSetAssignment", "PermissionSetId", "AssigneeId"),
+    AccessKind.PERMISSION_SET_GROUP: ("PermissionSetAssignment", "PermissionSetGroupId", "AssigneeId"),
+    AccessKind.LICENCE: ("PermissionSetLicenseAssign", "PermissionSetLicenseId", "AssigneeId"),
+    AccessKind.GROUP: ("GroupMember", "GroupId", "UserOrGroupId"),
+    AccessKind.QUEUE: ("GroupMember", "GroupId", "UserOrGroupId"),
+}
+FROZEN = ("frozen", "IsFrozen")  # the ledger key of a user this console froze
+
+Key = tuple[str, str]  # (kind, item id)
+COLUMNS = ("source_id", "target_id", "kind", "item_id", "item_name", "record_id", "owned")
+
+
+@dataclass(slots=True)
+class Grant:
+    """One ledger row as the engine handles it (a model instance per grant costs too much at 100,000 users)."""
+
+    source_id: str
+    target_id: str
+    kind: str
+    item_id: str
+    item_name: str
+    record_id: str
+    owned: bool
+    pk: int | None = None
+
+
+class Ledger:
+    def __init__(self, job: ProvisioningJob, cycle: ProvisioningCycle) -> None:
+        self.job = job
+        self.cycle = cycle
+        self.rows: dict[str, dict[Key, Grant]] = {}  # source id -> (kind, item id) -> row
+        self.pending_save: list[Grant] = []
+        self.pending_delete: list[int] = []
+
+    def load(self, items: Sequence[WorkItem]) -> None:
+        """The ledger rows of the page's users."""
+        self.rows = defaultdict(dict)
+        ids = [item.source_id for item in items]
+        for values in AccessGrant.objects.filter(job=self.job, source_id__in=ids).values_list(*COLUMNS, "pk"):
+            row = Grant(*values)
+            self.rows[row.source_id][(row.kind, row.item_id)] = row
+
+    def held(self, source_id: str) -> dict[Key, Grant]:
+        return self.rows.get(source_id, {})
+
+    def frozen(self, source_id: str) -> bool:
+        return FROZEN in self.held(source_id)
+
+    def remember(self, item: WorkItem, kind: str, item_id: str, name: str, record_id: str, *, owned: bool) -> None:
+        row = Grant(item.source_id, item.target_id, kind, item_id, name[:255], record_id, owned)
+        self.rows.setdefault(item.source_id, {})[(kind, item_id)] = row
+        self.pending_save.append(row)
+
+    def forget(self, item: WorkItem, key: Key) -> None:
+        row = self.rows.get(item.source_id, {}).pop(key, None)
+        if row is not None and row.pk is not None:
+            self.pending_delete.append(row.pk)
+
+    def record(self) -> None:
+        """Write the page's ledger changes (inside record_page's transaction); a dry run keeps nothing."""
+        saves, deletes = self.pending_save, self.pending_delete
+        self.pending_save, self.pending_delete = [], []
+        if self.cycle.dry_run:
+            return
+        if deletes:
+            AccessGrant.objects.filter(pk__in=deletes).delete()
+        if saves:
+            latest = {(r.target_id, r.kind, r.item_id): r for r in saves}
+            self._upsert(list(latest.values()))
+
+    def _upsert(self, rows: list[Grant]) -> None:
+        """INSERT ... ON CONFLICT DO UPDATE (PostgreSQL and SQLite alike) with executemany: Django's bulk_create
+        compiles every field of every row, which cost more than the grants' own writes at 100,000 users."""
+        table = AccessGrant._meta.db_table
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        columns = ("job_id", *COLUMNS, "granted_at", "cycle_id")
+        updates = ("source_id", "item_name", "record_id", "owned", "granted_at", "cycle_id")
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608
+            f"ON CONFLICT (job_id, target_id, kind, item_id) DO UPDATE SET "
+            f"{', '.join(f'{c} = excluded.{c}' for c in updates)}"
+        )
+        params = [
+            (self.job.pk, r.source_id, r.target_id, r.kind, r.item_id, r.item_name, r.record_id, r.owned, now,
+             self.cycle.pk)
+            for r in rows
+        ]  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
