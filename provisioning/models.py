@@ -386,7 +386,8 @@ class AccessGrant(models.Model):
     id), the Salesforce Role it set, or a feature licence it switched on. Only what is recorded here is ever revoked,
     unless the item says to also remove access granted outside the console."""
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="access_grants")
+    # No index of their own: the constraint and index below lead with the job; rows are never looked up by cycle.
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="access_grants", db_index=False)
     source_id = models.CharField("Entra object id", max_length=64)
     target_id = models.CharField("Salesforce user id", max_length=18)
     kind = models.CharField(max_length=30)  # mappings.access.models.AccessKind, or "flag"
@@ -397,7 +398,9 @@ class AccessGrant(models.Model):
         default=True, help_text="Granted by this console; False: seen in Salesforce, granted there by someone else."
     )
     granted_at = models.DateTimeField(default=timezone.now)
-    cycle = models.ForeignKey(ProvisioningCycle, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cycle = models.ForeignKey(
+        ProvisioningCycle, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [

@@ -92,21 +92,27 @@ class Ledger:
             self._upsert(list(latest.values()))
 
     def _upsert(self, rows: list[Grant]) -> None:
-        """INSERT ... ON CONFLICT DO UPDATE (PostgreSQL and SQLite alike) with executemany: Django's bulk_create
-        compiles every field of every row, which cost more than the grants' own writes at 100,000 users."""
+        """INSERT ... VALUES (...), (...) ON CONFLICT DO UPDATE (PostgreSQL and SQLite alike), a few hundred rows a
+        statement: Django's bulk_create compiles every field of every row, which cost more than the grants' own
+        writes at 100,000 users, and a statement a row costs a round trip each on PostgreSQL."""
         table = AccessGrant._meta.db_table
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         columns = ("job_id", *COLUMNS, "granted_at", "cycle_id")
         updates = ("source_id", "item_name", "record_id", "owned", "granted_at", "cycle_id")
-        sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608
-            f"ON CONFLICT (job_id, target_id, kind, item_id) DO UPDATE SET "
-            f"{', '.join(f'{c} = excluded.{c}' for c in updates)}"
-        )
-        params = [
-            (self.job.pk, r.source_id, r.target_id, r.kind, r.item_id, r.item_name, r.record_id, r.owned, now,
-             self.cycle.pk)
-            for r in rows
-        ]  # fmt: skip
+        per_statement = max(1, min(500, (connection.features.max_query_params or 999) // len(columns)))
+        row_sql = f"({', '.join(['%s'] * len(columns))})"
         with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                params = [
+                    value
+                    for r in chunk
+                    for value in (self.job.pk, r.source_id, r.target_id, r.kind, r.item_id, r.item_name, r.record_id,
+                                  r.owned, now, self.cycle.pk)
+                ]  # fmt: skip
+                cursor.execute(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
+                    f"ON CONFLICT (job_id, target_id, kind, item_id) DO UPDATE SET "
+                    f"{', '.join(f'{c} = excluded.{c}' for c in updates)}",
+                    params,
+                )

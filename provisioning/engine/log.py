@@ -102,8 +102,19 @@ def steps_for(item: WorkItem, dry_run: bool) -> list[dict]:
         steps.append(step(name, "export", "failure" if failed else "success", text, Reason=plan.reason))
     else:
         steps.append(step("EntrySynchronizationSkipped", "processing", "skipped", plan.reason))
-    steps.extend(access_step(change, who, dry_run) for change in item.access_changes)
+    if item.access_changes:
+        steps.append(access_summary_step(item.access_changes, who, dry_run))
     return steps
+
+
+def access_summary_step(changes: list[AccessChange], who: str, dry_run: bool) -> dict:
+    """The grants and revokes of one user as one log step (each one is a row of Modified Properties; provision on
+    demand shows them one step each): the failed ones first, with their codes."""
+    failed = [c for c in changes if not c.ok]
+    texts = [access_step(c, who, dry_run)["description"] for c in failed + [c for c in changes if c.ok]]
+    codes = ", ".join(dict.fromkeys(c.code for c in failed))
+    return step("EntryExportAccess", "export", "failure" if failed else "success", " ".join(
+        t if t.endswith(".") else t + "." for t in texts), **({"ErrorCode": codes} if codes else {}))  # fmt: skip
 
 
 ACCESS_STEPS = {  # action -> (step name, past participle)

@@ -78,7 +78,11 @@ def test_initial_cycle_grants_each_roles_access_and_logs_it(sales_access, emu):
         entry = ProvisioningLogEntry.objects.filter(cycle=cycle, source_id=source_id).get()
         rows = {(p["displayName"], p["newValue"]) for p in entry.modified_properties}
         assert ("Permission set", "Sales Console") in rows and ("Public group", "EMEA Sales") in rows
-        assert any(s["name"] == "EntryExportAccessGrant" and s["status"] == "success" for s in entry.steps)
+        (access_step,) = [s for s in entry.steps if s["name"] == "EntryExportAccess"]
+        assert (
+            access_step["status"] == "success"
+            and "Permission set 'Sales Console' was granted" in access_step["description"]
+        )
 
 
 def test_an_unchanged_cycle_writes_nothing_and_reads_little(sales_access, emu):
@@ -162,7 +166,9 @@ def test_refused_grants_are_logged_per_grant_and_retried_alone(configured_app, e
     assert "LICENSE_LIMIT_EXCEEDED" in entry.error_reason and "CRM Analytics Viewer" in entry.error_reason
     assert "seat" in entry.error_recommendation
     failed = [s for s in entry.steps if s["status"] == "failure"]
-    assert {s["name"] for s in failed} == {"EntryExportAccessGrant"} and len(failed) == 2
+    assert [s["name"] for s in failed] == ["EntryExportAccess"]
+    assert failed[0]["details"]["ErrorCode"] == "LICENSE_LIMIT_EXCEEDED, FIELD_INTEGRITY_EXCEPTION"
+    assert "EMEA Sales' was granted" in failed[0]["description"]
     access = emu.control.access_of(target_id)
     assert access["permission_sets"] == ["Reports_Builder"] and access["groups"] == ["EMEA_Sales"]  # the others stand
     escrow = Escrow.objects.get(source_id=source_id)
