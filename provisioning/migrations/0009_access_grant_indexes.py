@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('provisioning', '0007_salesforce_access'),
+        ('provisioning', '0008_edit_version'),
     ]
 
     operations = [
