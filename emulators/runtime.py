@@ -89,6 +89,7 @@ class Emulators:
             self.salesforce_app.state = salesforce
             self.salesforce_app.cursors = Cursors(salesforce)
             self.salesforce_app.faults.reset()
+            self.salesforce_app.malformed.reset()
             self.salesforce_app.metrics.reset()
         with self.entra_app.lock:
             entra.tokens = {t: v for t, v in self.entra_app.state.tokens.items() if v[1] > 0}
@@ -98,6 +99,7 @@ class Emulators:
             self.entra_app.snapshots.clear()
             self.entra_app.users.rounds.clear()
             self.entra_app.faults.reset()
+            self.entra_app.malformed.reset()
             self.entra_app.metrics.reset()
         self.set_latency(self.latency_ms)
 

@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from emulators.malformed import MalformedAnswers, malformed_body
+
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
@@ -170,6 +172,7 @@ class EmulatorApp:
         self.router = Router()
         self.metrics = Metrics()
         self.faults = Faults()
+        self.malformed = MalformedAnswers()  # answers of the wrong shape (control: malformed_answers)
         self.latency_ms = 0
         self.lock = threading.RLock()  # state is mutated under this lock; handlers are short
 
@@ -210,7 +213,15 @@ class EmulatorApp:
                 response = route.handler(request)
         except _BadJSON:
             response = self.bad_json(request)
-        return self.decorate(request, response)
+        return self.decorate(request, self.malform(request.method, request.path, response))
+
+    def malform(self, method: str, path: str, response: Response) -> Response:
+        """The response in the wrong shape when a malformed_answers rule asks for it."""
+        shape = self.malformed.take(method, path, response.status)
+        if shape is None:
+            return response
+        body, content_type = malformed_body(shape, response.body)
+        return Response(200, body, {**response.headers, "Content-Type": content_type})
 
     def bad_json(self, request: Request) -> Response:
         return Response.json({"error": "malformed JSON"}, 400)

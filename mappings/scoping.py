@@ -3,6 +3,11 @@
 Filters are ORed, the clauses of one filter ANDed. A clause over a null or empty attribute is false, except
 IS NULL (Entra's rule; NOT EQUALS and NOT REGEX MATCH included). The explanation reads like provision on
 demand's: "Scoping filter 'Sales' department EQUALS Sales: passed".
+
+A clause that cannot be evaluated (a regular expression over its time limit, a value that is no whole number for
+Greater_Than, a multi-valued value) is neither passed nor failed but unknown. Doubt never takes anyone out of scope:
+a user is in scope when one filter passes in full, out of scope when every filter has a clause that failed, and
+otherwise the evaluation raises ScopingEvaluationError, which fails that user (escrowed, nothing written).
 """
 
 from __future__ import annotations
@@ -61,6 +66,19 @@ class FilterSpec:
 class ScopeDecision:
     in_scope: bool
     reasons: list[str] = field(default_factory=list)
+
+
+class ClauseError(ValueError):
+    """One clause could not be evaluated for one user: its outcome is unknown."""
+
+
+class ScopingEvaluationError(ValueError):
+    """Whether the user is in scope cannot be told: no filter passed, and one could not be evaluated."""
+
+    def __init__(self, errors: list[str], reasons: list[str]) -> None:
+        self.errors = errors
+        self.reasons = reasons
+        super().__init__("; ".join(errors))
 
 
 def validate_clause(
@@ -124,11 +142,11 @@ def _integer(text: str) -> int | None:
 
 
 def evaluate_clause(clause: ClauseSpec, user: Mapping[str, Any]) -> tuple[bool, str]:
-    """(passed, why-not) for one clause."""
+    """(passed, why-not) for one clause; ClauseError when it cannot be evaluated for this user."""
     raw = user.get(clause.attribute)
     op, expected = clause.operator, clause.value or ""
     if isinstance(raw, list | tuple):
-        return False, f"{clause.attribute} is multi-valued, which scoping filters do not support"
+        raise ClauseError(f"{clause.attribute} is multi-valued, which scoping filters do not support")
     actual = _text(raw)
     if op == "IS NULL":
         return actual is None, "" if actual is None else f"{clause.attribute} has a value"
@@ -153,34 +171,49 @@ def evaluate_clause(clause: ClauseSpec, user: Mapping[str, Any]) -> tuple[bool, 
         return actual not in expected, ""
     if op in INTEGER_OPERATORS:
         left, right = _integer(actual), _integer(expected)
-        if left is None or right is None:
-            return False, f"{'value' if right is None else clause.attribute} is not a whole number"
+        if right is None:
+            raise ClauseError(f"the clause's value {expected!r} is not a whole number")
+        if left is None:
+            raise ClauseError(f"{clause.attribute} ({actual[:40]!r}) is not a whole number")
         return (left > right if op == "Greater_Than" else left >= right), ""
     if op in REGEX_OPERATORS:
         try:
             matched = compile_regex(expected).search(actual) is not None
-        except ValueError as exc:
-            return False, str(exc)
+        except ValueError as exc:  # invalid, or over its time limit (catastrophic backtracking)
+            raise ClauseError(str(exc)) from None
         return matched if op == "REGEX MATCH" else not matched, ""
-    return False, f"unknown operator {op!r}"
+    raise ClauseError(f"unknown operator {op!r}")
 
 
 def evaluate_scoping(filters: Sequence[FilterSpec | Any], user: Mapping[str, Any]) -> ScopeDecision:
-    """In scope when there is no filter or when every clause of at least one filter passes. Every clause is
-    evaluated, so the reasons list the whole picture as provision on demand shows it."""
+    """In scope when there is no filter or when every clause of at least one filter passes; out of scope when every
+    filter has a failed clause; ScopingEvaluationError when neither can be told because a clause could not be
+    evaluated. Every clause is evaluated, so the reasons list the whole picture as provision on demand shows it."""
     specs = filter_specs(filters)
     if not specs:
         return ScopeDecision(True, ["No scoping filter: every assigned user is in scope"])
     reasons: list[str] = []
+    errors: list[str] = []
     in_scope = False
+    unknown = False
     for spec in specs:
-        passed_all = True
+        passed_all, failed_one = True, False
         for clause in spec.clauses:
-            passed, why = evaluate_clause(clause, user)
+            try:
+                passed, why = evaluate_clause(clause, user)
+            except ClauseError as exc:
+                passed_all = False
+                errors.append(f"Scoping filter '{spec.title}' {clause}: {exc}")
+                reasons.append(f"Scoping filter '{spec.title}' {clause}: could not be evaluated ({exc})")
+                continue
             passed_all = passed_all and passed
+            failed_one = failed_one or not passed
             outcome = "passed" if passed else f"failed ({why})" if why else "failed"
             reasons.append(f"Scoping filter '{spec.title}' {clause}: {outcome}")
         if not spec.clauses:
             reasons.append(f"Scoping filter '{spec.title}' has no clause: passed")
         in_scope = in_scope or passed_all
+        unknown = unknown or not (passed_all or failed_one)
+    if not in_scope and unknown:
+        raise ScopingEvaluationError(errors, reasons)
     return ScopeDecision(in_scope, reasons)

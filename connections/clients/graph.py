@@ -20,6 +20,7 @@ import msal
 import requests
 from msal.exceptions import MsalServiceError
 
+from connections.clients import shapes
 from connections.clients.errors import NotFound, RemoteError, StopError, TransientError
 from connections.clients.graph_errors import graph_error, tenant_unknown, token_error
 from connections.clients.http import backoff_delay, build_session, describe_request, transport_error
@@ -187,7 +188,7 @@ class GraphClient:
                 error = transport_error(exc, request, self.connection.ca_bundle)
             else:
                 if response.status_code < 300:
-                    return response.json() if response.content else {}
+                    return shapes.json_body(response, request)
                 if response.status_code == 401 and not refreshed:
                     refreshed = True
                     self._app.remove_tokens_for_client()  # type: ignore[union-attr]
@@ -213,14 +214,14 @@ class GraphClient:
         return self._request("GET", path, params=params)
 
     def iter_pages(self, path: str, params: dict | None = None) -> Iterator[dict]:
-        """Each page (a dict with "value"), following @odata.nextLink, which carries the parameters."""
-        page = self.get(path, params)
+        """Each page (a dict with a "value" list of objects with ids: shapes.graph_page), following @odata.nextLink,
+        which carries the parameters. A page of another shape is an UnexpectedAnswer, never an empty page."""
         while True:
+            page = shapes.graph_page(self.get(path, params), describe_request("GET", self._url(path)))
             yield page
-            next_link = page.get("@odata.nextLink")
-            if not next_link:
+            path, params = page.get("@odata.nextLink"), None
+            if not path:
                 return
-            page = self.get(next_link)
 
     def service_principal(self, select: str = "id,appId,displayName,appRoles") -> dict:
         sp_id = self.connection.service_principal_id
@@ -239,7 +240,7 @@ class GraphClient:
         """Every user and group assigned to the enterprise application."""
         path = f"servicePrincipals/{quote(self.connection.service_principal_id, safe='')}/appRoleAssignedTo"
         for page in self.iter_pages(path, {"$top": PAGE_SIZE}):
-            yield from page.get("value") or []
+            yield from page["value"]
 
     def iter_users(
         self, select: Sequence[str], filter: str | None = None, expand: str | None = None
@@ -250,7 +251,7 @@ class GraphClient:
         if expand:
             params["$expand"] = expand
         for page in self.iter_pages("users", params):
-            yield page.get("value") or []
+            yield page["value"]
 
     def get_user(self, id_or_upn: str, select: Sequence[str]) -> dict:
         return self.get(f"users/{quote(id_or_upn, safe='@')}", {"$select": ",".join(select)})
@@ -265,7 +266,7 @@ class GraphClient:
             "organization",
             params={"$select": "id,verifiedDomains"},
         )
-        for organization in body.get("value") or []:
+        for organization in shapes.graph_page(body, describe_request("GET", self._url("organization")))["value"]:
             for domain in organization.get("verifiedDomains") or []:
                 if domain.get("isDefault") and domain.get("name"):
                     return domain["name"]
@@ -281,7 +282,8 @@ class GraphClient:
             "directoryObjects/getAvailableExtensionProperties",
             json={},
         )
-        return [p for p in body.get("value") or [] if "User" in (p.get("targetObjects") or [])]
+        call = describe_request("POST", self._url("directoryObjects/getAvailableExtensionProperties"))
+        return [p for p in shapes.graph_page(body, call)["value"] if "User" in (p.get("targetObjects") or [])]
 
     def groups_user_members(self, group_ids: Sequence[str], select: Sequence[str]) -> Iterator[tuple[str, list[dict]]]:
         """(group id, its user members with nested groups expanded) for each group, 20 groups to a JSON batch; a
@@ -301,11 +303,15 @@ class GraphClient:
             ]
             answers = self.batch(requests_)
             for i, group_id in enumerate(chunk):
-                page = _batch_body(answers.get(str(i)), f"the members of group {group_id}")
+                page = _batch_body(
+                    answers.get(str(i)),
+                    f"the members of group {group_id}",
+                    f"GET /groups/{group_id}/transitiveMembers/microsoft.graph.user (in a JSON batch)",
+                )
                 members = list(page["value"])
                 if page.get("@odata.nextLink"):
                     for more in self.iter_pages(page["@odata.nextLink"]):
-                        members.extend(_page_value(more, f"the members of group {group_id}"))
+                        members.extend(more["value"])
                 yield group_id, members
 
     def count_users(self) -> int:
@@ -335,7 +341,8 @@ class GraphClient:
             ]
             answers = self.batch(requests_)
             for i in range(len(groups)):
-                yield list(_batch_body(answers.get(str(i)), "users by object id")["value"])
+                call = "GET /users?$filter=id in (...) (in a JSON batch)"
+                yield list(_batch_body(answers.get(str(i)), "users by object id", call)["value"])
 
     def delta(self, select: Sequence[str], delta_link: str | None) -> Iterator[list[dict]]:
         """Pages of changed users; afterwards `last_delta_link` holds the link for the next round.
@@ -349,7 +356,7 @@ class GraphClient:
         for page in pages:
             if page.get("@odata.deltaLink"):
                 self.last_delta_link = page["@odata.deltaLink"]
-            yield page.get("value") or []
+            yield page["value"]
 
     def user_app_role_assignments(self, user_id: str, *, nested_groups: bool = True) -> list[dict]:
         """The assignments to this enterprise application that reach one user, in a few calls whatever the
@@ -360,7 +367,7 @@ class GraphClient:
         mine = [
             assignment
             for page in self.iter_pages(f"users/{user}/appRoleAssignments", {"$filter": f"resourceId eq {sp_id}"})
-            for assignment in page.get("value") or []
+            for assignment in page["value"]
         ]
         if not nested_groups:
             return mine
@@ -370,8 +377,8 @@ class GraphClient:
             for page in self.iter_pages(
                 f"users/{user}/transitiveMemberOf/microsoft.graph.group", {"$select": "id", "$top": PAGE_SIZE}
             )
-            for group in page.get("value") or []
-            if group.get("id") and group["id"] not in known
+            for group in page["value"]
+            if group["id"] not in known
         ]
         for start in range(0, len(groups), BATCH_LIMIT):
             chunk = groups[start : start + BATCH_LIMIT]
@@ -386,7 +393,8 @@ class GraphClient:
             for i, answer in self.batch(requests).items():
                 status = int(answer.get("status") or 0)
                 if status == 200:
-                    mine.extend((answer.get("body") or {}).get("value") or [])
+                    call = f"GET /groups/{chunk[int(i)]}/appRoleAssignments (in a JSON batch)"
+                    mine.extend(shapes.graph_page(answer.get("body"), call)["value"])
                 elif status != 404:  # a group deleted meanwhile has no assignment left
                     message = ((answer.get("body") or {}).get("error") or {}).get("message") or f"HTTP {status}"
                     raise RemoteError(
@@ -403,7 +411,7 @@ class GraphClient:
         for attempt in range(self.max_retries + 1):
             body = self._request("POST", "$batch", json={"requests": list(pending.values())})
             throttled: list[float] = []
-            for answer in body.get("responses") or []:
+            for answer in shapes.graph_batch(body, describe_request("POST", self._url("$batch"))):
                 answer_id = str(answer.get("id"))
                 answers[answer_id] = answer
                 if answer.get("status") == 429:
@@ -440,15 +448,7 @@ class GraphClient:
         self._request("DELETE", f"servicePrincipals/{sp_id}/appRoleAssignedTo/{quote(assignment_id, safe='')}")
 
 
-def _page_value(page: Any, what: str) -> list[dict]:
-    """The `value` array of a collection page; a page without one is an error, never an empty page."""
-    value = page.get("value") if isinstance(page, dict) else None
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise RemoteError(f"Reading {what} from Microsoft Graph gave a page without its list of objects.")
-    return value
-
-
-def _batch_body(answer: dict | None, what: str) -> dict:
+def _batch_body(answer: dict | None, what: str, call: str) -> dict:
     """The body of one answer of a JSON batch, which must be a 200 with a collection page: anything else is an
     error naming what was read."""
     status = int((answer or {}).get("status") or 0)
@@ -458,5 +458,4 @@ def _batch_body(answer: dict | None, what: str) -> dict:
         message = error.get("message") or ("no answer" if answer is None else f"HTTP {status}")
         kind = NotFound if status == 404 else TransientError if status == 429 or status >= 500 else RemoteError
         raise kind(f"Reading {what} from Microsoft Graph failed: {message}", code=error.get("code") or f"Graph{status}")
-    _page_value(body, what)
-    return body
+    return shapes.graph_page(body, call)

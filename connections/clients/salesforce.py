@@ -25,6 +25,7 @@ import requests
 from simple_salesforce import Salesforce, SalesforceLogin
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
+from connections.clients import shapes
 from connections.clients.errors import RemoteError, RequestLimitExceeded, SessionExpired, StopError, TransientError
 from connections.clients.http import (
     backoff_delay,
@@ -275,14 +276,10 @@ class SalesforceClient:
             if isinstance(error, TransientError) and error.retry_after is None:
                 error.retry_after = self._retry_after
             raise error from None
+        except ValueError:  # a 2xx answer that is not JSON (requests' JSONDecodeError is one too)
+            raise shapes.not_json(shapes.SALESFORCE, request) from None
         except requests.RequestException as exc:
             raise transport_error(exc, request, self.connection.ca_bundle) from None
-        except ValueError as exc:  # a 2xx answer that is not JSON
-            raise TransientError(
-                f"Salesforce answered with something that is not JSON ({type(exc).__name__}).",
-                code="BAD_RESPONSE",
-                request=request,
-            ) from None
         finally:
             usage = self._sf.api_usage.get("api-usage") if self._sf is not None else None
             if usage is not None:
@@ -318,7 +315,7 @@ class SalesforceClient:
 
     def query(self, soql: str) -> Iterator[dict]:
         """Every record of a SOQL query, following nextRecordsUrl; "attributes" removed."""
-        yield from self._follow(self._request("GET", "query/", params={"q": soql}) or {})
+        yield from self._follow(self._request("GET", "query/", params={"q": soql}), self._call("GET", "query/"))
 
     def query_many(self, queries: Sequence[str]) -> list[list[dict]]:
         """Several SOQL queries, up to five a call inside Composite; every record of each, in order."""
@@ -349,22 +346,32 @@ class SalesforceClient:
                             "POST", f"https://{self.instance}/services/data/v{self.version}/composite"
                         ),
                     )
-                records = [_strip_attributes(r) for r in result.get("records") or []]
-                next_url = result.get("nextRecordsUrl")
-                if not result.get("done", True) and next_url:
-                    more = self._request("GET", next_url) or {}
-                    records.extend(self._follow(more))
+                query_call = f"{self._call('GET', 'query/')} (in Composite)"
+                shapes.salesforce_query(result, query_call)
+                records = [_strip_attributes(r) for r in result["records"]]
+                if not result["done"]:
+                    next_url = result["nextRecordsUrl"]
+                    records.extend(self._follow(self._request("GET", next_url), self._call("GET", next_url)))
                 found.append(records)
         return found
 
-    def _follow(self, body: dict) -> Iterator[dict]:
+    def _call(self, method: str, path: str) -> str:
+        """The call as messages name it (no query string)."""
+        if not path.startswith("/"):
+            path = f"/services/data/v{self.version}/{path}"
+        return describe_request(method, f"https://{self.instance}{path}")
+
+    def _follow(self, body: Any, call: str) -> Iterator[dict]:
+        """Every record of a query answer and the pages after it; an answer of another shape is an UnexpectedAnswer
+        (shapes.salesforce_query), never an empty result."""
         while True:
-            for record in body.get("records") or []:
+            shapes.salesforce_query(body, call)
+            for record in body["records"]:
                 yield _strip_attributes(record)
-            next_url = body.get("nextRecordsUrl")
-            if body.get("done", True) or not next_url:
+            if body["done"]:
                 return
-            body = self._request("GET", next_url) or {}
+            next_url = body["nextRecordsUrl"]
+            body, call = self._request("GET", next_url), self._call("GET", next_url)
 
     def find_users(self, field: str, values: Sequence[str], fields: Sequence[str]) -> list[dict]:
         """Users whose `field` is one of `values`: one SOQL per chunk of at most 200 values."""

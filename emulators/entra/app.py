@@ -164,14 +164,25 @@ class EntraApp(EmulatorApp):
                 resp = (
                     self.fault_response(kind if kind != "timeout" else "503", inner) if kind else route.handler(inner)
                 )
+                resp = self.malform(inner.method, inner.path, resp)
             headers = {k: v for k, v in resp.headers.items() if k in ("Retry-After", "Content-Type", "Location")}
             responses.append(
                 {
                     "id": item["id"],
                     "status": resp.status,
                     "headers": headers,
-                    "body": json.loads(resp.body) if resp.body else None,
+                    "body": _inner_body(resp.body),
                 }
             )
         responses.reverse()  # Graph does not keep the order; clients must correlate by id
         return Response.json({"responses": responses})
+
+
+def _inner_body(body: bytes) -> Any:
+    """A batch answer's body: its JSON, or its text when it is none (an answer of the wrong shape)."""
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from connections.clients import shapes
 from connections.clients.errors import NotFound, RemoteError
 from connections.clients.graph import GraphClient
 
@@ -29,6 +30,10 @@ class SourceReader:
                 name = self.expand.split("(", 1)[0]
                 for user in page:
                     user.setdefault(name, None)
+                    expanded = user[name]
+                    documented = isinstance(expanded, dict) and isinstance(expanded.get("id"), str)
+                    if expanded is not None and not documented:
+                        del user[name]  # not the documented shape: unknown, read again on its own (manager.py)
             yield page
 
     def delta(self, delta_link: str | None) -> Iterator[list[dict]]:
@@ -64,7 +69,10 @@ class SourceReader:
                 answer = answers.get(str(i)) or {}
                 status = int(answer.get("status") or 0)
                 if status == 200:
-                    found.append(answer.get("body") or {})
+                    try:
+                        found.append(shapes.graph_object(answer.get("body"), f"GET /users/{user_id} (in a JSON batch)"))
+                    except shapes.UnexpectedAnswer as exc:
+                        errors[user_id] = exc
                 elif status == 404:
                     missing.append(user_id)
                 else:

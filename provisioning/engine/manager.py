@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from connections.clients import shapes
 from connections.clients.errors import RemoteError, TransientError
 from connections.clients.graph import GraphClient
 from provisioning.engine.items import Plan, PlanKind, WorkItem
@@ -58,6 +59,8 @@ class ManagerStep:
         if not users:
             return
         self._read_managers([i for i in users if "manager" not in i.user])
+        # A manager that could not be read is unknown, not "none": ManagerId is left as it is this cycle.
+        users = [i for i in users if "manager" in i.user]
         wanted = {i.source_id: manager_of(i.user) for i in users}
         self.owned = set(
             AccessGrant.objects.filter(job=self.job, kind=SET, source_id__in=[i.source_id for i in users]).values_list(
@@ -100,7 +103,11 @@ class ManagerStep:
             for n, item in enumerate(chunk):
                 answer = answers.get(str(n)) or {}
                 if answer.get("status") == 200:
-                    item.user["manager"] = {"id": (answer.get("body") or {}).get("id")}
+                    try:
+                        manager = shapes.graph_object(answer.get("body"), f"GET /users/{item.source_id}/manager")
+                    except shapes.UnexpectedAnswer:
+                        continue  # unknown, as above
+                    item.user["manager"] = {"id": manager["id"]}
                 elif answer.get("status") == 404:
                     item.user["manager"] = None
 

@@ -29,9 +29,17 @@ def decide_scope(item: WorkItem, compiled: CompiledMapping, *, sync_all: bool, a
     if in_scope:
         try:
             decision = compiled.scope(user)
-        except Exception as exc:  # a broken filter value fails this user only
+        except Exception as exc:  # doubt: this user fails (escrowed) and nothing is written, never out of scope
+            reasons.extend(getattr(exc, "reasons", ()))
             item.fail(
-                ItemError("ScopingFilterError", f"The scoping filters could not be evaluated: {exc}", step="scoping")
+                ItemError(
+                    "ScopingFilterError",
+                    f"The scoping filters could not be evaluated: {exc}",
+                    "Nothing was changed for this user in Salesforce (a provisioned user stays as they are, never "
+                    "deactivated on doubt); the user is retried. Fix the scoping filter (simplify the regular "
+                    "expression, check the value) or the user's attribute in Entra.",
+                    step="scoping",
+                )
             )
             decision = None
         if decision is not None:
