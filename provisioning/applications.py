@@ -26,6 +26,7 @@ from django.utils.text import slugify
 
 from connections.forms import EntraCredentialsForm, SalesforceCredentialsForm
 from connections.models import Application, EntraConnection, SalesforceConnection
+from console.concurrency import change, save_changes, snapshot
 from console.models import AuditActivity, record_audit
 from mappings.access.models import AccessSettings
 from mappings.access.transfer import SECTION as ACCESS_SECTION
@@ -38,6 +39,7 @@ from provisioning.models import ProvisioningJob
 TOP_LEVEL_KEYS = {"name", "suffix", "slug", "provisioning_mode", "salesforce", "entra", "settings", ACCESS_SECTION}
 CONNECTION_FORMS = {"salesforce": SalesforceCredentialsForm, "entra": EntraCredentialsForm}
 COMMAND_ACTOR = "manage.py apps"
+ACTOR_EMULATORS = "the bundled emulators"
 
 
 @transaction.atomic
@@ -222,12 +224,22 @@ def config_from_emulator_info(info: Mapping[str, Any], name: str) -> dict[str, A
 def point_at_emulators(application: Application, info: Mapping[str, Any]) -> None:
     """Fill both connections of an existing application from the emulators' info file (demo, tests, benchmarks)."""
     config = config_from_emulator_info(info, application.name)
+    summary = "Pointed at the bundled emulators"
     for connection, section in ((application.salesforce, config["salesforce"]), (application.entra, config["entra"])):
+        # Versioned, so a connection form opened before is refused rather than putting the old addresses back.
+        secrets = [field for field in section if field in connection.SECRET_FIELDS]
+        plain = [field for field in section if field not in secrets]
+        quiet = (*secrets, "secrets_changed_at")
+        before = snapshot(connection, [*plain, *quiet])
         for field, value in section.items():
-            if field in connection.SECRET_FIELDS:
+            if field in secrets:
                 connection.set_secret(field, value)
             else:
                 setattr(connection, field, value)
-        connection.save()
+        said = [change(field, field.replace("_", " ").capitalize(), "", "", secret=True) for field in secrets]
+        save_changes(
+            connection, [*plain, *quiet], before=before, actor=ACTOR_EMULATORS, summary=summary, extra=said, quiet=quiet
+        )
+    before = snapshot(application, ["provisioning_mode"])
     application.provisioning_mode = config["provisioning_mode"]
-    application.save(update_fields=["provisioning_mode", "updated_at"])
+    save_changes(application, ["provisioning_mode"], before=before, actor=ACTOR_EMULATORS, summary=summary)

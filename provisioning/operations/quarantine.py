@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from console.concurrency import save_changes, snapshot
 from console.models import AuditActivity, record_audit
 from provisioning.models import (
     Escrow,
@@ -111,10 +112,12 @@ def enter(job: ProvisioningJob, trouble: Trouble, *, now: datetime | None = None
         job.quarantine_next_attempt = next_attempt(job.quarantine_series_began, job.quarantine_series_count, now)
         fields = [*ProvisioningJob.QUARANTINE_FIELDS, "updated_at"]
         gave_up = now - job.quarantine_series_began >= GIVE_UP_AFTER and job.enabled
-        if gave_up:
-            job.enabled = False
-            fields.append("enabled")
         job.fit_columns().save(update_fields=fields)
+        if gave_up:
+            # Versioned like Stop: a Provisioning Status form opened before is refused instead of switching it On again.
+            before = snapshot(job, ["enabled"])
+            job.enabled = False
+            save_changes(job, ["enabled"], before=before, actor="quarantine", summary="Quarantined for four weeks")
         if changed:
             record_audit(
                 AuditActivity.QUARANTINE,

@@ -181,6 +181,63 @@ def test_status_switched_off_on_the_overview_is_not_undone_by_an_older_form(alic
     assert not ProvisioningJob.objects.get(pk=job.pk).enabled
 
 
+def test_status_switched_off_by_the_quarantine_giving_up_is_not_undone_by_an_older_form(bob, configured_application):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from provisioning.operations import quarantine
+
+    slug = configured_application.slug
+    job = ProvisioningJob.objects.get(application=configured_application)
+    job.enabled = True
+    job.save()
+    seen_by_bob = version_on(bob.get(reverse("provisioning", args=[slug])), "status-")
+    trouble = quarantine.Trouble(quarantine.CREDENTIALS, "Sign-in refused.")
+    began = timezone.now() - timedelta(days=29)
+    quarantine.enter(job, trouble, now=began)
+    quarantine.enter(job, trouble, now=began + timedelta(days=28))
+    assert not ProvisioningJob.objects.get(pk=job.pk).enabled
+    refused = bob.post(
+        reverse("save_status", args=[slug]), {"status-enabled": "on", "status-edit_version": seen_by_bob}
+    )
+    assert_refused(refused, "quarantine", "Provisioning Status", "Quarantined for four weeks")
+    assert not ProvisioningJob.objects.get(pk=job.pk).enabled
+
+
+def test_connections_pointed_at_the_emulators_refuse_an_older_connection_form(bob, configured_application):
+    from provisioning.applications import point_at_emulators
+
+    slug = configured_application.slug
+    url, page = reverse("save_salesforce_credentials", args=[slug]), reverse("provisioning", args=[slug])
+    seen_by_bob = version_on(bob.get(page), "salesforce-")
+    info = {
+        "salesforce": {
+            "login_url": "https://127.0.0.1:9443",
+            "username": "admin@emulator.test",
+            "password": "Emulator-Password-1",
+            "security_token": "EmulatorToken1",
+        },
+        "entra": {
+            "authority_host": "https://127.0.0.1:9444",
+            "graph_url": "https://127.0.0.1:9444/v1.0",
+            "tenant_id": "11111111-1111-1111-1111-111111111111",
+            "client_id": "22222222-2222-2222-2222-222222222222",
+            "client_secret": "Emulator-Secret-1",
+            "service_principal_id": "33333333-3333-3333-3333-333333333333",
+        },
+        "ca_bundle": "/tmp/emulators-ca.pem",
+    }
+    point_at_emulators(configured_application, info)
+    bobs = {**SF_DEFAULTS, "salesforce-edit_version": seen_by_bob, "salesforce-admin_username": "bob@acme.com.uat"}
+    html = assert_refused(bob.post(url, bobs), "the bundled emulators", "https://127.0.0.1:9443")
+    assert "Emulator-Password-1" not in html and "EmulatorToken1" not in html
+    connection = SalesforceConnection.objects.get(application=configured_application)
+    assert connection.login_url == "https://127.0.0.1:9443" and connection.secret("admin_password") == (
+        "Emulator-Password-1"
+    )
+
+
 # -- the mapping editor --------------------------------------------------------------------------------------------
 
 
