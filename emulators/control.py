@@ -108,7 +108,7 @@ class Control:
             self._entra.state.delta_generation += 1
 
     def malformed_answers(self, system: str, path: str, shape: str, count: int = 1, method: str = "") -> None:
-        """The next `count` 200 answers whose path matches `path` (a regular expression searched in it) keep their
+        """The next `count` 200 answers whose path and query match `path` (a regular expression, searched) keep their
         status but get a body of the wrong shape (emulators/malformed.py SHAPES: html, no_value, item_without_id,
         no_records, ...); JSON batch items included."""
         self._app(system).malformed.add(path, shape, count, method)

@@ -2,7 +2,8 @@
 collection without `value`, an item without `id`, a query result without `records`). Clients must take them for
 an error of the call, never for an empty answer.
 
-A rule applies to the next `count` answers whose path matches `path` (a regular expression, searched) and whose
+A rule applies to the next `count` answers whose path and query (`/v1.0/users?$top=999`) match `path` (a regular
+expression, searched) and whose
 method is `method` (when given); the answer keeps status 200 and gets the body `shape` describes.
 """
 

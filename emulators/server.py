@@ -213,10 +213,11 @@ class EmulatorApp:
                 response = route.handler(request)
         except _BadJSON:
             response = self.bad_json(request)
-        return self.decorate(request, self.malform(request.method, request.path, response))
+        target = f"{request.path}?{request.raw_query}" if request.raw_query else request.path
+        return self.decorate(request, self.malform(request.method, target, response))
 
     def malform(self, method: str, path: str, response: Response) -> Response:
-        """The response in the wrong shape when a malformed_answers rule asks for it."""
+        """The response in the wrong shape when a malformed_answers rule asks for it (`path` with its query)."""
         shape = self.malformed.take(method, path, response.status)
         if shape is None:
             return response

@@ -285,10 +285,14 @@ class GraphClient:
         call = describe_request("POST", self._url("directoryObjects/getAvailableExtensionProperties"))
         return [p for p in shapes.graph_page(body, call)["value"] if "User" in (p.get("targetObjects") or [])]
 
-    def groups_user_members(self, group_ids: Sequence[str], select: Sequence[str]) -> Iterator[tuple[str, list[dict]]]:
+    def groups_user_members(
+        self, group_ids: Sequence[str], select: Sequence[str], failed: dict[str, RemoteError] | None = None
+    ) -> Iterator[tuple[str, list[dict]]]:
         """(group id, its user members with nested groups expanded) for each group, 20 groups to a JSON batch; a
         group of more than a page continues through its @odata.nextLink. Any answer but 200 is an error: a group
-        read wrongly must never look like a group without members."""
+        read wrongly must never look like a group without members. With `failed`, a group whose read fails (after
+        the retries) is put there with its error and left out instead of ending the read (a StopError still ends
+        it: nothing else would work either)."""
         select_text = ",".join(select)
         for start in range(0, len(group_ids), BATCH_LIMIT):
             chunk = list(group_ids[start : start + BATCH_LIMIT])
@@ -301,17 +305,33 @@ class GraphClient:
                 }
                 for i, gid in enumerate(chunk)
             ]
-            answers = self.batch(requests_)
+            try:
+                answers = self.batch(requests_)
+            except StopError:
+                raise
+            except RemoteError as exc:
+                if failed is None:
+                    raise
+                failed.update((group_id, exc) for group_id in chunk)
+                continue
             for i, group_id in enumerate(chunk):
-                page = _batch_body(
-                    answers.get(str(i)),
-                    f"the members of group {group_id}",
-                    f"GET /groups/{group_id}/transitiveMembers/microsoft.graph.user (in a JSON batch)",
-                )
-                members = list(page["value"])
-                if page.get("@odata.nextLink"):
-                    for more in self.iter_pages(page["@odata.nextLink"]):
-                        members.extend(more["value"])
+                try:
+                    page = _batch_body(
+                        answers.get(str(i)),
+                        f"the members of group {group_id}",
+                        f"GET /groups/{group_id}/transitiveMembers/microsoft.graph.user (in a JSON batch)",
+                    )
+                    members = list(page["value"])
+                    if page.get("@odata.nextLink"):
+                        for more in self.iter_pages(page["@odata.nextLink"]):
+                            members.extend(more["value"])
+                except StopError:
+                    raise
+                except RemoteError as exc:
+                    if failed is None:
+                        raise
+                    failed[group_id] = exc
+                    continue
                 yield group_id, members
 
     def count_users(self) -> int:

@@ -164,7 +164,9 @@ class EntraApp(EmulatorApp):
                 resp = (
                     self.fault_response(kind if kind != "timeout" else "503", inner) if kind else route.handler(inner)
                 )
-                resp = self.malform(inner.method, inner.path, resp)
+                resp = self.malform(
+                    inner.method, f"{inner.path}?{inner.raw_query}" if inner.raw_query else inner.path, resp
+                )
             headers = {k: v for k, v in resp.headers.items() if k in ("Retry-After", "Content-Type", "Location")}
             responses.append(
                 {

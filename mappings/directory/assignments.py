@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from connections.clients.errors import RemoteError
 from connections.clients.graph import BATCH_LIMIT, IN_LIMIT, PAGE_SIZE, GraphClient
 
 DEFAULT_ACCESS_ID = "00000000-0000-0000-0000-000000000000"  # appRoleId of an assignment without a specific role
@@ -172,9 +173,16 @@ class AssignmentReader:
         for assignment in self.graph.iter_app_role_assignments():
             yield book.row(assignment)
 
-    def grants(self, rows: Iterable[AssignmentRow], member_select: Sequence[str] = MEMBER_SELECT) -> Iterator[Grant]:
+    def grants(
+        self,
+        rows: Iterable[AssignmentRow],
+        member_select: Sequence[str] = MEMBER_SELECT,
+        failed: dict[str, RemoteError] | None = None,
+    ) -> Iterator[Grant]:
         """Each (assignment, user) pair: users' own assignments as they come, then each assigned group's user
-        members, nested groups included (a group assigned twice is read once; 20 groups to a Graph call)."""
+        members, nested groups included (a group assigned twice is read once; 20 groups to a Graph call). With
+        `failed`, a group whose members could not be read is put there (group id -> error) instead of ending the
+        read: its grants are then unknown, never "no members"."""
         groups: dict[str, list[AssignmentRow]] = {}
         for row in rows:
             if not row.principal_id:
@@ -183,7 +191,7 @@ class AssignmentReader:
                 yield Grant(row, {"id": row.principal_id})
             elif row.principal_type == "Group":
                 groups.setdefault(row.principal_id, []).append(row)
-        for group_id, members in self.graph.groups_user_members(list(groups), list(member_select)):
+        for group_id, members in self.graph.groups_user_members(list(groups), list(member_select), failed):
             for member in members:
                 if member.get("id"):
                     for row in groups[group_id]:

@@ -114,6 +114,8 @@ class Refreshed:
     reached: int
     graph_calls: int
     seconds: float
+    # Why the read is incomplete (a group whose members could not be read), one text each; empty when complete.
+    incomplete: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -124,23 +126,30 @@ class _Directory:
     rows: dict[str, AssignmentRow] = field(default_factory=dict)
     reach: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # assignment id -> user ids
     people: dict[str, Person] = field(default_factory=dict)
+    unread: dict[str, RemoteError] = field(default_factory=dict)  # group id -> why its members could not be read
 
 
 # Reading ---------------------------------------------------------------------------------------------------------
 
 
-def _read(reader: AssignmentReader, known: Mapping[str, Person] | None = None) -> _Directory:
+def _read(
+    reader: AssignmentReader, known: Mapping[str, Person] | None = None, application: Application | None = None
+) -> _Directory:
     """Everything the snapshot holds, from Graph. Raises RemoteError; nothing is stored by reading.
 
     `known`: UPN and mail of users assigned directly, from the stored rows: only users not in it are read (their
-    display name comes with the assignment anyway)."""
+    display name comes with the assignment anyway). With `application` (a cycle), a group whose members could not be
+    read does not end the read: it is noted in `unread` and reaches the members the stored snapshot last knew."""
     directory = _Directory(reader.book())
     for row in reader.assignments():
         directory.rows[row.id] = row
-    for grant in reader.grants(list(directory.rows.values()), DETAILS_SELECT):
+    unread = directory.unread if application is not None else None
+    for grant in reader.grants(list(directory.rows.values()), DETAILS_SELECT, unread):
         directory.reach[grant.assignment.id].append(grant.user_id)
         if not grant.direct:
             directory.people[grant.user_id] = Person.of(grant.user)
+    if directory.unread and application is not None:
+        _last_known_members(application, directory)
     direct = {
         row.principal_id: row
         for row in directory.rows.values()
@@ -159,6 +168,19 @@ def _read(reader: AssignmentReader, known: Mapping[str, Person] | None = None) -
         if user_id not in directory.people:
             directory.people[user_id] = Person(row.principal_name[:NAME_LENGTH])
     return directory
+
+
+def _last_known_members(application: Application, directory: _Directory) -> None:
+    """The members the stored snapshot holds for the assignments of groups that could not be read."""
+    unread = directory.unread
+    groups = (row for row in directory.rows.values() if row.principal_type == PrincipalType.GROUP)
+    assignments = [row.id for row in groups if row.principal_id in unread]
+    grants = SnapshotGrant.objects.filter(application=application, assignment_id__in=assignments)
+    for assignment_id, user_id, name, upn, mail in grants.values_list(
+        "assignment_id", "user_id", "display_name", "upn", "mail"
+    ).iterator(5000):
+        directory.reach[assignment_id].append(user_id)
+        directory.people.setdefault(user_id, Person(name, upn, mail))
 
 
 def _known_people(application: Application) -> dict[str, Person]:
@@ -312,16 +334,21 @@ def refresh(application: Application, reader: AssignmentReader, *, source: str =
     calls = reader.graph.calls
     known = _known_people(application) if source == SnapshotSource.CYCLE else None
     try:
-        directory = _read(reader, known)
+        directory = _read(reader, known, application if source == SnapshotSource.CYCLE else None)
     except RemoteError as exc:
-        AssignmentSnapshot.objects.filter(pk=snapshot_of(application).pk).update(
-            error=f"Reading the assignments from Microsoft Graph failed: {exc}"[:2000], error_at=timezone.now()
-        )
+        _note_error(application, f"Reading the assignments from Microsoft Graph failed: {exc}")
         raise
+    unread_groups = directory.unread.items()
+    incomplete = [f"the members of group {group} could not be read ({exc.message})" for group, exc in unread_groups]
     computed = _compute(directory)
     seconds = time.monotonic() - started
     calls = reader.graph.calls - calls
-    stored = _store(application, directory, computed, started_at, source, calls, seconds)
+    if incomplete:  # the stored snapshot stays as last read in full; the cycle goes on with what it knows
+        reasons = "; ".join(incomplete)
+        _note_error(application, f"Reading the assignments from Microsoft Graph was incomplete: {reasons}")
+        stored = False
+    else:
+        stored = _store(application, directory, computed, started_at, source, calls, seconds)
     return Refreshed(
         roles_by_user=_roles_by_user(directory.book, computed.roles),
         stored=stored,
@@ -329,7 +356,12 @@ def refresh(application: Application, reader: AssignmentReader, *, source: str =
         reached=len(computed.users),
         graph_calls=calls,
         seconds=time.monotonic() - started,
+        incomplete=incomplete,
     )
+
+
+def _note_error(application: Application, text: str) -> None:
+    AssignmentSnapshot.objects.filter(pk=snapshot_of(application).pk).update(error=text[:2000], error_at=timezone.now())
 
 
 @transaction.atomic

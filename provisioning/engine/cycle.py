@@ -8,6 +8,11 @@ provision on demand uses the same runner for one user (provision_users).
 Memory stays bounded by a page of users plus the map of assignments (read in full and stored as the application's
 assignment snapshot first); the watermark (Graph delta link) is saved only when every change was exported or
 escrowed.
+
+An incomplete import (a page of users that could not be read after the retries, a group whose members could not be
+read) does not end the cycle: users that were read are created and updated, but nobody is deactivated (the deletion
+hold drops every deactivation at the end), the watermark does not move, and the cycle ends Completed with errors
+with IMPORT_INCOMPLETE and why: the Overview says so.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from django.db.models import Q
 from django.utils import timezone
 
-from connections.clients.errors import BadRequest, DeltaExpired
+from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, StopError
 from connections.clients.graph import GraphClient
 from connections.clients.salesforce import SalesforceClient
 from mappings.compiled import compile_mapping
@@ -64,6 +70,7 @@ from provisioning.models import (
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 999
+IMPORT_INCOMPLETE = "IMPORT_INCOMPLETE"
 
 
 def choose_kind(job: ProvisioningJob, mapping_version: int) -> str:
@@ -131,6 +138,7 @@ class CycleRunner:
         self.graph = graph_client or GraphClient(self.application.entra)
         self.directory = AssignmentReader(self.graph)
         self.seen: set[str] = set()  # dry runs only: links seen (real cycles mark them in the database)
+        self.incomplete: list[str] = []  # why the import is incomplete (then nobody is deactivated)
 
     # -- setup --------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -213,6 +221,9 @@ class CycleRunner:
                 watermark = self.run_full()
         else:
             watermark = self.run_full()
+        if self.incomplete:
+            watermark = self.job.watermark if cycle.kind == CycleKind.INCREMENTAL else None
+            self._say_incomplete()
         self._settle_deletions()
         if self.ctx.manager is not None:
             self.ctx.manager.settle()
@@ -242,9 +253,11 @@ class CycleRunner:
                 watermark = self.reader.latest_delta_link()
             except (BadRequest, DeltaExpired):
                 watermark = None
-        for page in self.reader.all_users():
-            self._page([self._item(raw) for raw in page])
-        self._disable_unseen()
+        with self._reading("a page of users"):
+            for page in self.reader.all_users():
+                self._page([self._item(raw) for raw in page])
+        if not self.incomplete:
+            self._disable_unseen()
         if watermark is None and not self.cycle.dry_run:
             for _page in self.reader.delta(None):  # no "from now on" token: a whole round yields the link
                 pass
@@ -256,10 +269,11 @@ class CycleRunner:
         assignments = self._assignments()
         self.ctx.assignments = assignments
         processed: set[str] = set()
-        for page in self.reader.delta(self.job.watermark):
-            items = [self._item(raw) for raw in page if raw.get("id") and raw["id"] not in processed]
-            processed.update(item.source_id for item in items)
-            self._page(items)
+        with self._reading("a page of changes (delta)"):
+            for page in self.reader.delta(self.job.watermark):
+                items = [self._item(raw) for raw in page if raw.get("id") and raw["id"] not in processed]
+                processed.update(item.source_id for item in items)
+                self._page(items)
         watermark = self.reader.last_delta_link
         refetch: list[str] = []
         if not self.sync_all:
@@ -293,7 +307,7 @@ class CycleRunner:
                     unassigned = []
             if unassigned:
                 self._page(unassigned)
-            if forgotten and not self.cycle.dry_run:
+            if forgotten and not self.cycle.dry_run and not self.incomplete:
                 ProvisionedLink.objects.filter(pk__in=forgotten).update(roles_key=UNASSIGNED, in_scope=False)
             refetch.extend(sid for sid in assignments if sid not in linked and sid not in processed)
         now = timezone.now()
@@ -312,7 +326,32 @@ class CycleRunner:
         (the Users and groups page lists it). A failed read ends the cycle and leaves the previous snapshot."""
         if self.sync_all:
             return {}
-        return refresh_snapshot(self.application, self.directory, source=SnapshotSource.CYCLE).roles_by_user
+        refreshed = refresh_snapshot(self.application, self.directory, source=SnapshotSource.CYCLE)
+        self.incomplete.extend(refreshed.incomplete)
+        return refreshed.roles_by_user
+
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """A read of Graph pages that, failing after the retries, leaves the import incomplete instead of ending the
+        cycle (a stop-class error still ends it, and so does an expired delta link: a full read follows)."""
+        try:
+            yield
+        except (StopError, DeltaExpired):
+            raise
+        except RemoteError as exc:
+            logger.warning("Job %s: %s could not be read (%s); the import is incomplete", self.job.pk, what, exc.code)
+            self.incomplete.append(f"{what} could not be read from Microsoft Graph: {exc.message}")
+
+    def _say_incomplete(self) -> None:
+        """The cycle ends Completed with errors and says why nobody was deactivated (Overview, cycle row, log)."""
+        reasons = "; ".join(self.incomplete)
+        logger.warning("Job %s: import incomplete, no deactivation this cycle: %s", self.job.pk, reasons)
+        self.cycle_run.code = IMPORT_INCOMPLETE
+        self.cycle_run.message = (
+            f"The import was incomplete ({reasons}). Users that were read were created and updated; nobody was "
+            "deactivated, because a user missing from an incomplete read may still be assigned. The next cycle reads "
+            "everything again."
+        )
 
     def provision_users(self, raw_users: list[dict], *, honour_escrow_backoff: bool = False) -> list[WorkItem]:
         """Run Graph users (read with self.reader.select) through the pipeline at once, e.g. provision on demand.
@@ -397,7 +436,7 @@ class CycleRunner:
         hold = self.ctx.deletion_hold
         if hold is None:
             return
-        released = hold.settle()
+        released = hold.settle("; ".join(self.incomplete))
         self.ctx.deletion_hold = None  # released deactivations are exported, not held again
         try:
             for start in range(0, len(released), PAGE_SIZE):

@@ -1,10 +1,11 @@
-"""Prevent accidental deletions, as the engine applies it: a cycle that would deactivate more users than the
-threshold deactivates none.
+"""Deactivations wait for the end of the cycle: a cycle whose import was incomplete deactivates nobody, and with
+Prevent accidental deletions a cycle that would deactivate more users than the threshold deactivates none.
 
 During a cycle the pipeline hands every planned deactivation to the cycle's DeletionHold instead of exporting it.
-At the end of the cycle (`settle()`) the hold either releases them (at most the threshold: the runner sends them
-through the pipeline again and they are exported) or keeps them: each is logged as StagedDelete and the outcome
-says how many were held (CycleOutcome.held_deletions). What follows (pointing the job at the holding cycle,
+At the end of the cycle (`settle()`) the hold drops them when the import was incomplete (each logged as skipped, with
+why), else releases them (at most the threshold, when there is one: the runner sends them through the pipeline
+again and they are exported) or keeps them: each is logged as StagedDelete and the outcome says how many were held
+(CycleOutcome.held_deletions). What follows (pointing the job at the holding cycle,
 quarantine TooManyDeletes, the email, Allow deletes / Reject deletes) is provisioning/operations/.
 """
 
@@ -43,7 +44,7 @@ def fresh(item: WorkItem) -> WorkItem:
 class DeletionHold:
     """Collects a cycle's planned deactivations; decides at the end whether they run or are held."""
 
-    def __init__(self, cycle: ProvisioningCycle, threshold: int, redacted: frozenset[str] = frozenset()) -> None:
+    def __init__(self, cycle: ProvisioningCycle, threshold: int | None, redacted: frozenset[str] = frozenset()) -> None:
         self.cycle = cycle
         self.threshold = threshold
         self.redacted = redacted
@@ -53,7 +54,8 @@ class DeletionHold:
 
     @property
     def exceeded(self) -> bool:
-        return self.count > self.threshold
+        """Over the accidental deletion threshold (never without one: the hold only waits for the import)."""
+        return self.threshold is not None and self.count > self.threshold
 
     def stage(self, items: Sequence[WorkItem]) -> list[WorkItem]:
         """Take the page's deactivations out of it; returns the items that go on to export."""
@@ -79,31 +81,56 @@ class DeletionHold:
             self.waiting.extend((item, fresh(item)) for item in held)
         return kept
 
-    def settle(self) -> list[WorkItem]:
+    def settle(self, incomplete: str = "") -> list[WorkItem]:
         """End of the cycle: the deactivations to run through the pipeline and export now (under the threshold),
-        or none (over it: they stay held, already logged)."""
+        or none (over it: they stay held, already logged; or `incomplete` says why the import was incomplete: they
+        are dropped, each logged as skipped with that reason)."""
         self.cycle.staged = self.count if self.exceeded else 0
         if self.exceeded:
+            return []
+        if incomplete:
+            dropped = [planned for planned, _ in self.waiting]
+            self.waiting = []
+            self._log_skipped(
+                dropped,
+                LogAction.DISABLE,
+                "EntryExportSkippedImportIncomplete",
+                f"Not deactivated{' (dry run)' if self.cycle.dry_run else ''}: the import of this cycle was incomplete "
+                f"({incomplete}), so being out of scope could be a gap in what was read. Nothing was deactivated; the "
+                "next complete cycle decides again.",
+                {"Import": incomplete},
+            )
+            self.cycle.skipped += len(dropped)
+            self.cycle.objects_done += len(dropped)
             return []
         released = [entered for _, entered in self.waiting]
         self.waiting = []
         return released
 
     def _log_staged(self, items: Sequence[WorkItem]) -> None:
-        entries = []
         dry = " (dry run)" if self.cycle.dry_run else ""
+        self._log_skipped(
+            items,
+            LogAction.STAGED_DELETE,
+            "EntryExportStaged",
+            f"Held{dry}: this cycle would deactivate more than {self.threshold} users, the "
+            "accidental deletion threshold. Nothing was deactivated. Allow deletes on the Overview lets the "
+            "next cycle deactivate them; Reject deletes keeps them active.",
+            {"Threshold": self.threshold},
+        )
+
+    def _log_skipped(self, items: Sequence[WorkItem], action: str, step: str, description: str, details: dict) -> None:
+        entries = []
         for item in items:
             entry = entry_for(item, self.cycle, self.redacted)
-            entry.action = LogAction.STAGED_DELETE
+            entry.action = action
             entry.status = LogStatus.SKIPPED
             entry.steps[-1] = {
-                "name": "EntryExportStaged",
+                "name": step,
                 "type": "export",
                 "status": "skipped",
-                "description": f"Held{dry}: this cycle would deactivate more than {self.threshold} users, the "
-                "accidental deletion threshold. Nothing was deactivated. Allow deletes on the Overview lets the "
-                "next cycle deactivate them; Reject deletes keeps them active.",
-                "details": {"Reason": item.plan.reason if item.plan else "", "Threshold": self.threshold},
+                "description": description,
+                "details": {"Reason": item.plan.reason if item.plan else "", **details},
             }
             entries.append(entry)
         ProvisioningLogEntry.objects.bulk_create(entries, batch_size=500)
@@ -112,11 +139,12 @@ class DeletionHold:
 def hold_for(
     job: ProvisioningJob, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()
 ) -> DeletionHold | None:
-    """The cycle's DeletionHold, or None when deactivations run unchecked (setting off, Allow deletes, or one user
-    provisioned on demand: the threshold counts cycles)."""
-    if cycle.kind == CycleKind.ON_DEMAND or not job.prevent_accidental_deletions or job.deletions_allowed:
+    """The cycle's DeletionHold: with the threshold, or without one (setting off, Allow deletes) to wait for the end of
+    the import only; None for one user provisioned on demand (read on its own, not by an import)."""
+    if cycle.kind == CycleKind.ON_DEMAND:
         return None
-    return DeletionHold(cycle, job.deletion_threshold, redacted)
+    checked = job.prevent_accidental_deletions and not job.deletions_allowed
+    return DeletionHold(cycle, job.deletion_threshold if checked else None, redacted)
 
 
 def held_deletions(job: ProvisioningJob) -> QuerySet[ProvisioningLogEntry]:

@@ -146,6 +146,7 @@ class CycleRun:
 
     cycle: ProvisioningCycle
     message: str = ""  # said by a cycle that completes (e.g. "the user mapping is disabled")
+    code: str = ""  # the code of what a cycle that completes says (IMPORT_INCOMPLETE: Completed with errors)
     deletion_hold: DeletionHold | None = None
     failures: FailureTally = field(default_factory=FailureTally)
     stop_error: StopError | None = None
@@ -155,7 +156,9 @@ class CycleRun:
         cycle = self.cycle
         if exc is None:
             cycle.finish(
-                CycleStatus.COMPLETED_WITH_ERRORS if cycle.failed else CycleStatus.SUCCEEDED, error_message=self.message
+                CycleStatus.COMPLETED_WITH_ERRORS if cycle.failed or self.code else CycleStatus.SUCCEEDED,
+                error_code=self.code,
+                error_message=self.message,
             )
         else:
             ending = ending_for(exc)
@@ -170,7 +173,7 @@ class CycleRun:
             counters=cycle.counters(),
             stop_error=self.stop_error,
             held_deletions=HeldDeletions(hold.count, hold.threshold) if hold is not None and hold.exceeded else None,
-            deletion_hold_applied=hold is not None,
+            deletion_hold_applied=hold is not None and hold.threshold is not None,
             failures_worth_mailing=bool(cycle.failed) and (self.failures.new > 0 or self.failures.retried == 0),
         )
         return self.outcome

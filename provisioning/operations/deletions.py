@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from console.models import AuditActivity, record_audit
+from provisioning.engine.cycle import IMPORT_INCOMPLETE
 from provisioning.engine.deletion_hold import held_deletions, held_source_ids
 from provisioning.engine.lifecycle import CycleOutcome
 from provisioning.models import ProvisionedLink, ProvisioningJob
@@ -72,7 +73,10 @@ def reject_deletes(job: ProvisioningJob, actor: Any = None) -> int:
 
 
 def record_outcome(job: ProvisioningJob, outcome: CycleOutcome) -> None:
-    """After a completed cycle (not a dry run): remember the holding cycle, or forget an answered hold."""
+    """After a completed cycle (not a dry run): remember the holding cycle, or forget an answered hold. A cycle whose
+    import was incomplete deactivated nobody: a hold and Allow deletes stay as they were for the next one."""
+    if outcome.cycle.error_code == IMPORT_INCOMPLETE:
+        return
     update: dict[str, Any] = {}
     if outcome.held_deletions is not None:
         update["held_deletions_cycle"] = outcome.cycle
