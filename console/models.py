@@ -29,6 +29,7 @@ class AuditActivity(models.TextChoices):
     UPDATE_SIGN_IN = "Update sign-in settings", "Update sign-in settings"
     CREATE_API_TOKEN = "Create API token", "Create API token"
     REVOKE_API_TOKEN = "Revoke API token", "Revoke API token"
+    API_CALL = "API call", "API call"
 
 
 class AuditEntry(models.Model):

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "connections",
     "mappings",
     "provisioning",
+    "api",
     "emulators",
 ]
 

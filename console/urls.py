@@ -17,6 +17,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
+    path("", include("api.page_urls")),
     path("", include("mappings.urls")),
     path("", include("provisioning.urls")),
 ]

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("connections", "mappings", "provisioning", "console", "emulators")
+APPS = ("connections", "mappings", "provisioning", "console", "api", "emulators")
 FORBIDDEN = {
-    "connections": {"provisioning"},
-    "mappings": {"provisioning"},
-    "emulators": {"connections", "mappings", "provisioning", "console"},
+    "connections": {"provisioning", "api"},
+    "mappings": {"provisioning", "api"},
+    "provisioning": {"api"},  # the API sits on top: it calls provisioning's operations, never the other way
+    "emulators": {"connections", "mappings", "provisioning", "console", "api"},
 }
 
 

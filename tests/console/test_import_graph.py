@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("console", "connections", "mappings", "provisioning", "emulators")
+PACKAGES = ("console", "connections", "mappings", "provisioning", "api", "emulators")
 # (module, function) pairs that may import inside a function, with the reason.
 FUNCTION_IMPORTS_ALLOWED = {
     ("connections.apps", "ready"): "registers the system checks once the app registry is ready",

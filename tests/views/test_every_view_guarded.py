@@ -15,16 +15,17 @@ PUBLIC = {"login", "logout", "healthz", "entra_signin", "entra_callback", "metri
 REDIRECTS = {"home"}
 # Values for the URL parameters of the blade's pages.
 ARGUMENTS = {"pk": 1, "action": "sync-now", "system": "salesforce", "change_id": "0" * 32, "assignment_id": "a1"}
-# POSTs a Reports Reader may make: they evaluate or read, and store nothing.
-READER_MAY_POST = {"expression_test"}
+# POSTs a Reports Reader may make: they evaluate or read and store nothing, or they manage the reader's own API
+# tokens (tests/api/test_tokens.py: a reader holds read tokens only and revokes only their own).
+READER_MAY_POST = {"expression_test", "api_tokens", "api_token_revoke"}
 
 
 def _named_patterns(resolver: URLResolver | None = None, namespace: str = "") -> list[tuple[str, list[str]]]:
     found = []
     for entry in (resolver or get_resolver()).url_patterns:
         if isinstance(entry, URLResolver):
-            if entry.namespace == "admin":
-                continue  # Django's admin has its own staff check
+            if entry.namespace in ("admin", "api"):
+                continue  # Django's admin has its own staff check; the API its bearer tokens (tests/api)
             found.extend(_named_patterns(entry, entry.namespace or namespace))
         elif isinstance(entry, URLPattern) and entry.name and entry.name not in PUBLIC:
             found.append((entry.name, list(entry.pattern.converters)))
