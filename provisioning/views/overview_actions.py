@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from connections.models import Application
 from console.concurrency import save_changes, snapshot
 from console.models import AuditActivity, record_audit
 from console.permissions import is_administrator
@@ -163,13 +164,22 @@ def overview_action(request: HttpRequest, slug: str, action: str) -> HttpRespons
     if chosen is None:
         raise Http404("Unknown action")
     application = get_application(slug)
+    done = perform(application, chosen, request.user)
+    messages.success(request, done.message)
+    return redirect("application_overview", application.slug)
+
+
+def perform(application: Application, chosen: OverviewAction, user: User, *, detail: str = "") -> Done:
+    """Run an action with the job's row locked and audit it: the Overview's button and the REST API alike (the
+    caller has checked `chosen.permission`). `detail` goes into the audit entry (the API names its token)."""
     with transaction.atomic():
         job = ProvisioningJob.objects.select_for_update().get(pk=application.job.pk)
         if chosen.held_deletions and not deletions.has_held_deletions(job):
             done = Done("No deactivation is held: nothing to allow or reject.")
         else:
-            done = chosen.operation(job, request.user)
+            done = chosen.operation(job, user)
         if chosen.audit and done.changed_fields is not None:
-            record_audit(chosen.audit, actor=request.user, application=application, changed_fields=done.changed_fields)
-    messages.success(request, done.message)
-    return redirect("application_overview", application.slug)
+            record_audit(
+                chosen.audit, actor=user, application=application, changed_fields=done.changed_fields, detail=detail
+            )
+    return done

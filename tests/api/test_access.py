@@ -94,8 +94,9 @@ def test_an_administrator_token_is_let_through_and_every_call_is_audited(
 
 
 def test_a_token_of_someone_who_lost_the_role_stops_working(application, api_as, admin_token, admin_user):
+    url = f"/api/v1.0/applications/{application.slug}/synchronization/jobs/{application.job.job_id}/pause"
     admin_user.groups.clear()
-    for method, path in (("GET", "/api/v1.0/applications"), ("GET", f"/api/v1.0/applications/{application.slug}")):
+    for method, path in (("GET", "/api/v1.0/applications"), ("POST", url)):
         body = _assert_graph_error(api_as(admin_token).call(method, path, {}), 403, "Authorization_RequestDenied")
         assert "no longer holds" in body["error"]["message"]
 
@@ -107,7 +108,10 @@ def test_an_administrator_who_became_a_reader_can_only_read(application, api_as,
 
     admin_user.groups.set([Group.objects.get(name=REPORTS_READER)])
     assert api_as(admin_token).get("/api/v1.0/applications").status_code == 200
-    assert api_as(admin_token).get(f"/api/v1.0/applications/{application.slug}").status_code == 200
+    url = f"/api/v1.0/applications/{application.slug}/synchronization/jobs/{application.job.job_id}/pause"
+    body = _assert_graph_error(api_as(admin_token).post(url), 403, "Authorization_RequestDenied")
+    assert "Application Administrator" in body["error"]["message"]
+    assert not AuditEntry.objects.filter(activity=AuditActivity.STOP).exists()
 
 
 def test_refused_calls_are_audited_without_the_token(api_as, expired_token):
