@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from api import errors, jobs
+from api import errors, jobs, logs, schema
 
 VERSION = "v1.0"
 
@@ -23,3 +23,5 @@ api = NinjaAPI(
 )
 errors.install(api)
 api.add_router(f"/{VERSION}", jobs.router)
+api.add_router(f"/{VERSION}", schema.router)
+api.add_router(f"/{VERSION}", logs.router)
