@@ -1,4 +1,5 @@
-"""Secrets and Redact()-ed values never reach the provisioning log, its downloads, the emails or task arguments."""
+"""Secrets, Redact()-ed values and API tokens never reach the provisioning log, its downloads, the emails, task
+arguments, the REST API's answers, the audit log or the Python log."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import logging
 import zipfile
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django_q.models import OrmQ, Schedule, Task
 
+from api.models import ApiToken
+from api.tokens import create_token
+from console.models import AuditEntry
 from mappings.models import AttributeMapping, MappingType
 from provisioning.models import ProvisioningCycle, ProvisioningJob, ProvisioningLogEntry
 from provisioning.scheduling import apply_schedule
@@ -34,8 +39,40 @@ def rows_as_text(model) -> str:
     return json.dumps(list(model.objects.values()), default=str)
 
 
+def api_answers(token: str, slug: str, job_id: str, user_id: str) -> str:
+    """Every read of the API, a provision on demand and a few refusals, answers and headers together (the
+    objectMapping apart)."""
+    client = Client()
+    auth = {"Authorization": f"Bearer {token}"}
+    base = f"/api/v1.0/applications/{slug}"
+    job = f"{base}/synchronization/jobs/{job_id}"
+    on_demand = {"parameters": [{"subjects": [{"objectId": user_id, "objectTypeName": "User"}]}]}
+    answers = [
+        client.get("/api/v1.0/applications", headers=auth),
+        client.get(base, headers=auth),
+        client.get(job, headers=auth),
+        client.get(f"{job}/schema/objectMapping", headers=auth),
+        client.get(f"{base}/auditLogs/provisioning", {"$top": "500"}, headers=auth),
+        client.get(f"{base}/auditLogs/provisioning", {"$filter": "provisioningStatusInfo/status eq 'failure'"},
+                   headers=auth),
+        client.post(f"{job}/provisionOnDemand", on_demand, content_type="application/json", headers=auth),
+        client.post(f"{job}/restart", {"criteria": {"resetScope": "Full"}}, content_type="application/json",
+                    headers=auth),
+        client.get(f"{base}/auditLogs/provisioning", {"$filter": "bogus eq 1"}, headers=auth),
+        client.get("/api/v1.0/applications", headers={"Authorization": f"Token {token}"}),  # another scheme
+        client.get("/api/v1.0/applications", headers={"Authorization": f"Bearer {token}x"}),  # unknown
+        client.get("/api/openapi.json"),
+    ]  # fmt: skip
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 200, 200, 200, 400, 400, 401, 401, 200]
+    # The objectMapping is the configuration as typed (a Redact("...") literal included, as `mappings export` and
+    # the mapping editor show it): it is checked for credentials and tokens only.
+    mapping = answers.pop(3)
+    text = "".join(a.content.decode() + repr(sorted(a.headers.items())) for a in answers)
+    return text, mapping.content.decode() + repr(sorted(mapping.headers.items()))
+
+
 def test_secrets_and_redacted_values_stay_out_of_log_downloads_mail_and_tasks(
-    configured_app, emu, smtp_server, admin_client, caplog, settings
+    configured_app, emu, smtp_server, admin_client, admin_user, caplog, settings
 ):
     settings.CONSOLE_URL = "https://console.example.com"
     job = configured_app.job
@@ -62,6 +99,13 @@ def test_secrets_and_redacted_values_stay_out_of_log_downloads_mail_and_tasks(
     assert failure is not None and "[Redact]" in failure.error_reason
 
     slug = configured_app.slug
+    token = create_token(admin_user, name="leak test", scope="administer").raw
+    secrets.append(token)
+    with caplog.at_level(logging.DEBUG):
+        answers, mapping_answer = api_answers(token, slug, job.job_id, failure.source_id)
+    for secret in (*secrets[:3], token):
+        assert secret not in mapping_answer
+    assert "[Redact]" in answers  # the on-demand run failed on the alias again, and says so without the value
     json_download = b"".join(
         admin_client.get(reverse("provisioning_logs_download_json", args=[slug])).streaming_content
     )
@@ -83,6 +127,8 @@ def test_secrets_and_redacted_values_stay_out_of_log_downloads_mail_and_tasks(
         "emails": mails,
         "pages": pages + detail,
         "task arguments": rows_as_text(OrmQ) + rows_as_text(Schedule) + rows_as_text(Task),
+        "API answers": answers,
+        "audit log and tokens": rows_as_text(AuditEntry) + rows_as_text(ApiToken),
         "Python log": caplog.text,
     }
     assert all(places.values())
