@@ -20,6 +20,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url=None,
     urls_namespace="api",
+    parser=errors.JsonBodyParser(),
 )
 errors.install(api)
 api.add_router(f"/{VERSION}", jobs.router)

@@ -4,13 +4,16 @@ Graph has one for the case, so that a script written for Graph handles both alik
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from api.tokens import TokenNotAllowed, TokenRefused
+from console.json_input import JsonInputError, load_json
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,14 @@ class GraphError(Exception):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}
+
+
+class JsonBodyParser(Parser):
+    """Request bodies are read as every JSON document of the console is: size and nesting checked before parsing
+    (console/json_input.py), so that no body ends in a RecursionError."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return load_json(request.body, what="The request body")
 
 
 def not_found(what: str) -> GraphError:
@@ -99,7 +110,10 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         code = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: DENIED, 404: NOT_FOUND}.get(exc.status_code, "Error")
-        return error_response(api, request, exc.status_code, code, str(exc))
+        message = str(exc)
+        if isinstance(exc.__cause__, JsonInputError):  # a body the parser refused: say why, in production too
+            message = str(exc.__cause__)
+        return error_response(api, request, exc.status_code, code, message)
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -139,3 +139,15 @@ def test_unknown_application_and_job_are_graph_404s(application, api_as, reader_
     assert application.job.job_id in body["error"]["message"]
     _assert_graph_error(client.get("/api/"), 404, "Request_ResourceNotFound")
     _assert_graph_error(client.get("/api/v1.0/servicePrincipals"), 404, "Request_ResourceNotFound")
+
+
+def test_a_method_a_path_does_not_take_and_a_body_that_is_no_json_are_graph_errors(application, api_as, admin_token):
+    client = api_as(admin_token)
+    response = client.call("DELETE", f"/api/v1.0/applications/{application.slug}")
+    body = _assert_graph_error(response, 405, "Request_BadRequest")
+    assert "GET" in body["error"]["message"] and response["Allow"] == "GET"
+    job = f"/api/v1.0/applications/{application.slug}/synchronization/jobs/{application.job.job_id}"
+    deep = client.client.post(f"{job}/restart", "[" * 5000 + "]" * 5000, content_type="application/json",
+                              headers=client.headers)  # fmt: skip
+    body = _assert_graph_error(deep, 400, "BadRequest")
+    assert "levels deep" in body["error"]["message"]
