@@ -131,13 +131,6 @@ class StringKeyStringValuePair(Schema):
     value: str = Field(description="JSON text: the provisioning steps, status and identities of the run.")
 
 
-class ObjectMappingDocument(Schema):
-    """Graph's objectMapping, as `manage.py mappings export` writes it; described loosely here, checked in full by
-    the import."""
-
-    model_config = {"extra": "allow"}
-
-
 class ProvisioningObjectSummary(Schema):
     """Graph's provisioningObjectSummary (auditLogs/provisioning), as the JSON download of the log writes it."""
 
