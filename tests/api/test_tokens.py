@@ -11,6 +11,7 @@ from django.urls import reverse
 from api.models import ApiToken
 from api.tokens import TokenRefused, authenticate, create_token, digest_of
 from console.models import AuditActivity, AuditEntry
+from tests.views.test_accessibility import unlabelled
 
 
 def test_a_token_is_stored_only_as_its_digest_and_authenticates(admin_user):
@@ -55,6 +56,13 @@ def test_the_page_shows_a_new_token_once(reader_client, reader_user):
     assert digest_of(raw) == token.digest
     again = reader_client.get(page).content.decode()
     assert raw not in again and f"{token.prefix}…" in again
+
+
+def test_the_page_has_a_title_and_labelled_controls_with_a_new_token_shown(admin_client, reader_token):
+    response = admin_client.post(reverse("api_tokens"), {"name": "nightly", "scope": "administer", "days": "30"})
+    title, missing = unlabelled(response.content.decode())
+    assert title.startswith("API tokens") and missing == []
+    assert reader_token.token.prefix in response.content.decode()  # an administrator sees everyone's tokens
 
 
 def test_a_reader_cannot_create_an_administer_token_on_the_page(reader_client):

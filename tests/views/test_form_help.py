@@ -8,7 +8,7 @@ import inspect
 import pytest
 from django import forms
 
-FORM_MODULES = ["connections.forms", "provisioning.forms", "mappings.forms"]
+FORM_MODULES = ["connections.forms", "provisioning.forms", "mappings.forms", "api.forms"]
 # Constructor arguments the forms that need context take.
 EXTRA_KWARGS = {"object_mapping": None, "target_names": ["Title"], "roles": [("r", "Standard User")]}
 
