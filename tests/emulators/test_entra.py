@@ -362,3 +362,25 @@ def test_users_count_and_users_by_id_as_graph_answers_them(emulators):
     sixteen = ",".join(f"'{i}'" for i in ids[:16])
     too_many = session.get(f"{graph}/users", params={"$filter": f"id in ({sixteen})"})
     assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "Request_UnsupportedQuery"
+
+
+def test_create_assigned_groups_in_one_call_with_nesting_and_default_access(emulator_state_reset):
+    control = emulator_state_reset.control
+    users = control.assigned_user_ids()[:3]
+    before = control.create_assigned_groups(groups=[])["assignments"]
+    made = control.create_assigned_groups(
+        groups=[
+            {"name": "Bench inner", "members": users[:2], "role": "Standard User"},
+            {"name": "Bench outer", "members": [users[2]], "role": "Standard User"},
+            {"name": "Bench default", "members": [], "role": None},
+        ]
+    )
+    inner, outer, default = made["created"]
+    assert made["assignments"] == before + 3
+    state = emulator_state_reset.entra_app.state
+    state.groups[outer["id"]]["members"].append(inner["id"])
+    assert set(state.transitive_members(outer["id"])) == {*users, inner["id"]}
+    assert state.assignments[default["assignment_id"]]["appRoleId"] == DEFAULT_ACCESS
+    assert state.assignments[inner["assignment_id"]]["principalId"] == inner["id"]
+    with pytest.raises(KeyError, match="no user or group 'nobody'"):
+        control.create_assigned_groups(groups=[{"name": "Broken", "members": ["nobody"], "role": None}])
