@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from connections.models import Application
+from console.concurrency import Versioned
 
 KEY_LENGTH = 256  # lower-case copies of names, UPNs and mails: the list's order and its prefix search
 
@@ -23,9 +24,11 @@ class SnapshotSource(models.TextChoices):
     REFRESH = "refresh", "Refresh from Entra"
 
 
-class AssignmentSnapshot(models.Model):
+class AssignmentSnapshot(Versioned):
     """One application's snapshot: when it was read, what it holds in figures, and the last refresh that failed
-    (the rows of the last good read stay)."""
+    (the rows of the last good read stay). Its `edit_version` counts the assignments added or removed from the
+    console (mappings/assignments.py), so that a page opened before someone else's change of the same user or
+    group is refused rather than applied blind; refreshes leave it alone."""
 
     application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="assignment_snapshot")
     as_of = models.DateTimeField(null=True, blank=True, help_text="When the read behind the stored rows began.")

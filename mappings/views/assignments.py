@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connections.clients.errors import NotFound, RemoteError
 from connections.clients.graph import GraphClient
 from connections.models import Application
+from console.concurrency import Conflict, EditConflict, posted_version
 from console.models import AuditActivity, record_audit
 from console.permissions import administrator_required, is_administrator, reader_required
 from mappings import assignment_list
@@ -33,7 +34,7 @@ from mappings.assignment_list import (
     role_choices,
     users_through_groups,
 )
-from mappings.assignments import add_assignment
+from mappings.assignments import claim, resolve_principal, roles_listed, settle
 from mappings.directory import warnings
 from mappings.directory.assignments import DETAILS_SELECT, AppRoles, AssignmentReader
 from mappings.directory.models import (
@@ -150,12 +151,26 @@ def users_and_groups(request: HttpRequest, slug: str) -> HttpResponse:
         if application.entra.service_principal_id:
             request_refresh(application)  # the first read: nothing to show before it
             snapshot.refresh_from_db()
+    return _page(request, application, snapshot)
+
+
+def _page(
+    request: HttpRequest,
+    application: Application,
+    snapshot: AssignmentSnapshot,
+    *,
+    form: AssignmentForm | None = None,
+    conflict: Conflict | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The page (or, for htmx, its table); with a refused change, the conflict above the form that keeps it."""
     present = Presenter(application, snapshot)
-    filters = AssignmentFilters(request.GET, book=present.book, kinds=present.kinds)
+    params = request.GET if request.method == "GET" else {}
+    filters = AssignmentFilters(params, book=present.book, kinds=present.kinds)
     page = PAGES.page(
         filtered_assignments(application, filters),
-        after=request.GET.get("after", ""),
-        before=request.GET.get("before", ""),
+        after=params.get("after", ""),
+        before=params.get("before", ""),
         size=assignment_list.PAGE_SIZE,
     )
     users = present.users([r.principal_id for r in page.rows if r.principal_type == PrincipalType.USER])
@@ -183,12 +198,14 @@ def users_and_groups(request: HttpRequest, slug: str) -> HttpResponse:
         notes=[(k, n, text, "?" + urlencode({"warning": k.key})) for k, n, text in notes],
         **_page_links("", base, page),
         roles=present.book.roles,
-        form=AssignmentForm(roles=role_choices(present.book), auto_id="assign_%s") if can_edit else None,
+        form=(form or AssignmentForm(roles=role_choices(present.book), auto_id="assign_%s")) if can_edit else None,
         can_edit=can_edit,
         precedence=present.precedence,
+        conflict=conflict,
     )
-    template = "mappings/partials/assignment_table.html" if is_htmx(request) else "mappings/users_and_groups.html"
-    return render(request, template, context)
+    htmx_table = is_htmx(request) and request.method == "GET"
+    template = "mappings/partials/assignment_table.html" if htmx_table else "mappings/users_and_groups.html"
+    return render(request, template, context, status=status)
 
 
 def _page_links(here: str, base: list[tuple[str, str]], page) -> dict[str, str | None]:
@@ -269,9 +286,10 @@ def assignment_add(request: HttpRequest, slug: str) -> HttpResponse:
     application = get_application(slug)
     graph = GraphClient(application.entra)
     reader = AssignmentReader(graph)
+    expected = posted_version(request)
     try:
         book = reader.book()
-        form = AssignmentForm(request.POST, roles=role_choices(book))
+        form = AssignmentForm(request.POST, roles=role_choices(book), auto_id="assign_%s")
         if not form.is_valid():
             problems = [
                 f"{form.fields[name].label}: {error}" if name in form.fields else error
@@ -282,11 +300,32 @@ def assignment_add(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect(_page_url(application))
         role_id = form.cleaned_data["role"]
         role = dict(form.fields["role"].choices)[role_id]
-        principal, created = add_assignment(graph, form.cleaned_data["principal"], role_id)
+        principal = resolve_principal(graph, form.cleaned_data["principal"])
     except RemoteError as exc:
         messages.error(request, f"Nothing was assigned: {exc}")
         return redirect(_page_url(application))
     detail = f"Assigned {principal.type.lower()} {principal.name} the role {role}"
+    snapshot = snapshot_of(application)
+    now = roles_listed(application, principal.id)
+    try:
+        record = claim(
+            snapshot,
+            expected=expected,
+            principal_id=principal.id,
+            label=f"Roles of {principal.name}",
+            before=now,
+            after=", ".join(sorted({*filter(None, now.split(", ")), role}, key=str.casefold)),
+            actor=request.user,
+            summary=detail,
+        )
+    except EditConflict as exc:
+        return _refused(request, application, exc, form=form)
+    try:
+        created = graph.add_assignment(principal.id, role_id)
+    except RemoteError as exc:
+        settle(record, done=False, summary=f"Not assigned: {exc}")
+        messages.error(request, f"Nothing was assigned: {exc}")
+        return redirect(_page_url(application))
     try:
         if principal.type == PrincipalType.GROUP:
             reached = next(graph.groups_user_members([principal.id], list(DETAILS_SELECT)))[1]
@@ -311,17 +350,46 @@ def assignment_remove(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect(_page_url(application))
     row = SnapshotAssignment.objects.filter(application=application, assignment_id=assignment_id).first()
     label = f"{row.display_name} ({row.role_label})" if row else assignment_id
+    principal_id = row.principal_id if row else request.POST.get("principal", "").strip()[:64]
+    snapshot = snapshot_of(application)
+    record = None
+    if principal_id:
+        now = roles_listed(application, principal_id)
+        left = [r for r in filter(None, now.split(", ")) if not row or r != row.role_label]
+        try:
+            record = claim(
+                snapshot,
+                expected=posted_version(request),
+                principal_id=principal_id,
+                label=f"Roles of {row.display_name if row else principal_id}",
+                before=now,
+                after=", ".join(left),
+                actor=request.user,
+                summary=f"Removed the assignment of {label}",
+            )
+        except EditConflict as exc:
+            return _refused(request, application, exc)
     try:
         GraphClient(application.entra).remove_assignment(assignment_id)
     except NotFound:
         messages.warning(request, f"The assignment of {label} no longer exists in Entra; it is gone from the list too.")
     except RemoteError as exc:
+        if record is not None:
+            settle(record, done=False, summary=f"Not removed: {exc}")
         messages.error(request, f"The assignment was not removed: {exc}")
         return redirect(_page_url(application))
-    snapshot = snapshot_of(application)
     if not apply(application, AppRoles(snapshot.app_roles or []), removed=[assignment_id]):
         request_refresh(application)
     return _assignments_changed(request, application, f"Removed the assignment of {label}")
+
+
+def _refused(
+    request: HttpRequest, application: Application, exc: EditConflict, *, form: AssignmentForm | None = None
+) -> HttpResponse:
+    """Someone changed the same user's or group's assignments after the page was loaded: nothing was changed in
+    Entra; the page shows their change beside yours, with the form as you filled it (Add again then means it)."""
+    snapshot = snapshot_of(application)  # its current version goes into the forms: sending again means it
+    return _page(request, application, snapshot, form=form, conflict=exc.conflict, status=409)
 
 
 def _assignments_changed(request: HttpRequest, application: Application, detail: str) -> HttpResponse:

@@ -13,9 +13,15 @@ from django.urls import reverse
 from connections.clients.graph import GraphClient
 from console.models import AuditActivity, AuditEntry
 from mappings.directory.assignments import AssignmentReader
-from mappings.directory.snapshot import refresh
+from mappings.directory.snapshot import refresh, snapshot_of
 from mappings.models import TargetAttribute
 from mappings.role_import import DuplicateRolesError, plan_app_roles
+
+
+def _version(app) -> int:
+    """The version of the assignments the page was loaded with (console/concurrency.py)."""
+    return snapshot_of(app).edit_version
+
 
 pytestmark = pytest.mark.django_db
 
@@ -100,14 +106,20 @@ def test_administrator_adds_and_removes_an_assignment(admin_client, live_app, em
     user = emu.control.create_entra_user(userPrincipalName="new.hire@contoso.onmicrosoft.com", displayName="New Hire")
     role = next(r for r in _app_roles(emu) if r["value"] == "Read Only")
     url = reverse("assignment_add", args=[live_app.slug])
-    response = admin_client.post(url, {"principal": user["userPrincipalName"], "role": role["id"]}, follow=True)
+    response = admin_client.post(
+        url,
+        {"edit_version": _version(live_app), "principal": user["userPrincipalName"], "role": role["id"]},
+        follow=True,
+    )
     assert f"Assigned user {user['userPrincipalName']} the role Read Only" in response.content.decode()
     created = [a for a in emu.entra_app.state.assignments.values() if a["principalId"] == user["id"]]
     assert [a["appRoleId"] for a in created] == [role["id"]]
     assert "New Hire<br>" in response.content.decode()
 
     response = admin_client.post(
-        reverse("assignment_remove", args=[live_app.slug]), {"assignment": created[0]["id"]}, follow=True
+        reverse("assignment_remove", args=[live_app.slug]),
+        {"edit_version": _version(live_app), "assignment": created[0]["id"]},
+        follow=True,
     )
     assert "Removed the assignment of New Hire (Read Only)" in response.content.decode()
     assert not [a for a in emu.entra_app.state.assignments.values() if a["principalId"] == user["id"]]
@@ -122,7 +134,9 @@ def test_assigning_a_group_by_object_id(admin_client, live_app, emu):
     group = next(g for g in state.groups.values() if g["displayName"] == "All Staff")
     role = next(r for r in _app_roles(emu) if r["value"] == "Standard User")
     response = admin_client.post(
-        reverse("assignment_add", args=[live_app.slug]), {"principal": group["id"], "role": role["id"]}, follow=True
+        reverse("assignment_add", args=[live_app.slug]),
+        {"edit_version": _version(live_app), "principal": group["id"], "role": role["id"]},
+        follow=True,
     )
     assert "Assigned group All Staff the role Standard User" in response.content.decode()
     assert any(a["principalId"] == group["id"] for a in state.assignments.values())
@@ -132,7 +146,9 @@ def test_assigning_an_unknown_user_says_so(admin_client, live_app, emu):
     role = _app_roles(emu)[0]
     before = dict(emu.entra_app.state.assignments)
     response = admin_client.post(
-        reverse("assignment_add", args=[live_app.slug]), {"principal": "nobody@nowhere.example", "role": role["id"]},
+        reverse("assignment_add", args=[live_app.slug]), {
+            "edit_version": _version(live_app),
+            "principal": "nobody@nowhere.example", "role": role["id"]},
         follow=True,
     )  # fmt: skip
     assert "No user nobody@nowhere.example in the tenant" in response.content.decode()
@@ -161,7 +177,9 @@ def test_import_roles_without_credentials_names_what_to_fill_in(admin_client, ap
 def test_an_incomplete_assignment_names_the_missing_field(admin_client, live_app, emu):
     before = dict(emu.entra_app.state.assignments)
     response = admin_client.post(
-        reverse("assignment_add", args=[live_app.slug]), {"principal": "", "role": ""}, follow=True
+        reverse("assignment_add", args=[live_app.slug]),
+        {"edit_version": _version(live_app), "principal": "", "role": ""},
+        follow=True,
     )
     html = response.content.decode()
     assert "Nothing was assigned: User or group: This field is required.; Role: This field is required." in html

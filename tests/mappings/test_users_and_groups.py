@@ -17,8 +17,14 @@ from mappings.access.models import AccessKind, AccessSettings, AppRoleAccess, Or
 from mappings.directory import snapshot as snapshot_module
 from mappings.directory.assignments import DEFAULT_ACCESS_ID, AssignmentReader
 from mappings.directory.models import AssignmentSnapshot, SnapshotAssignment, SnapshotSource, SnapshotUser
-from mappings.directory.snapshot import StoredAssignments, refresh
+from mappings.directory.snapshot import StoredAssignments, refresh, snapshot_of
 from mappings.views import assignments as assignment_views
+
+
+def _version(app) -> int:
+    """The version of the assignments the page was loaded with (console/concurrency.py)."""
+    return snapshot_of(app).edit_version
+
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +136,7 @@ def test_a_read_older_than_a_change_made_here_is_not_stored_over_it(admin_client
     user = _unassigned_user(emu)
     role = _role_id(emu, "Read Only")
     add = reverse("assignment_add", args=[stored.slug])
-    admin_client.post(add, {"principal": user["userPrincipalName"], "role": role})
+    admin_client.post(add, {"edit_version": _version(stored), "principal": user["userPrincipalName"], "role": role})
     assert SnapshotAssignment.objects.filter(application=stored, principal_id=user["id"]).exists()
     # ...and stores what it read only after the change was made here: the change stays.
     computed = snapshot_module._compute(directory)
@@ -395,7 +401,7 @@ def test_an_assignment_added_here_is_in_the_list_at_once(admin_client, stored, e
     before = _entra_calls(emu)
     response = admin_client.post(
         reverse("assignment_add", args=[stored.slug]),
-        {"principal": user["userPrincipalName"], "role": _role_id(emu, "Read Only")},
+        {"edit_version": _version(stored), "principal": user["userPrincipalName"], "role": _role_id(emu, "Read Only")},
         follow=True,
     )
     html = response.content.decode()
@@ -412,7 +418,7 @@ def test_a_group_added_here_brings_its_members_and_their_warnings(admin_client, 
     everyone = _group(emu, "All Staff")
     response = admin_client.post(
         reverse("assignment_add", args=[stored.slug]),
-        {"principal": everyone["id"], "role": _role_id(emu, "Standard User")},
+        {"edit_version": _version(stored), "principal": everyone["id"], "role": _role_id(emu, "Standard User")},
         follow=True,
     )
     assert "Assigned group All Staff the role Standard User" in response.content.decode()
@@ -432,7 +438,9 @@ def test_an_assignment_removed_here_leaves_the_list_at_once(admin_client, stored
     two_roles = _two_role_user(emu)
     row = SnapshotAssignment.objects.filter(application=stored, principal_id=two_roles["id"]).first()
     response = admin_client.post(
-        reverse("assignment_remove", args=[stored.slug]), {"assignment": row.assignment_id}, follow=True
+        reverse("assignment_remove", args=[stored.slug]),
+        {"edit_version": _version(stored), "assignment": row.assignment_id},
+        follow=True,
     )
     assert f"Removed the assignment of {escape(two_roles['displayName'])} ({row.role_label})" in (
         response.content.decode()
@@ -448,11 +456,89 @@ def test_a_change_before_the_first_read_asks_for_one(admin_client, live_app, emu
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(
             reverse("assignment_add", args=[live_app.slug]),
-            {"principal": user["userPrincipalName"], "role": _role_id(emu, "Read Only")},
+            {
+                "edit_version": _version(live_app),
+                "principal": user["userPrincipalName"],
+                "role": _role_id(emu, "Read Only"),
+            },
         )
     snapshot = AssignmentSnapshot.objects.get(application=live_app)
     assert snapshot.refreshed_at is not None  # read in full, not a snapshot of one assignment
     assert snapshot.assignments > 40
+
+
+def test_a_change_of_someone_whose_assignments_changed_since_the_page_was_loaded_is_refused_then_kept(
+    admin_client, stored, emu
+):
+    two_roles = _two_role_user(emu)
+    opened = _version(stored)  # two administrators load the page
+    row = SnapshotAssignment.objects.filter(application=stored, principal_id=two_roles["id"]).first()
+    removed = admin_client.post(
+        reverse("assignment_remove", args=[stored.slug]),
+        {"edit_version": opened, "assignment": row.assignment_id, "principal": row.principal_id},
+    )
+    assert removed.status_code == 302
+    before = dict(emu.entra_app.state.assignments)
+    asked = {"edit_version": opened, "principal": two_roles["userPrincipalName"], "role": _role_id(emu, "Read Only")}
+    refused = admin_client.post(reverse("assignment_add", args=[stored.slug]), asked)
+    html = refused.content.decode()
+    assert refused.status_code == 409
+    assert emu.entra_app.state.assignments == before  # nothing was written to Entra
+    assert "Not saved" in html and f"Removed the assignment of {escape(two_roles['displayName'])}" in html
+    assert f"Roles of {two_roles['userPrincipalName']}" in html  # their change beside yours
+    assert f'value="{two_roles["userPrincipalName"]}"' in html  # what was typed is kept
+    assert f'name="edit_version" value="{_version(stored)}"' in html
+    # Sending the kept form again means it: the assignment is made.
+    again = admin_client.post(
+        reverse("assignment_add", args=[stored.slug]), {**asked, "edit_version": _version(stored)}
+    )
+    assert again.status_code == 302
+    assert "Read Only" in StoredAssignments(stored).roles_of(two_roles["id"])
+
+
+def test_changes_of_other_users_since_the_page_was_loaded_do_not_refuse(admin_client, stored, emu):
+    opened = _version(stored)
+    user = _unassigned_user(emu)
+    added = admin_client.post(
+        reverse("assignment_add", args=[stored.slug]),
+        {"edit_version": opened, "principal": user["userPrincipalName"], "role": _role_id(emu, "Read Only")},
+    )
+    assert added.status_code == 302
+    two_roles = _two_role_user(emu)
+    row = SnapshotAssignment.objects.filter(application=stored, principal_id=two_roles["id"]).first()
+    removed = admin_client.post(
+        reverse("assignment_remove", args=[stored.slug]),
+        {"edit_version": opened, "assignment": row.assignment_id, "principal": row.principal_id},
+    )
+    assert removed.status_code == 302
+    assert not SnapshotAssignment.objects.filter(application=stored, assignment_id=row.assignment_id).exists()
+    assert _version(stored) == opened + 2
+
+
+def test_a_change_without_the_page_version_is_refused_not_applied_blind(admin_client, stored, emu):
+    row = SnapshotAssignment.objects.filter(application=stored, principal_type="User").first()
+    before = dict(emu.entra_app.state.assignments)
+    response = admin_client.post(reverse("assignment_remove", args=[stored.slug]), {"assignment": row.assignment_id})
+    assert response.status_code == 409
+    assert emu.entra_app.state.assignments == before
+    assert SnapshotAssignment.objects.filter(application=stored, assignment_id=row.assignment_id).exists()
+
+
+def test_a_change_entra_refuses_leaves_a_record_that_refuses_nobody(admin_client, stored, emu, monkeypatch):
+    opened = _version(stored)
+    user = _unassigned_user(emu)
+    monkeypatch.setattr(GraphClient, "add_assignment", _refusing)
+    asked = {"edit_version": opened, "principal": user["userPrincipalName"], "role": _role_id(emu, "Read Only")}
+    response = admin_client.post(reverse("assignment_add", args=[stored.slug]), asked, follow=True)
+    assert "Nothing was assigned: Entra says no" in response.content.decode()
+    monkeypatch.undo()
+    again = admin_client.post(reverse("assignment_add", args=[stored.slug]), asked)
+    assert again.status_code == 302  # the failed attempt changed nothing, so the page's version still holds
+    assert StoredAssignments(stored).roles_of(user["id"]) == ("Read Only",)
+
+
+def _refusing(self, principal_id, app_role_id):
+    raise RemoteError("Entra says no")
 
 
 def test_membership_changes_applied_as_a_delta_would_give_them_equal_a_full_read(stored, emu):
