@@ -99,6 +99,7 @@ class SnapshotAssignment(Searchable):
             models.Index(fields=["application", "principal_type", "name_key", "id"], name="snapshot_assignment_type"),
             models.Index(fields=["application", "role_id", "name_key", "id"], name="snapshot_assignment_role"),
             models.Index(fields=["application", "principal_id"], name="snapshot_assignment_principal"),
+            models.Index(fields=["application", "warnings"], name="snapshot_assignment_warnings"),
         ]
 
     def __str__(self) -> str:

@@ -53,6 +53,14 @@ def bits_of(kinds: Iterable[Kind]) -> int:
     return bits
 
 
+ALL_BITS = bits_of(KINDS)
+
+
+def sets_with(bits: int) -> list[int]:
+    """Every warning set (a row's `warnings`) that holds at least one of `bits`."""
+    return [value for value in range(1, ALL_BITS + 1) if value & bits]
+
+
 def kinds_in(bits: int) -> list[Kind]:
     return [kind for kind in KINDS if bits & kind.bit]
 
