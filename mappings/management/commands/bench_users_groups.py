@@ -30,6 +30,7 @@ from django.db import connection
 from django.test import RequestFactory
 
 from connections.clients.graph import GraphClient
+from connections.models import Application
 from console.permissions import REPORTS_READER
 from mappings.assignment_list import PAGES
 from mappings.directory import warnings
@@ -56,12 +57,28 @@ class Command(BaseCommand):
         parser.add_argument("--latency-ms", type=int, default=30, help="Latency of every emulated Graph call.")
         parser.add_argument("--repeat", type=int, default=5, help="Timed runs per page (median reported).")
         parser.add_argument("--json", default="", help="Also write the results to this file.")
-        parser.add_argument("--keep", action="store_true", help="Keep the benchmark application.")
+        parser.add_argument("--keep", action="store_true", help="Keep the benchmark application (prints its slug).")
+        parser.add_argument(
+            "--pages-of", default="", help="Only time the pages of an application kept by an earlier --keep run."
+        )
 
     def handle(self, *args, assignments: int, groups: int, group_size: int, latency_ms: int, repeat: int, **options):
         if assignments < 1000 or not 0 < groups < assignments // 2:
             raise CommandError("--assignments must be at least 1000 and --groups between 1 and half of them.")
         settings.DEBUG = False  # DEBUG keeps every SQL statement in memory
+        if options["pages_of"]:
+            application = Application.objects.filter(slug=options["pages_of"]).first()
+            if application is None:
+                raise CommandError(f"No application {options['pages_of']!r}.")
+            self.analyze()
+            pages = self.time_pages(application, repeat)
+            for name, row in pages.items():
+                self.stdout.write(
+                    f"  {name:40} median {row['median_ms']:7.1f} ms  max {row['max_ms']:7.1f} ms  rows {row['rows']}"
+                )
+            if options["json"]:
+                Path(options["json"]).write_text(json.dumps({"database": connection.vendor, "pages": pages}, indent=2))
+            return
         direct = assignments - groups
         seed = int(direct / DIRECT_SHARE) + 1
         self.stderr.write(f"Seeding the Entra emulator with {seed} users …")
@@ -76,10 +93,7 @@ class Command(BaseCommand):
             emulators.control("set_latency", ms=latency_ms, system="entra")
             refreshes = [self.refresh(application, emulators, "into an empty snapshot")]
             refreshes.append(self.refresh(application, emulators, "unchanged"))
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    for table in TABLES:
-                        cursor.execute(f"ANALYZE {table}")  # noqa: S608 - our own table names
+            self.analyze()
             emulators.control("reset_counters")
             pages = self.time_pages(application, repeat)
             page_graph_calls = emulators.control("counters")["totals"]["entra"]
@@ -87,6 +101,8 @@ class Command(BaseCommand):
             emulators.stop()
             if application is not None and not options["keep"]:
                 application.delete()
+            elif application is not None:
+                self.stderr.write(f"Kept: --pages-of {application.slug}")
         worst = max(row["median_ms"] for row in pages.values())
         result = {
             "database": connection.vendor,
@@ -102,6 +118,11 @@ class Command(BaseCommand):
         self.report(result)
         if options["json"]:
             Path(options["json"]).write_text(json.dumps(result, indent=2) + "\n")
+
+    def analyze(self) -> None:
+        with connection.cursor() as cursor:
+            for table in TABLES:
+                cursor.execute(f"ANALYZE {table}")  # noqa: S608 - our own table names
 
     # The tenant --------------------------------------------------------------------------------------------------
     def add_groups(self, emulators: EmulatorProcess, roles: list[str], assignments: int, size: int) -> dict[str, int]:
@@ -164,6 +185,7 @@ class Command(BaseCommand):
             "run": label,
             "seconds": round(seconds, 2),
             "graph_calls": counters["totals"]["entra"],
+            "graph_calls_by_endpoint": {k: v for k, v in counters["entra"].items() if v},
             "assignments": done.assignments,
             "users_reached": done.reached,
             "grants": SnapshotGrant.objects.filter(application=application).count(),
