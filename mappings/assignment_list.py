@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, F, Func, Q, QuerySet
 
 from console.lists import ChoiceFilter, Filter, Keyset, ListFilters, SearchFilter
 from mappings.directory import warnings
@@ -32,6 +32,14 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 ANY_WARNING = "any"
 SEARCH_FIELDS = ("name_key", "upn_key", "mail_key")
 PAGES = Keyset("name_key", salt="mappings.assignment_list")
+# A search pages by the same order through a copy of the key that no index holds: the database then collects what the
+# prefix indexes find and sorts it, rather than walking the whole name order for matches (which it prefers whenever
+# it overestimates how many rows match, and which read 60,000 rows of 100,000 for a search of five letters).
+SEARCH_PAGES = Keyset("sort_key", salt="mappings.assignment_list.search")
+
+
+def _unindexed(name: str) -> Func:
+    return Func(F(name), template="(%(expressions)s || '')", output_field=CharField())
 
 
 def role_choices(book: AppRoles, *, assignable: bool = True) -> list[tuple[str, str]]:
@@ -133,16 +141,20 @@ class AssignmentFilters(ListFilters):
         return self.value("q") or ""
 
 
-def filtered_assignments(application, filters: AssignmentFilters) -> QuerySet:
-    """The application's stored assignments matching the filters, in (name, id) order."""
-    return PAGES.order(filters.apply(SnapshotAssignment.objects.filter(application=application)))
+def filtered_assignments(application, filters: AssignmentFilters) -> tuple[Keyset, QuerySet]:
+    """The application's stored assignments matching the filters in (name, id) order, and the keyset that pages
+    them."""
+    rows = filters.apply(SnapshotAssignment.objects.filter(application=application))
+    if filters.search:
+        return SEARCH_PAGES, SEARCH_PAGES.order(rows.annotate(sort_key=_unindexed("name_key")))
+    return PAGES, PAGES.order(rows)
 
 
 def users_through_groups(application, text: str, limit: int = 20) -> list[SnapshotUser]:
     """Users a search matches among those reached only through groups (they have no row of their own)."""
     users = SnapshotUser.objects.filter(application=application, direct=False)
     users = users.filter(user_id=text.lower()) if GUID.match(text) else users.filter(_prefix(SEARCH_FIELDS, text))
-    return list(users.order_by("name_key", "user_id")[:limit])
+    return list(users.order_by(_unindexed("name_key"), "user_id")[:limit])
 
 
 def member_match(text: str) -> Q:

@@ -167,8 +167,9 @@ def _page(
     present = Presenter(application, snapshot)
     params = request.GET if request.method == "GET" else {}
     filters = AssignmentFilters(params, book=present.book, kinds=present.kinds)
-    page = PAGES.page(
-        filtered_assignments(application, filters),
+    pages, rows = filtered_assignments(application, filters)
+    page = pages.page(
+        rows,
         after=params.get("after", ""),
         before=params.get("before", ""),
         size=assignment_list.PAGE_SIZE,

@@ -32,9 +32,9 @@ from django.test import RequestFactory
 from connections.clients.graph import GraphClient
 from connections.models import Application
 from console.permissions import REPORTS_READER
-from mappings.assignment_list import PAGES
+from mappings.assignment_list import PAGES, AssignmentFilters, filtered_assignments
 from mappings.directory import warnings
-from mappings.directory.assignments import AssignmentReader, is_default_access
+from mappings.directory.assignments import AppRoles, AssignmentReader, is_default_access
 from mappings.directory.models import PrincipalType, SnapshotAssignment, SnapshotGrant, SnapshotSource
 from mappings.directory.snapshot import refresh
 from mappings.views.assignments import assignment_members, users_and_groups
@@ -243,6 +243,7 @@ class Command(BaseCommand):
             "search: group name": {"q": "bench group 01"},
             "search: no match": {"q": "zz-nobody"},
             "search + type + warning": {"q": "a", "type": PrincipalType.USER, "warning": "any"},
+            "search, page 2": {"q": user_row.display_name[:1], "after": self.search_token(application, user_row)},
             "tampered page token": {"after": deep[:-3] + "xyz"},
         }
         pages = {name: self.timed(users_and_groups, user, params, repeat, slug=application.slug) for name, params in
@@ -253,6 +254,12 @@ class Command(BaseCommand):
         )
         pages["members, search"] = self.timed(assignment_members, user, {"q": "a"}, repeat, **members)
         return pages
+
+    def search_token(self, application, row) -> str:
+        """The token of page 2 of a one-letter search, as the page's Next link carries it."""
+        filters = AssignmentFilters({"q": row.display_name[:1]}, book=AppRoles([]), kinds=warnings.KINDS)
+        pages, rows = filtered_assignments(application, filters)
+        return pages.encode(list(rows[:50])[-1])
 
     def report(self, result: dict[str, Any]) -> None:
         tenant = result["tenant"]
