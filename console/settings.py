@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -271,7 +272,7 @@ LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", 30, 1, 3650)
 # django-q2: timeout < retry, bounded attempts, no catch-up burst after downtime.
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
-    "name": "provisioning",
+    "name": "provisioning",  # also the salt of signed task packages: the same on every host
     "workers": env_int("Q_WORKERS", 2, 1, 64),
     "timeout": env_int("Q_TIMEOUT", 30 * 60, 10),
     "retry": env_int("Q_RETRY", 35 * 60, 20),
@@ -279,7 +280,10 @@ Q_CLUSTER = {
     "ack_failures": True,
     "catch_up": False,
     "save_limit": 500,
-    "queue_limit": 4,
+    # Tasks a worker host takes off the broker beyond those it is running (django-q2 holds one more in hand): the
+    # fewest it allows, so that cycles queued together spread over every host instead of waiting behind one host's
+    # long cycle while another host sits idle (with 4, one of two hosts took 6 of 10 queued cycles: bench_fleet).
+    "queue_limit": 1,
     "poll": 0.5,
     "label": "Task queue",
 }
@@ -291,6 +295,14 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# A queue of its own on a shared broker (bench_fleet's workers): such workers run only what is put on that queue,
+# never the console's schedules. Every worker host of one console leaves it unset.
+Q_QUEUE = env_str("Q_QUEUE")
+if Q_QUEUE:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", Q_QUEUE):
+        raise ImproperlyConfigured("Q_QUEUE takes letters, digits, - and _ (at most 64).")
+    Q_CLUSTER["cluster_name"] = Q_QUEUE
+    Q_CLUSTER["scheduler"] = False
 if env_bool("Q_SYNC", False):
     Q_CLUSTER["sync"] = True
 
