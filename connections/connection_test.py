@@ -53,8 +53,16 @@ def check_salesforce(connection: SalesforceConnection, steps: list[str]) -> str:
     steps.append(f"Signed in at {connection.login_url} (instance {client.instance}).")
     profile = next(iter(client.query("SELECT Id, Name FROM Profile LIMIT 1")), None)
     steps.append("Read a profile through the REST API." if profile else "Queried profiles (none visible).")
+    org_id = client.organization_id()
+    same_org = connection.note_organization(org_id)
+    steps.append(f"Organization ID {org_id}.")
     who = connection.admin_username if connection.auth_method == SalesforceAuthMethod.PASSWORD else "the connected app"
     message = f"Connected to Salesforce at {client.instance} as {who}."
+    if not same_org:
+        message += (
+            f" This is org {org_id}, not org {connection.organization_id} the console provisioned into: a refreshed "
+            "sandbox is a new org. Cycles stop before writing until you choose Re-match after refresh on the Overview."
+        )
     if client.api_usage:
         used, total = client.api_usage
         message += f" API requests in the last 24 hours: {used:,} of {total:,}."

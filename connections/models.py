@@ -228,6 +228,17 @@ class SalesforceConnection(ConnectionBase):
         help_text="Connected app consumer key (client credentials flow only).",
     )
     consumer_secret = EncryptedTextField("Consumer secret", blank=True, default="")
+    # The org the console's links, escrows and watermark point into, recorded at the first Test Connection or cycle.
+    # A refreshed sandbox is a new org with a new ID: a different ID at sign-in is noted, and nothing is written into
+    # it until an administrator chooses Re-match after refresh.
+    organization_id = models.CharField("Organization ID", max_length=18, blank=True, editable=False)
+    new_organization_id = models.CharField(
+        "Organization ID found at sign-in", max_length=18, blank=True, editable=False
+    )
+    organization_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Re-match after refresh asked to remove the ".invalid" a refresh appended to e-mails: done by the next complete
+    # initial cycle, then cleared.
+    repair_invalid_emails = models.BooleanField(default=False, editable=False)
 
     SECRET_FIELDS = ("admin_password", "security_token", "consumer_secret")
     SYSTEM = "Salesforce"
@@ -249,6 +260,23 @@ class SalesforceConnection(ConnectionBase):
             ]
         required.insert(0, ("Login URL", bool(self.login_url)))
         return [label for label, present in required if not present]
+
+    def note_organization(self, found: str) -> bool:
+        """Compare the org signed in to with the one recorded: record it when none is, note it when it differs.
+        True when it is the recorded org (go on), False when the org changed (write nothing)."""
+        now = timezone.now()
+        model = type(self)
+        if not self.organization_id:
+            if model.objects.filter(pk=self.pk, organization_id="").update(organization_id=found):
+                self.organization_id = found
+                return True
+            self.refresh_from_db(fields=["organization_id"])
+        if found == self.organization_id:
+            return True
+        if self.new_organization_id != found:
+            model.objects.filter(pk=self.pk).update(new_organization_id=found, organization_changed_at=now)
+            self.new_organization_id, self.organization_changed_at = found, now
+        return False
 
     @property
     def is_configured(self) -> bool:

@@ -30,6 +30,7 @@ class AuditActivity(models.TextChoices):
     CREATE_API_TOKEN = "Create API token", "Create API token"
     REVOKE_API_TOKEN = "Revoke API token", "Revoke API token"
     API_CALL = "API call", "API call"
+    REMATCH = "Re-match after refresh", "Re-match after refresh"
 
 
 class AuditEntry(models.Model):

@@ -457,6 +457,16 @@ class Control:
         with self._sf.lock:
             self._sf.state.deactivation_blockers[user_id] = reason
 
+    def refresh_sandbox(self, sandbox: str = "uat", only_in_sandbox: list[str] | None = None) -> dict[str, Any]:
+        """A sandbox refresh (Salesforce Help, "Servers and IDs" and "Users and Contacts"): a new org with a new org
+        ID; users copied from production with new record Ids, the sandbox name appended to each production username
+        (usernames already ending in it stay) and ".invalid" to each e-mail; every session ends. Usernames in
+        `only_in_sandbox` were created in the sandbox only and are gone. Returns the new org ID and user count."""
+        with self._sf.lock:
+            state = self._sf.state
+            state.refresh(sandbox, {name.lower() for name in only_in_sandbox or []})
+            return {"organization_id": state.org_id, "users": len(state.users)}
+
     def unblock_deactivation(self, user_id: str) -> None:
         with self._sf.lock:
             self._sf.state.deactivation_blockers.pop(user_id, None)

@@ -20,11 +20,12 @@ from django.db import transaction
 
 from connections.clients.errors import RemoteError
 from connections.clients.salesforce import SalesforceClient
-from connections.models import Application
+from connections.models import Application, SalesforceConnection
 from console.permissions import APPLICATION_ADMINISTRATOR
 from mappings.access.catalogue import store_catalogue
 from mappings.access.models import AccessKind, AppRoleAccess, OrgAccessItem
 from provisioning.applications import config_from_emulator_info, create_from_config
+from provisioning.applications import point_at_emulators as point_connections_at_emulators
 from provisioning.models import AccessGrant, Escrow, ProvisionedLink, ProvisioningJob
 
 DEMO_ACTOR = "manage.py demo"
@@ -176,18 +177,9 @@ def seed_demo_access(application: Application) -> None:
 
 
 def point_at_emulators(application: Application, info: dict[str, Any]) -> None:
-    """Copy the emulators' addresses, CA bundle and credentials into both connections."""
-    entra, salesforce = application.entra, application.salesforce
-    e, s, ca_bundle = info["entra"], info["salesforce"], info["ca_bundle"]
-    entra.tenant_id, entra.client_id = e["tenant_id"], e["client_id"]
-    entra.service_principal_id = e["service_principal_id"]
-    entra.authority_host, entra.graph_url, entra.ca_bundle = e["authority_host"], e["graph_url"], ca_bundle
-    entra.set_secret("client_secret", e["client_secret"])
-    entra.save()
-    salesforce.login_url, salesforce.admin_username, salesforce.ca_bundle = s["login_url"], s["username"], ca_bundle
-    salesforce.set_secret("admin_password", s["password"])
-    salesforce.set_secret("security_token", s["security_token"])
-    salesforce.save()
+    """Copy the emulators' addresses, CA bundle and credentials into both connections, bumping their edit versions
+    (a connection form left open from the last start is refused rather than putting the old ports back)."""
+    point_connections_at_emulators(application, info)
 
 
 def forget_provisioned_state(application: Application) -> None:
@@ -196,6 +188,10 @@ def forget_provisioned_state(application: Application) -> None:
     ProvisionedLink.objects.filter(job=job).delete()
     Escrow.objects.filter(job=job).delete()
     AccessGrant.objects.filter(job=job).delete()
+    # A new emulated org: recorded afresh by the first cycle, not taken for a refreshed sandbox.
+    SalesforceConnection.objects.filter(application=application).update(
+        organization_id="", new_organization_id="", organization_changed_at=None, repair_invalid_emails=False
+    )
     ProvisioningJob.objects.filter(pk=job.pk).update(access_baseline={})
     job.access_baseline = {}
     job.clear_quarantine()

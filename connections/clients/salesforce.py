@@ -398,6 +398,18 @@ class SalesforceClient:
         if chunk:
             yield chunk
 
+    def organization_id(self) -> str:
+        """The 18-character ID of the org this client is signed in to (one SOQL on Organization). A sandbox gets a
+        new one each time it is refreshed."""
+        found = list(self.query("SELECT Id FROM Organization"))
+        org_id = str(found[0].get("Id") or "") if len(found) == 1 else ""
+        if not org_id.startswith("00D"):
+            raise shapes.UnexpectedAnswer(
+                "Salesforce answered the query of its Organization without one organization ID.",
+                request=self._call("GET", "query/"),
+            )
+        return org_id
+
     def describe_user(self) -> dict:
         return self._request("GET", "sobjects/User/describe") or {}
 

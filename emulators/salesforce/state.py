@@ -219,6 +219,38 @@ class SalesforceState:
         if record.get("FederationIdentifier"):
             self.by_federation.pop(record["FederationIdentifier"].lower(), None)
 
+    # --- a sandbox refresh -------------------------------------------------------------------------
+    def refresh(self, sandbox: str, only_in_sandbox: set[str]) -> None:
+        """The sandbox becomes a new org: a new org ID, every session ended, and the users copies of production's
+        (new record Ids; Username with ".<sandbox>" appended to production's; ".invalid" appended to Email). Users in
+        `only_in_sandbox` (lower-case usernames) were never in production and are gone; so is assigned access."""
+        suffix = f".{sandbox.lower()}"
+        self.org_id = self.ids.next("00D")
+        self.organization["Id"] = self.org_id
+        self.sessions.clear()
+        self.deactivation_blockers.clear()
+        copies = [
+            {k: v for k, v in record.items() if k not in ("Id", "CreatedDate", "LastModifiedDate", "SystemModstamp")}
+            for uid, record in self.users.items()
+            if uid != self.admin_id and record["Username"].lower() not in only_in_sandbox
+        ]
+        admin = self.users[self.admin_id]
+        self.users, self.by_username, self.by_nickname, self.by_federation = {}, {}, {}, {}
+        self.active_by_licence = {}
+        self.access = AccessTables(self.ids)
+        self.access.seed(self.profiles)
+        self.users[self.admin_id] = admin
+        self._index(admin)
+        self.access.user_created(admin, now_iso())
+        for values in copies:
+            username = values["Username"]
+            if not username.lower().endswith(suffix):
+                values["Username"] = f"{username}{suffix}"
+            email = values.get("Email") or ""
+            if email and not email.endswith(".invalid"):
+                values["Email"] = f"{email}.invalid"
+            self.insert_user(values)
+
     # --- sessions --------------------------------------------------------------------------------
     def new_session(self, user_id: str) -> str:
         sid = f"{self.org_id[:15]}!AQ{secrets.token_urlsafe(48)}"

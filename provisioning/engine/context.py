@@ -51,6 +51,7 @@ class PageContext:
     failures: FailureTally = field(default_factory=FailureTally)
     access: AccessStep | None = None  # Salesforce access beyond the profile and leavers (access.py)
     manager: ManagerStep | None = None  # ManagerId from Entra's manager (manager.py), when the settings ask for it
+    repair_invalid_emails: bool = False  # after Re-match after refresh (organization.py)
 
     @property
     def dry_run(self) -> bool:

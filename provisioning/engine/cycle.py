@@ -53,6 +53,7 @@ from provisioning.engine.lifecycle import (
 from provisioning.engine.log import LogWriter
 from provisioning.engine.manager import MANAGER_EXPAND, MANAGER_FIELD, ManagerStep
 from provisioning.engine.matcher import INDEX_THRESHOLD, Matcher, target_fields
+from provisioning.engine.organization import EMAIL, check_organization
 from provisioning.engine.pipeline import process
 from provisioning.engine.planner import Policy
 from provisioning.engine.record import UNASSIGNED
@@ -159,6 +160,9 @@ class CycleRunner:
             targets += access.target_fields()
         if manager is not None:
             targets.append(MANAGER_FIELD)
+        repair = self.application.salesforce.repair_invalid_emails and self.cycle.kind != CycleKind.ON_DEMAND
+        if repair:
+            targets.append(EMAIL)
         self.matcher = Matcher(self.salesforce, target_fields(targets), profiles)
         redacted = frozenset(self.compiled.redacted_targets)
         self.ctx = PageContext(
@@ -180,8 +184,13 @@ class CycleRunner:
             failures=self.cycle_run.failures,
             access=access,
             manager=manager,
+            repair_invalid_emails=repair,
         )
         self.cycle_run.deletion_hold = self.ctx.deletion_hold
+
+    def check_organization(self) -> None:
+        """OrgChanged, before anything is written, when Salesforce is another org than the links point into."""
+        check_organization(self.salesforce, self.application.salesforce)
 
     def bind_lookups(self) -> None:
         """What DefaultDomain and SelectUniqueValue need, when the mapping calls them: the tenant's default domain
@@ -208,6 +217,7 @@ class CycleRunner:
         # Even a cycle with nothing to write finds out at once that the credentials stopped working (a reset
         # password rotates the token); in Entra the logs "simply stop" until something changes.
         self.salesforce.ensure_signed_in()
+        self.check_organization()
         if self.ctx.access.active:
             self.ctx.access.find_drift()
         if cycle.kind == CycleKind.INCREMENTAL:
@@ -229,6 +239,10 @@ class CycleRunner:
             self.ctx.manager.settle()
         if self.ctx.access.active:
             self.ctx.access.save_baseline()
+        if self.ctx.repair_invalid_emails and not cycle.dry_run and not self.incomplete:
+            type(self.application.salesforce).objects.filter(pk=self.application.salesforce.pk).update(
+                repair_invalid_emails=False
+            )
         if not cycle.dry_run:
             ProvisioningJob.objects.filter(pk=self.job.pk).update(
                 watermark=watermark or "",

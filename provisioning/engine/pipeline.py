@@ -20,6 +20,7 @@ from connections.clients.errors import TransientError
 from provisioning.engine.context import PageContext
 from provisioning.engine.items import ItemError, PlanKind, TargetState, WorkItem
 from provisioning.engine.mapper import evaluate
+from provisioning.engine.organization import repair_invalid_emails
 from provisioning.engine.planner import plan, plan_items
 from provisioning.engine.record import record_page
 from provisioning.engine.scope import decide_scope
@@ -46,6 +47,8 @@ def process(
     if ctx.manager is not None:
         ctx.manager.overlay(kept)
     plan_items(kept, ctx.policy, ctx.types)
+    if ctx.repair_invalid_emails:
+        repair_invalid_emails(kept)
     if ctx.deletion_hold is not None:
         kept = ctx.deletion_hold.stage(kept)
     if ctx.access is not None:

@@ -22,6 +22,9 @@ class SalesforceWriter(Protocol):
     def ensure_signed_in(self) -> None:
         """Sign in unless already signed in; raises StopError when the credentials are refused."""
 
+    def organization_id(self) -> str:
+        """The ID of the org signed in to (engine/organization.py compares it with the recorded one)."""
+
     def query(self, soql: str) -> Iterable[dict]:
         """Every record of a SOQL query."""
 

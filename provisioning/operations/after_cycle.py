@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from provisioning.engine.lifecycle import CycleOutcome
+from provisioning.engine.organization import ORG_CHANGED
 from provisioning.models import CycleKind, CycleStatus, ProvisioningJob
 from provisioning.operations import deletions, emails, quarantine
 
@@ -53,7 +54,14 @@ def _react(outcome: CycleOutcome, mails: list[Mail]) -> None:
     cycle = outcome.cycle
     if cycle.dry_run or cycle.kind == CycleKind.ON_DEMAND:
         return
-    job = ProvisioningJob.objects.select_related("application").get(pk=cycle.job_id)
+    job = ProvisioningJob.objects.select_related("application__salesforce").get(pk=cycle.job_id)
+    if outcome.stop_error is not None and outcome.stop_error.code == ORG_CHANGED:
+        # Not a quarantine: nothing is retried until an administrator chooses Re-match after refresh. Mailed once,
+        # by the cycle that found the new org.
+        changed_at = job.application.salesforce.organization_changed_at
+        if changed_at is not None and cycle.started_at is not None and changed_at >= cycle.started_at:
+            mails.append(partial(emails.notify_org_changed, job, cycle))
+        return
     if outcome.status == CycleStatus.FAILED and outcome.stop_error is not None:
         error = outcome.stop_error
         trouble = quarantine.Trouble(quarantine.CREDENTIALS, error.full_message, error.request)

@@ -2,7 +2,8 @@
 
 To the job's Notification Email, when "Send an email notification when a failure occurs" is ticked: quarantine
 entered (or its reason changed), accidental deletion threshold reached, and a digest of a cycle's new failures
-(what reacts to a finished cycle decides which). And the "Send test email" button. Error messages only:
+(what reacts to a finished cycle decides which); whether ticked or not, a Salesforce org that changed (a sandbox
+refresh). And the "Send test email" button. Error messages only:
 the clients keep secrets out of them.
 """
 
@@ -130,6 +131,21 @@ def notify_deletions_held(job: ProvisioningJob, cycle: ProvisioningCycle, count:
         f"Provisioning of {job.application.name}: {count} deactivations held (threshold {job.deletion_threshold})",
         "email/deletions_held",
         {**context, **_links(job, cycle)},
+    )
+
+
+def notify_org_changed(job: ProvisioningJob, cycle: ProvisioningCycle) -> bool:
+    """A cycle signed in to another Salesforce org than its links point into (a sandbox refresh): sent to the
+    Notification Email whenever one is saved, failure notifications ticked or not, since nothing is provisioned
+    until an administrator acts."""
+    if not job.notification_recipients():
+        return False
+    context = {"cycle": cycle, "connection": job.application.salesforce, **_links(job, cycle)}
+    return _send(
+        job,
+        f"Provisioning of {job.application.name} stopped: the Salesforce org changed (sandbox refresh?)",
+        "email/org_changed",
+        context,
     )
 
 

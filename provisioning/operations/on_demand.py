@@ -186,6 +186,7 @@ def _provision(
             runner.ctx.assignments = {} if roles is None else {raw["id"]: roles}
             result.user = raw
             stage, system = "Perform action", "Salesforce"
+            runner.check_organization()
             if runner.ctx.access.active:
                 runner.ctx.access.find_drift()
             [item] = runner.provision_users([raw])

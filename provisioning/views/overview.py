@@ -125,6 +125,8 @@ def application_overview(request: HttpRequest, slug: str) -> HttpResponse:
         else None,
         cycle_actions=buttons(job, request.user, held_deletions=False),
         deletion_actions=buttons(job, request.user, held_deletions=True),
+        refresh_actions=buttons(job, request.user, held_deletions=False, refresh=True),
+        org_changed=application.salesforce if application.salesforce.new_organization_id else None,
         **progress_context(job),
     )
     return render(request, "provisioning/overview.html", context)

@@ -22,7 +22,7 @@ from console.models import AuditActivity, record_audit
 from console.permissions import is_administrator
 from provisioning import scheduling
 from provisioning.models import CycleTrigger, ProvisioningJob
-from provisioning.operations import deletions
+from provisioning.operations import deletions, refresh
 from provisioning.views.base import get_application
 
 User = AbstractBaseUser | AnonymousUser
@@ -47,6 +47,7 @@ class OverviewAction:
     permission: Callable[[User], bool] = is_administrator
     shown: Callable[[ProvisioningJob], bool] = lambda job: True
     held_deletions: bool = False  # answers held deactivations: shown beside them, refused when none is held
+    refresh: bool = False  # answers a Salesforce org that changed: shown in its notice, refused when none did
     style: str = ""  # button class
     hint: str = ""  # button title
 
@@ -86,6 +87,24 @@ def _dry_run(job: ProvisioningJob, user: User) -> Done:
 def _restart(job: ProvisioningJob, user: User) -> Done:
     scheduling.restart(job)
     return Done("Provisioning restarts with an initial cycle: watermark, escrows and quarantine were cleared.", [])
+
+
+def _rematch(repair_emails: bool) -> Callable[[ProvisioningJob, User], Done]:
+    def operation(job: ProvisioningJob, user: User) -> Done:
+        dropped = refresh.rematch_after_refresh(job, repair_emails=repair_emails)
+        what = ", ".join(f"{count} {name}" for name, count in dropped.items())
+        repaired = " and removes .invalid from the e-mails of the users it matches" if repair_emails else ""
+        return Done(
+            f"Re-match after refresh: dropped what pointed into the old org ({what}). An initial cycle is queued: it "
+            f"matches every user again in the new org{repaired}.",
+            ["organization_id", "links", "escrows", "watermark", *(["repair_invalid_emails"] if repair_emails else [])],
+        )
+
+    return operation
+
+
+def _org_changed(job: ProvisioningJob) -> bool:
+    return bool(job.application.salesforce.new_organization_id)
 
 
 def _deactivations(count: int) -> str:
@@ -142,16 +161,38 @@ OVERVIEW_ACTIONS: dict[str, OverviewAction] = {
             style="danger",
         ),
         OverviewAction("reject-deletes", "Reject deletes", _reject_deletes, held_deletions=True),
+        OverviewAction(
+            "rematch-repair",
+            "Re-match after refresh and repair e-mails",
+            _rematch(repair_emails=True),
+            audit=AuditActivity.REMATCH,
+            confirm="Re-match after refresh? The links, escrows and watermark of the old org are dropped and the next "
+            "cycle matches every user again in the new org, removing .invalid from their e-mails.",
+            refresh=True,
+            style="primary",
+        ),
+        OverviewAction(
+            "rematch",
+            "Re-match after refresh",
+            _rematch(repair_emails=False),
+            audit=AuditActivity.REMATCH,
+            confirm="Re-match after refresh? The links, escrows and watermark of the old org are dropped and the next "
+            "cycle matches every user again in the new org; e-mails stay as Salesforce has them.",
+            refresh=True,
+        ),
     )
 }
 
 
-def buttons(job: ProvisioningJob, user: User, *, held_deletions: bool) -> list[OverviewAction]:
-    """The actions this user may press now: the cycle's (held_deletions=False) or the held deactivations'."""
+def buttons(job: ProvisioningJob, user: User, *, held_deletions: bool, refresh: bool = False) -> list[OverviewAction]:
+    """The actions this user may press now: the cycle's, the held deactivations' or the changed org's."""
     return [
         action
         for action in OVERVIEW_ACTIONS.values()
-        if action.held_deletions == held_deletions and action.shown(job) and action.permission(user)
+        if action.held_deletions == held_deletions
+        and action.refresh == refresh
+        and action.shown(job)
+        and action.permission(user)
     ]
 
 
@@ -176,6 +217,8 @@ def perform(application: Application, chosen: OverviewAction, user: User, *, det
         job = ProvisioningJob.objects.select_for_update().get(pk=application.job.pk)
         if chosen.held_deletions and not deletions.has_held_deletions(job):
             done = Done("No deactivation is held: nothing to allow or reject.")
+        elif chosen.refresh and not _org_changed(job):
+            done = Done("The Salesforce org has not changed: nothing to re-match.")
         else:
             done = chosen.operation(job, user)
         if chosen.audit and done.changed_fields is not None:

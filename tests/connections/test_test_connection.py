@@ -28,6 +28,11 @@ def _profile_query(wire):
             {"totalSize": 1, "done": True, "records": [{"Id": "00e1", "Name": "System Administrator"}]},
             {"Sforce-Limit-Info": "api-usage=42/5000000"},
         ),
+        Reply(
+            200,
+            {"totalSize": 1, "done": True, "records": [{"Id": "00D000000000001EAA"}]},
+            {"Sforce-Limit-Info": "api-usage=43/5000000"},
+        ),
     )
 
 
@@ -39,12 +44,14 @@ def test_salesforce_success_is_stored(sf_connection, wire):
 
     assert result.ok, result.message
     assert f"127.0.0.1:{wire.port}" in result.message and "admin@acme.com.uat" in result.message
-    assert "42 of 5,000,000" in result.message
+    assert "43 of 5,000,000" in result.message
     sf_connection.refresh_from_db()
+    assert sf_connection.organization_id == "00D000000000001EAA"  # recorded by the first Test Connection
     assert sf_connection.last_test_outcome == TestOutcome.SUCCESS
     assert sf_connection.last_test_message == result.message
     assert sf_connection.last_test_duration_ms == result.duration_ms and sf_connection.last_test_at
     assert wire.calls("GET", f"{API}/query/")[0].query["q"] == ["SELECT Id, Name FROM Profile LIMIT 1"]
+    assert wire.calls("GET", f"{API}/query/")[1].query["q"] == ["SELECT Id FROM Organization"]
 
 
 @pytest.mark.parametrize(
