@@ -272,6 +272,9 @@ class SalesforceConnection(ConnectionBase):
                 return True
             self.refresh_from_db(fields=["organization_id"])
         if found == self.organization_id:
+            if self.new_organization_id:  # the connection points at the recorded org again: nothing to re-match
+                model.objects.filter(pk=self.pk).update(new_organization_id="", organization_changed_at=None)
+                self.new_organization_id, self.organization_changed_at = "", None
             return True
         if self.new_organization_id != found:
             model.objects.filter(pk=self.pk).update(new_organization_id=found, organization_changed_at=now)

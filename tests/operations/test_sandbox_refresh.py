@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from connections.connection_test import test_connection
 from connections.models import SalesforceConnection
@@ -133,6 +134,20 @@ def test_test_connection_records_the_org_and_says_when_it_changed(configured_app
     result = test_connection(connection_of(configured_app))
     assert result.ok and new_org in result.message and "Re-match after refresh" in result.message
     assert connection_of(configured_app).new_organization_id == new_org
+
+
+def test_a_connection_pointed_back_at_the_recorded_org_needs_no_re_match(configured_app, emu, admin_client):
+    run(configured_app.job)
+    recorded = connection_of(configured_app).organization_id
+    SalesforceConnection.objects.filter(pk=configured_app.salesforce.pk).update(
+        new_organization_id="00D000000000999AAA", organization_changed_at=timezone.now()
+    )
+    assert "The Salesforce org changed" in overview(admin_client, configured_app)
+    cycle = run(configured_app.job)
+    assert cycle.status in (CycleStatus.SUCCEEDED, CycleStatus.COMPLETED_WITH_ERRORS)
+    connection = connection_of(configured_app)
+    assert connection.organization_id == recorded and not connection.new_organization_id
+    assert "The Salesforce org changed" not in overview(admin_client, configured_app)
 
 
 def test_re_match_is_refused_when_the_org_did_not_change(configured_app, emu, admin_client):
