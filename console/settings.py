@@ -269,6 +269,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Provisioning log: entries older than this many days are purged daily (provisioning/retention.py).
 LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", 30, 1, 3650)
 
+# A cycle paused by Salesforce's daily API allowance reads the org's Limits resource this often until it may resume.
+API_LIMIT_CHECK_MINUTES = env_int("API_LIMIT_CHECK_MINUTES", 15, 1, 24 * 60)
+
 # django-q2: timeout < retry, bounded attempts, no catch-up burst after downtime.
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {

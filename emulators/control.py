@@ -50,11 +50,38 @@ class Control:
         rate_503: float = 0.0,
         rate_timeout: float = 0.0,
         timeout_seconds: float = 5.0,
+        rate_429: float = 0.0,
+        rate_limit: float = 0.0,
+        rate_expire: float = 0.0,
+        rate_lock_row: float = 0.0,
+        rate_no_value: float = 0.0,
+        rate_timeout_after: float = 0.0,
+        retry_after: int | None = None,
     ) -> None:
-        """Random server errors on data calls (not login/token); a timeout sleeps then drops the connection."""
+        """Random faults on data calls (not login/token), each at its rate (a share of calls, 0 to 1):
+        500 and 503; a timeout (sleeps, then drops the connection unanswered) before the call or after it was
+        carried out (timeout_after: the write happened, its answer is lost); 429 (Graph: with Retry-After; Salesforce:
+        403 REQUEST_LIMIT_EXCEEDED ConcurrentPerOrgLongTxn); limit (Salesforce: 403 REQUEST_LIMIT_EXCEEDED
+        TotalRequests, the daily allowance; Graph: 429); expire (every session or token ends: 401); lock_row
+        (Salesforce: the call's first record write fails UNABLE_TO_LOCK_ROW); no_value (Graph: a 200 collection page
+        without `value`)."""
         faults = self._app(system).faults
-        faults.set_rates(rate_500, rate_503, rate_timeout)
+        faults.set_rates(
+            rate_500,
+            rate_503,
+            rate_timeout,
+            **{
+                "429": rate_429,
+                "limit": rate_limit,
+                "expire": rate_expire,
+                "lock_row": rate_lock_row,
+                "no_value": rate_no_value,
+                "timeout_after": rate_timeout_after,
+            },
+        )
         faults.timeout_seconds = timeout_seconds
+        if retry_after is not None:
+            faults.retry_after = retry_after
 
     def throttle(self, system: str, count: int, retry_after: int = 1) -> None:
         """The next `count` data calls answer 429 with Retry-After (Graph: TooManyRequests shape)."""

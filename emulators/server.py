@@ -133,17 +133,26 @@ class Faults:
         self.lock = threading.Lock()
         self.reset()
 
+    # Random faults by kind: answered instead of the call (500, 503, 429, limit, expire), a call that never answers
+    # (timeout), or the call carried out and then spoiled (AFTER: its answer lost, a row locked, a list left out).
+    KINDS = ("500", "503", "timeout", "429", "limit", "expire", "lock_row", "no_value", "timeout_after")
+    AFTER = frozenset({"lock_row", "no_value", "timeout_after"})
+
     def reset(self) -> None:
-        self.rates = {"500": 0.0, "503": 0.0, "timeout": 0.0}
+        self.rates = dict.fromkeys(self.KINDS, 0.0)
         self.throttle_next = 0
         self.retry_after = 1
         self.limit_next = 0
         self.timeout_seconds = 5.0
         self.rng = random.Random(4242)
 
-    def set_rates(self, rate_500: float = 0.0, rate_503: float = 0.0, rate_timeout: float = 0.0) -> None:
+    def set_rates(self, rate_500: float = 0.0, rate_503: float = 0.0, rate_timeout: float = 0.0, **more: float) -> None:
+        unknown = set(more) - set(self.KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
         with self.lock:
-            self.rates = {"500": rate_500, "503": rate_503, "timeout": rate_timeout}
+            self.rates = {**dict.fromkeys(self.KINDS, 0.0), "500": rate_500, "503": rate_503, "timeout": rate_timeout}
+            self.rates.update(more)
 
     def draw(self) -> str | None:
         with self.lock:
@@ -189,6 +198,13 @@ class EmulatorApp:
         """Hook for headers every response carries (Salesforce's Sforce-Limit-Info)."""
         return response
 
+    def before_handler(self, kind: str, request: Request) -> None:
+        """Hook: a fault that acts inside the call (Salesforce: the next record write finds its row locked)."""
+
+    def spoil(self, kind: str, request: Request, response: Response) -> Response:
+        """Hook: a fault that spoils an answer after the call was carried out (Graph: a 200 without `value`)."""
+        return response
+
     def is_write(self, route: Route, request: Request) -> bool | None:
         """Hook: whether a call changes state, when its method alone does not tell (None: by the method)."""
         return None
@@ -206,13 +222,22 @@ class EmulatorApp:
             if kind == "timeout":
                 time.sleep(self.faults.timeout_seconds)
                 return Response(drop=True)
-            if kind:
+            if kind and kind not in Faults.AFTER:
                 return self.fault_response(kind, request)
+        else:
+            kind = None
         try:
             with self.lock:
+                if kind:
+                    self.before_handler(kind, request)
                 response = route.handler(request)
         except _BadJSON:
             response = self.bad_json(request)
+        if kind == "timeout_after":  # done, but the answer never arrives: the client cannot tell it from a timeout
+            time.sleep(self.faults.timeout_seconds)
+            return Response(drop=True)
+        if kind:
+            response = self.spoil(kind, request, response)
         target = f"{request.path}?{request.raw_query}" if request.raw_query else request.path
         return self.decorate(request, self.malform(request.method, target, response))
 

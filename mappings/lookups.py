@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from connections.clients.errors import RemoteError
+from connections.clients.errors import RemoteError, RequestLimitExceeded
 from connections.clients.graph import GraphClient
 from mappings.expressions import EvaluationError
 from mappings.targets import VIRTUAL_TARGET_ATTRIBUTES
@@ -60,6 +60,8 @@ class SalesforceUniqueness:
         if unknown:
             try:
                 records = self.client.find_users(attribute, unknown, [attribute])
+            except RequestLimitExceeded:
+                raise  # the org's daily allowance: the cycle pauses, no user fails for it
             except (RemoteError, ValueError) as exc:
                 raise EvaluationError(f"checking {attribute} for uniqueness in Salesforce failed: {exc}") from None
             self.queries += 1

@@ -86,7 +86,8 @@ def validate_recipients(value: str) -> list[str]:
 
 
 class ProvisioningSettingsForm(VersionedFormMixin, forms.ModelForm):
-    """The Settings section: notification email, accidental deletions, scope, cycle interval, quarantine sample."""
+    """The Settings section: notification email, accidental deletions, scope, cycle interval, retry time budget,
+    quarantine sample."""
 
     class Meta:
         model = ProvisioningJob
@@ -98,6 +99,7 @@ class ProvisioningSettingsForm(VersionedFormMixin, forms.ModelForm):
             "scope",
             "skip_out_of_scope_deletions",
             "interval_minutes",
+            "retry_budget_minutes",
             "quarantine_min_operations",
         ]
         widgets = {"notification_email": forms.TextInput(attrs={"autocomplete": "email"})}

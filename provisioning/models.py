@@ -69,6 +69,13 @@ class ProvisioningJob(FitsColumns, Versioned, models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text="Time between incremental cycles (Entra's is fixed at 40 minutes).",
     )
+    retry_budget_minutes = models.PositiveIntegerField(
+        "Retry time budget (minutes)",
+        default=15,
+        validators=[MinValueValidator(0), MaxValueValidator(240)],
+        help_text="How long one cycle may spend waiting for Salesforce and Microsoft Graph to recover (throttling "
+        "with Retry-After, server errors, timeouts) before its calls fail instead of being retried; 0 retries nothing.",
+    )
 
     # State ---------------------------------------------------------------------
     enabled = models.BooleanField("Provisioning Status", default=False, help_text="On: cycles run on schedule.")
@@ -105,6 +112,12 @@ class ProvisioningJob(FitsColumns, Versioned, models.Model):
     deletions_allowed = models.BooleanField(
         default=False, help_text="Allow deletes was chosen: the next cycle exports the held deactivations."
     )
+
+    # Paused for Salesforce's daily API allowance (REQUEST_LIMIT_EXCEEDED): when, why, and when /limits is read next
+    # (provisioning/operations/api_limit.py); empty while not paused.
+    api_limit_paused_at = models.DateTimeField(null=True, blank=True)
+    api_limit_next_check = models.DateTimeField(null=True, blank=True)
+    api_limit_message = models.CharField(max_length=500, blank=True)
 
     # The running-cycle claim (provisioning/engine/lock.py): at most one cycle per job, on any database.
     lock_owner = models.CharField(max_length=200, blank=True)
@@ -159,6 +172,8 @@ class CycleTrigger(models.TextChoices):
     RESTART = "restart", "Restart provisioning"
     COMMAND = "command", "Management command"
     ON_DEMAND = "on_demand", "Provision on demand"
+    API_LIMIT = "api_limit", "Resumed after the API limit"
+    TAKEOVER = "takeover", "Taken over after a crashed worker"
 
 
 class CycleStatus(ChoiceSet):
@@ -239,6 +254,10 @@ class ProvisioningCycle(FitsColumns, models.Model):
     # Answers that said "too many requests" (retried after the delay asked for), for /metrics.
     salesforce_throttles = models.PositiveIntegerField(default=0)
     graph_throttles = models.PositiveIntegerField(default=0)
+    # Salesforce's Sforce-Limit-Info (api-usage=used/max) as last answered: the org's rolling 24-hour API usage.
+    salesforce_api_used = models.PositiveIntegerField(null=True, blank=True)
+    salesforce_api_max = models.PositiveIntegerField(null=True, blank=True)
+    retry_seconds = models.PositiveIntegerField(default=0, help_text="Seconds of the retry time budget spent.")
 
     # Why a cycle failed or crashed (shown on the overview, used by quarantine).
     error_code = models.CharField(max_length=100, blank=True)
@@ -262,9 +281,10 @@ class ProvisioningCycle(FitsColumns, models.Model):
         self.worker = worker
         self.save(update_fields=["status", "started_at", "heartbeat_at", "worker"])
 
-    def finish(self, status: str, *, error_code: str = "", error_message: str = "", error_request: str = "") -> None:
+    def finish(self, status: str, *, error_code: str = "", error_message: str = "", error_request: str = "") -> bool:
         """End the cycle in a terminal state; counters and progress are saved with it, the error fields cut to their
-        columns (a remote system's code or request can be longer)."""
+        columns (a remote system's code or request can be longer). A cycle the watchdog already ended (its worker
+        presumed dead) keeps that ending: False, and this object then holds the row as stored."""
         status = CycleStatus(status)
         if not status.is_terminal:
             raise ValueError(f"{status.label} is not a terminal cycle status")
@@ -273,25 +293,38 @@ class ProvisioningCycle(FitsColumns, models.Model):
         self.status = status
         self.finished_at = timezone.now()
         self.error_code, self.error_message, self.error_request = error_code, error_message, error_request
-        self.fit_columns().save()
+        self.fit_columns()
+        if self.pk is None:
+            self.save()
+            return True
+        values = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields if not f.primary_key}
+        unfinished = type(self).objects.filter(pk=self.pk).exclude(status__in=TERMINAL_CYCLE_STATUSES)
+        if unfinished.update(**values):
+            return True
+        self.refresh_from_db()
+        return False
 
-    def save_progress(self) -> None:
-        """Counters, progress and heartbeat, written after every page."""
+    def save_progress(self) -> bool:
+        """Counters, progress and heartbeat, written after every page; only while the row still says Running (a worker
+        that lost its claim writes nothing over the ending the watchdog gave it)."""
         self.heartbeat_at = timezone.now()
-        self.save(
-            update_fields=[
-                *COUNTER_FIELDS,
-                "pages_done",
-                "pages_total",
-                "objects_done",
-                "objects_total",
-                "salesforce_calls",
-                "graph_calls",
-                "salesforce_throttles",
-                "graph_throttles",
-                "heartbeat_at",
-            ]
-        )
+        fields = [
+            *COUNTER_FIELDS,
+            "pages_done",
+            "pages_total",
+            "objects_done",
+            "objects_total",
+            "salesforce_calls",
+            "graph_calls",
+            "salesforce_throttles",
+            "graph_throttles",
+            "salesforce_api_used",
+            "salesforce_api_max",
+            "retry_seconds",
+            "heartbeat_at",
+        ]
+        values = {name: getattr(self, name) for name in fields}
+        return bool(type(self).objects.filter(pk=self.pk, status=CycleStatus.RUNNING).update(**values))
 
     @property
     def is_finished(self) -> bool:

@@ -16,7 +16,7 @@ from provisioning.engine import lock
 from provisioning.engine.cycle import run_claimed_cycle
 from provisioning.engine.writer import SalesforceWriter
 from provisioning.models import CycleTrigger, ProvisioningCycle, ProvisioningJob
-from provisioning.operations import after_cycle, quarantine
+from provisioning.operations import after_cycle, api_limit, quarantine
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def run_cycle(
         logger.info("Job %s: a cycle is already running; this one is skipped", job_pk)
         return None
     mails: list[after_cycle.Mail] = []
+    keeper = lock.ClaimKeeper(job_pk, owner).start()  # renews the claim and the heartbeat during long pages
     try:
         outcome = run_claimed_cycle(
             job_pk,
@@ -45,9 +46,12 @@ def run_cycle(
             dry_run=dry_run,
             salesforce_client=salesforce_client,
             graph_client=graph_client,
+            keeper=keeper,
         )
-        mails = after_cycle.after_cycle(outcome)
+        if not keeper.lost.is_set():  # a worker that lost the job to another reacts to nothing
+            mails = after_cycle.after_cycle(outcome)
     finally:
+        keeper.stop()
         lock.release(job_pk, owner)
     after_cycle.send(mails)  # after the release: a slow mail server holds up no cycle
     return outcome.cycle
@@ -55,10 +59,12 @@ def run_cycle(
 
 def run_scheduled_cycle(job_pk: int) -> str:
     """The schedule's task: an initial or incremental cycle, only while Provisioning Status is On."""
-    job = ProvisioningJob.objects.filter(pk=job_pk).only("enabled").first()
+    job = (
+        ProvisioningJob.objects.filter(pk=job_pk).only("enabled", "api_limit_paused_at", "api_limit_next_check").first()
+    )
     if job is None or not job.enabled:
         return "skipped: provisioning is off"
-    waiting = quarantine.wait_reason(job_pk)
+    waiting = quarantine.wait_reason(job_pk) or api_limit.wait_reason(job)
     if waiting:
         return waiting
     return _summary(run_cycle(job_pk, trigger=CycleTrigger.SCHEDULE))
@@ -69,6 +75,14 @@ def run_cycle_task(
 ) -> str:
     """Sync now / Restart / dry run: one cycle at once, whatever the schedule."""
     return _summary(run_cycle(job_pk, kind, trigger=trigger, dry_run=dry_run))
+
+
+def check_api_limit(job_pk: int) -> str:
+    """The schedule of a job paused by Salesforce's daily API limit: read the Limits resource, resume when it allows."""
+    resume, said = api_limit.check(job_pk)
+    if not resume:
+        return f"still paused: {said}"
+    return _summary(run_cycle(job_pk, trigger=CycleTrigger.API_LIMIT))
 
 
 def _summary(cycle: ProvisioningCycle | None) -> str:

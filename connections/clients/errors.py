@@ -54,6 +54,7 @@ class TransientError(RemoteError):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
         self.throttled = throttled  # the remote system said "too many requests" (counted for /metrics)
+        self.budget_exhausted = False  # retrying stopped because the cycle's retry time budget was used up
 
 
 class SessionExpired(TransientError):
@@ -62,11 +63,17 @@ class SessionExpired(TransientError):
     default_code = "INVALID_SESSION_ID"
 
 
-class RequestLimitExceeded(TransientError):
-    """Salesforce's REQUEST_LIMIT_EXCEEDED: retried with back-off within the cycle; when the retries are used up
-    the client raises StopError instead, because the org's allowance will not come back within this cycle."""
+class RequestLimitExceeded(RemoteError):
+    """Salesforce's REQUEST_LIMIT_EXCEEDED for the org's rolling 24-hour allowance ("TotalRequests Limit exceeded."):
+    no retry helps within the cycle, and nothing is wrong with the job either. The cycle pauses, its state kept, and
+    resumes once the org's /limits resource shows the allowance back (provisioning/operations/api_limit.py).
+    `usage` is (used, max) from the answer's Sforce-Limit-Info when it carried one."""
 
     default_code = "REQUEST_LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, *, usage: tuple[int, int] | None = None, **kwargs: str) -> None:
+        super().__init__(message, **kwargs)
+        self.usage = usage
 
 
 class NotFound(RemoteError):

@@ -23,7 +23,15 @@ from msal.exceptions import MsalServiceError
 from connections.clients import shapes
 from connections.clients.errors import NotFound, RemoteError, StopError, TransientError
 from connections.clients.graph_errors import graph_error, tenant_unknown, token_error
-from connections.clients.http import backoff_delay, build_session, describe_request, transport_error
+from connections.clients.http import (
+    DEFAULT_CALL_BUDGET,
+    AttemptClock,
+    RetryBudget,
+    build_session,
+    describe_request,
+    parse_retry_after,
+    transport_error,
+)
 from connections.models import EntraConnection
 
 PAGE_SIZE = 999  # Graph's maximum $top
@@ -54,9 +62,14 @@ def forget_applications() -> None:
 class GraphClient:
     """One Entra tenant read through Graph with an app registration's client secret."""
 
-    def __init__(self, connection: EntraConnection, *, max_retries: int = 4) -> None:
+    def __init__(
+        self, connection: EntraConnection, *, max_retries: int | None = None, retry_budget: RetryBudget | None = None
+    ) -> None:
         self.connection = connection
+        # Retries go on while the budget (a cycle's, shared with its Salesforce client) allows; max_retries only caps
+        # interactive calls such as Test Connection.
         self.max_retries = max_retries
+        self.retry_budget = retry_budget or RetryBudget(DEFAULT_CALL_BUDGET)
         self.calls = 0
         self.throttles = 0  # 429 answers, batch items included (counted for /metrics)
         self.last_delta_link: str | None = None
@@ -129,6 +142,7 @@ class GraphClient:
         app = self._application()
         request = describe_request("POST", f"{self.authority}/oauth2/v2.0/token")
         attempt = 0
+        clock = AttemptClock(self.retry_budget)
         while True:
             try:
                 result = app.acquire_token_for_client(scopes=self.scopes)
@@ -144,10 +158,19 @@ class GraphClient:
                 if "access_token" in result:
                     return result["access_token"]
                 error = token_error(result, request)
-            if not isinstance(error, TransientError) or attempt >= self.max_retries:
+            if not isinstance(error, TransientError):
                 raise error
-            self._sleep(backoff_delay(attempt, error.retry_after))
+            self._wait_or_raise(error, attempt, clock)
             attempt += 1
+
+    def _wait_or_raise(self, error: TransientError, attempt: int, clock: AttemptClock) -> None:
+        """Wait before the next attempt if the retry budget allows it, else raise the error saying so."""
+        clock.failed()
+        wait = self.retry_budget.next_wait(attempt, error, self.max_retries)
+        if wait is None:
+            raise self.retry_budget.exhausted(error, attempt + 1, self.max_retries)
+        self._sleep(wait)
+        clock.restart()
 
     # -- the one way out ---------------------------------------------------------------------
 
@@ -167,11 +190,13 @@ class GraphClient:
     def _request(
         self, method: str, path: str, *, params: dict | None = None, json: Any = None, headers: dict | None = None
     ) -> dict:
-        """One Graph call with throttling retries (Retry-After honoured) and one token refresh on 401."""
+        """One Graph call with retries while the budget allows (Retry-After of a 429 or 503 honoured) and one token
+        refresh on 401."""
         url = self._url(path)
         request = describe_request(method, url)
         attempt = 0
         refreshed = False
+        clock = AttemptClock(self.retry_budget)
         while True:
             token = self.token()
             assert self.session is not None
@@ -196,9 +221,9 @@ class GraphClient:
                 error = graph_error(response, request)
             if isinstance(error, TransientError) and error.throttled:
                 self.throttles += 1
-            if not isinstance(error, TransientError) or attempt >= self.max_retries:
+            if not isinstance(error, TransientError):
                 raise error
-            self._sleep(backoff_delay(attempt, error.retry_after))
+            self._wait_or_raise(error, attempt, clock)
             attempt += 1
 
     def _needing(self, advice: str, method: str, path: str, **kwargs: Any) -> dict:
@@ -428,23 +453,37 @@ class GraphClient:
             raise ValueError(f"a Graph batch holds at most {BATCH_LIMIT} requests")
         pending = {str(r["id"]): r for r in requests}
         answers: dict[str, dict] = {}
-        for attempt in range(self.max_retries + 1):
+        attempt = 0
+        while True:
             body = self._request("POST", "$batch", json={"requests": list(pending.values())})
-            throttled: list[float] = []
+            throttled: list[TransientError] = []
             for answer in shapes.graph_batch(body, describe_request("POST", self._url("$batch"))):
                 answer_id = str(answer.get("id"))
                 answers[answer_id] = answer
-                if answer.get("status") == 429:
+                status = answer.get("status")
+                if status == 429:
                     self.throttles += 1
-                if answer.get("status") == 429 and answer_id in pending and attempt < self.max_retries:
+                if answer_id in pending and (status == 429 or (isinstance(status, int) and status >= 500)):
                     headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
-                    throttled.append(float(headers.get("retry-after") or 0) or backoff_delay(attempt, None))
+                    throttled.append(
+                        TransientError(
+                            f"Graph is busy (HTTP {status} inside a batch).",
+                            code=f"Graph{status}",
+                            retry_after=parse_retry_after(str(headers.get("retry-after") or "")),
+                            throttled=status == 429,
+                        )
+                    )
                 else:
                     pending.pop(answer_id, None)
             if not pending or not throttled:
-                break
-            self._sleep(min(max(throttled), 60.0))
-        return answers
+                return answers
+            # Inner requests throttled or failed on their own: resend only those, after the longest wait asked for.
+            slowest = max(throttled, key=lambda e: e.retry_after or 0.0)
+            wait = self.retry_budget.next_wait(attempt, slowest, self.max_retries)
+            if wait is None:
+                return answers  # the callers turn what is still a 429 or 5xx into an error of that read
+            self._sleep(wait)
+            attempt += 1
 
     # -- writes (role import, tests against the emulator) ------------------------------------
 

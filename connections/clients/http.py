@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import ssl
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -192,8 +193,85 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def backoff_delay(attempt: int, retry_after: float | None, *, base: float = 1.0, cap: float = 60.0) -> float:
-    """Seconds to wait before retry number `attempt` (0-based): the server's Retry-After when given,
-    else capped exponential back-off with jitter so parallel workers do not retry in step."""
+    """Seconds to wait before retry number `attempt` (0-based): the server's Retry-After when given (honoured in full:
+    the retry budget decides whether it is worth waiting), else capped exponential back-off with jitter so parallel
+    workers do not retry in step."""
     if retry_after is not None:
-        return min(retry_after, cap)
+        return retry_after
     return min(cap, base * (2**attempt)) * random.uniform(0.5, 1.0)
+
+
+DEFAULT_CALL_BUDGET = 20.0  # seconds of retrying a client outside a cycle may spend (someone waits on a page)
+
+
+def describe_seconds(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds % 60 == 0:
+        return f"{int(seconds // 60)} minutes"
+    return f"{seconds / 60:.1f} minutes"
+
+
+class RetryBudget:
+    """The time a cycle may lose to remote systems that throttle or fail (waits and failed attempts), shared by its
+    Salesforce and Graph clients. Retries go on, whatever their number, while a wait still fits in what is left;
+    then the call fails with a message that says the budget is used up.
+
+    Waits are counted as spent whether or not the process really slept, so a test that skips the sleeps still ends.
+    """
+
+    def __init__(self, seconds: float, *, label: str = "the retry time budget") -> None:
+        self.seconds = float(seconds)
+        self.label = label
+        self.spent = 0.0
+        self.waits = 0
+
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self.seconds - self.spent)
+
+    def charge(self, seconds: float) -> None:
+        self.spent += max(0.0, seconds)
+
+    def next_wait(self, attempt: int, error: TransientError, max_retries: int | None = None) -> float | None:
+        """Seconds to wait before trying again (already charged), or None when it is time to give up."""
+        if max_retries is not None and attempt >= max_retries:
+            return None
+        delay = backoff_delay(attempt, error.retry_after)
+        if delay > self.remaining:
+            return None
+        self.charge(delay)
+        self.waits += 1
+        return delay
+
+    def exhausted(self, error: TransientError, attempts: int, max_retries: int | None = None) -> TransientError:
+        """The error to raise when retrying stops: the last one, saying why no more attempts were made."""
+        if max_retries is not None and attempts > max_retries:
+            return error
+        wait = f" (it asked to wait {describe_seconds(error.retry_after)})" if error.retry_after else ""
+        error.message = (
+            f"{error.message} Gave up after {attempts} attempt{'s' if attempts != 1 else ''}{wait}: "
+            f"{self.label} ({describe_seconds(self.seconds)}) is used up."
+        )
+        error.recommendation = (
+            "Later calls of this cycle fail at once; the next cycle tries again with a new budget. If the remote "
+            "system is often this slow to recover, raise the retry time budget under Settings."
+        )
+        error.budget_exhausted = True
+        return error
+
+
+class AttemptClock:
+    """Charges the duration of each failed attempt (a timeout takes its full length) to a RetryBudget."""
+
+    def __init__(self, budget: RetryBudget) -> None:
+        self.budget = budget
+        self.started = time.monotonic()
+
+    def failed(self) -> None:
+        now = time.monotonic()
+        self.budget.charge(now - self.started)
+        self.started = now
+
+    def restart(self) -> None:
+        self.started = time.monotonic()

@@ -28,13 +28,15 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 from connections.clients import shapes
 from connections.clients.errors import RemoteError, RequestLimitExceeded, SessionExpired, StopError, TransientError
 from connections.clients.http import (
-    backoff_delay,
+    DEFAULT_CALL_BUDGET,
+    AttemptClock,
+    RetryBudget,
     build_session,
     describe_request,
     parse_retry_after,
     transport_error,
 )
-from connections.clients.salesforce_errors import login_error, oauth_failure, rest_error
+from connections.clients.salesforce_errors import login_error, oauth_failure, request_limit_error, rest_error
 from connections.models import SalesforceAuthMethod, SalesforceConnection
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -43,6 +45,7 @@ COLLECTIONS_PER_COMPOSITE = 5  # collections one /composite call may carry
 PERMISSION_SET_GROUPS_VERSION = 45.0  # PermissionSetGroup and PermissionSet.PermissionSetGroupId exist from here
 IN_CLAUSE_SIZE = 200
 IN_CLAUSE_CHARS = 8000  # keeps the GET query URL well under Salesforce's 16 KB limit
+LIMIT_INFO = re.compile(r"api-usage=(?P<used>\d+)/(?P<max>\d+)")
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 T = TypeVar("T")
 
@@ -124,24 +127,40 @@ def record_result(item: Any) -> RecordResult:
 class SalesforceClient:
     """One Salesforce org, reached through one connection's credentials and HTTP session."""
 
-    def __init__(self, connection: SalesforceConnection, *, dry_run: bool = False, max_retries: int = 4) -> None:
+    def __init__(
+        self,
+        connection: SalesforceConnection,
+        *,
+        dry_run: bool = False,
+        max_retries: int | None = None,
+        retry_budget: RetryBudget | None = None,
+    ) -> None:
         self.connection = connection
         self.dry_run = dry_run
+        # Retries go on while the budget (a cycle's, shared with its Graph client) allows; max_retries only caps
+        # interactive calls such as Test Connection.
         self.max_retries = max_retries
+        self.retry_budget = retry_budget or RetryBudget(DEFAULT_CALL_BUDGET)
+        # Called before every write; raises to stop it (a cycle whose claim on the job was lost).
+        self.before_write: Callable[[], None] | None = None
         self.calls = 0
         self.throttles = 0  # answers that said "too many requests" (429, REQUEST_LIMIT_EXCEEDED)
-        self.api_usage: tuple[int, int] | None = None
+        self.api_usage: tuple[int, int] | None = None  # (used, max) from the last Sforce-Limit-Info header
         self.recorded_writes: list[dict] = []
         self.session = build_session(connection.ca_bundle)
         self.instance = ""  # host[:port] of the org after sign-in
         self._sf: Salesforce | None = None
         self._sleep: Callable[[float], None] = time.sleep
         self._retry_after: float | None = None
-        self.session.hooks["response"].append(self._remember_retry_after)
+        self.session.hooks["response"].append(self._read_headers)
 
-    def _remember_retry_after(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        # simple-salesforce's exceptions carry no headers; keep Retry-After for the back-off.
+    def _read_headers(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        # simple-salesforce's exceptions carry no headers: keep Retry-After for the back-off, and the org's API usage
+        # (Sforce-Limit-Info: api-usage=used/max) from every answer, refusals included.
         self._retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        usage = LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info") or "")
+        if usage:
+            self.api_usage = (int(usage["used"]), int(usage["max"]))
 
     # -- sign-in -------------------------------------------------------------------------------
 
@@ -229,8 +248,11 @@ class SalesforceClient:
         prefix = f"/services/data/v{self.version}/"
         if path.startswith(prefix):
             path = path[len(prefix) :]
-        if self.dry_run and method not in SAFE_METHODS and not _only_reads(path, json):
+        writes = method not in SAFE_METHODS and not _only_reads(path, json)
+        if self.dry_run and writes:
             return self._record_write(method, path, json)
+        if writes and self.before_write is not None:
+            self.before_write()
         if self._sf is None:
             self.login()
 
@@ -241,8 +263,11 @@ class SalesforceClient:
         return self._with_retries(describe_request(method, f"https://{self.instance}{prefix}{path}"), send)
 
     def _with_retries(self, request: str, send: Callable[[], T], *, relogin: bool = True) -> T:
+        """Send until it works, the error is not transient, or the retry budget is used up; an expired session
+        signs in again once."""
         attempt = 0
         signed_in_again = False
+        clock = AttemptClock(self.retry_budget)
         while True:
             try:
                 self.calls += 1
@@ -252,17 +277,21 @@ class SalesforceClient:
                     raise
                 signed_in_again = True
                 self.login()
+                clock.restart()
             except TransientError as exc:
-                if exc.throttled or isinstance(exc, RequestLimitExceeded):
+                clock.failed()
+                if exc.throttled:
                     self.throttles += 1
-                if attempt >= self.max_retries:
-                    if isinstance(exc, RequestLimitExceeded):
-                        raise StopError(
-                            exc.message, code=exc.code, recommendation=exc.recommendation, request=exc.request
-                        ) from None
-                    raise
-                self._sleep(backoff_delay(attempt, exc.retry_after))
+                wait = self.retry_budget.next_wait(attempt, exc, self.max_retries)
+                if wait is None:
+                    raise self.retry_budget.exhausted(exc, attempt + 1, self.max_retries) from None
+                self._sleep(wait)
+                clock.restart()
                 attempt += 1
+            except RequestLimitExceeded as exc:
+                self.throttles += 1
+                exc.usage = exc.usage or self.api_usage
+                raise
 
     def _mapped(self, request: str, send: Callable[[], T]) -> T:
         try:
@@ -280,10 +309,6 @@ class SalesforceClient:
             raise shapes.not_json(shapes.SALESFORCE, request) from None
         except requests.RequestException as exc:
             raise transport_error(exc, request, self.connection.ca_bundle) from None
-        finally:
-            usage = self._sf.api_usage.get("api-usage") if self._sf is not None else None
-            if usage is not None:
-                self.api_usage = (usage.used, usage.total)
 
     def _record_write(self, method: str, path: str, body: Any) -> Any:
         ok = {"id": None, "success": True, "errors": []}
@@ -410,6 +435,19 @@ class SalesforceClient:
             )
         return org_id
 
+    def daily_api_requests(self) -> tuple[int, int]:
+        """(Max, Remaining) of the org's rolling 24-hour API allowance, from the Limits resource (one API call)."""
+        body = self._request("GET", "limits/") or {}
+        daily = body.get("DailyApiRequests") if isinstance(body, dict) else None
+        try:
+            return int(daily["Max"]), int(daily["Remaining"])
+        except (TypeError, KeyError, ValueError):
+            raise TransientError(
+                "Salesforce's Limits resource answered without DailyApiRequests Max and Remaining.",
+                code="BAD_RESPONSE",
+                request=describe_request("GET", f"https://{self.instance}/services/data/v{self.version}/limits/"),
+            ) from None
+
     def describe_user(self) -> dict:
         return self._request("GET", "sobjects/User/describe") or {}
 
@@ -441,15 +479,23 @@ class SalesforceClient:
 
     def _write(self, method: str, payload: list[dict]) -> list[RecordResult]:
         results = self._write_once(method, payload)
-        # A row lock is momentary: send the locked records again after a pause.
-        for attempt in range(self.max_retries):
+        # A row lock is momentary: send the locked records (only those) again after a pause, while the budget allows.
+        attempt = 0
+        while True:
             locked = [i for i, r in enumerate(results) if r.code == "UNABLE_TO_LOCK_ROW"]
             if not locked:
-                break
-            self._sleep(backoff_delay(attempt, None))
+                return results
+            lock_error = TransientError(results[locked[0]].message, code="UNABLE_TO_LOCK_ROW")
+            wait = self.retry_budget.next_wait(attempt, lock_error, self.max_retries)
+            if wait is None:
+                exhausted = self.retry_budget.exhausted(lock_error, attempt + 1, self.max_retries)
+                for index in locked:
+                    results[index].message = exhausted.message
+                return results
+            self._sleep(wait)
+            attempt += 1
             for index, result in zip(locked, self._write_once(method, [payload[i] for i in locked]), strict=True):
                 results[index] = result
-        return results
 
     def _write_once(self, method: str, payload: list[dict]) -> list[RecordResult]:
         chunks = [payload[i : i + COLLECTION_SIZE] for i in range(0, len(payload), COLLECTION_SIZE)]
@@ -487,12 +533,15 @@ class SalesforceClient:
             error = (answer.get("body") or [{}])[0] if isinstance(answer.get("body"), list) else {}
             code = str(error.get("errorCode") or f"HTTP_{status}")
             if code == "REQUEST_LIMIT_EXCEEDED":
-                raise StopError(
-                    f"Salesforce API request limit reached: {error.get('message', '')} [{code}]",
-                    code=code,
-                    recommendation="Provisioning stops until the org's rolling 24-hour API allowance frees up.",
-                    request=describe_request("POST", f"https://{self.instance}{sub['url'].split('?')[0]}"),
+                text = str(error.get("message") or "")
+                limit = request_limit_error(
+                    text,
+                    f"{text} [{code}]",
+                    describe_request("POST", f"https://{self.instance}{sub['url'].split('?')[0]}"),
                 )
+                if isinstance(limit, RequestLimitExceeded):
+                    limit.usage = self.api_usage
+                    raise limit
             results.extend(RecordResult(False, None, code, str(error.get("message") or "")) for _ in range(size))
         return results
 

@@ -141,13 +141,7 @@ def rest_error(exc: SalesforceError, request: str) -> RemoteError:
     if status == 401:
         return SessionExpired(f"Salesforce session expired or invalid. {described}", request=request)
     if code == "REQUEST_LIMIT_EXCEEDED":
-        return RequestLimitExceeded(
-            f"Salesforce API request limit reached: {described}",
-            code=code,
-            recommendation="Provisioning stops until the org's rolling 24-hour API allowance frees up "
-            "(Setup > Company Information > API Requests, Last 24 Hours).",
-            request=request,
-        )
+        return request_limit_error(text, described, request)
     if code == "UNABLE_TO_LOCK_ROW" or status == 429 or status >= 500:
         return TransientError(
             f"Salesforce is busy: {described}",
@@ -169,6 +163,27 @@ def rest_error(exc: SalesforceError, request: str) -> RemoteError:
     if code.startswith("DUPLICATE_"):
         return AlreadyExists(f"Already exists in Salesforce: {described}", code=code, request=request)
     return BadRequest(f"Salesforce refused the request: {described}", code=code or f"HTTP_{status}", request=request)
+
+
+def request_limit_error(text: str, described: str, request: str) -> RemoteError:
+    """REQUEST_LIMIT_EXCEEDED (HTTP 403) names the limit in its message: "ConcurrentPerOrgLongTxn Limit exceeded." is
+    too many long-running requests at once (wait and retry); anything else, "TotalRequests Limit exceeded." above all,
+    is the org's rolling 24-hour allowance, which no retry within the cycle gets back."""
+    if "concurrent" in text.lower():
+        return TransientError(
+            f"Salesforce is running too many long requests of this org at once: {described}",
+            code="REQUEST_LIMIT_EXCEEDED",
+            recommendation="Retried after a pause.",
+            request=request,
+            throttled=True,
+        )
+    return RequestLimitExceeded(
+        f"Salesforce's daily API allowance of this org is used up: {described}",
+        code="REQUEST_LIMIT_EXCEEDED",
+        recommendation="The cycle is paused and resumes by itself once the org's rolling 24-hour allowance frees up "
+        "(Setup > System Overview > API Usage shows it).",
+        request=request,
+    )
 
 
 def oauth_failure(status: int, body: Any, request: str) -> RemoteError:

@@ -35,7 +35,26 @@ class EntraApp(EmulatorApp):
         self.router.add("POST", GRAPH + r"/\$batch", "POST /v1.0/$batch", self.authed(self.batch), faultable=False)
 
     # --- framework hooks -------------------------------------------------------------------------
+    def spoil(self, kind: str, request: Request, response: Response) -> Response:
+        """no_value: a 200 collection answer without its `value` array (a proxy's page, a changed API)."""
+        if kind != "no_value" or request.method != "GET" or response.status != 200 or not response.body:
+            return response
+        try:
+            body = json.loads(response.body)
+        except ValueError:
+            return response
+        if not isinstance(body, dict) or "value" not in body:
+            return response
+        body.pop("value")
+        body.pop("@odata.nextLink", None)
+        body.pop("@odata.deltaLink", None)
+        return Response.json(body, 200)
+
     def fault_response(self, kind: str, request: Request) -> Response:
+        if kind == "expire":  # the access token stops being accepted (revoked, lifetime policy): a new one works
+            with self.lock:
+                self.state.tokens = {t: (c, 0.0) for t, (c, _) in self.state.tokens.items()}
+            return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
         if kind in ("429", "limit"):
             return graph_error(
                 429, "TooManyRequests", "Please retry again later.", {"Retry-After": str(self.faults.retry_after)}
@@ -161,9 +180,16 @@ class EntraApp(EmulatorApp):
                 inner.params = params
                 self.metrics.count(route)
                 kind = self.faults.draw() if route.faultable else None
-                resp = (
-                    self.fault_response(kind if kind != "timeout" else "503", inner) if kind else route.handler(inner)
-                )
+                if kind in ("timeout", "timeout_after"):
+                    kind = "503"  # a batch's inner request does not time out on its own: Graph answers it 503
+                if kind in ("lock_row",):
+                    kind = None
+                if kind and kind != "no_value":
+                    resp = self.fault_response(kind, inner)
+                else:
+                    resp = route.handler(inner)
+                    if kind:
+                        resp = self.spoil(kind, inner, resp)
                 resp = self.malform(
                     inner.method, f"{inner.path}?{inner.raw_query}" if inner.raw_query else inner.path, resp
                 )

@@ -105,13 +105,20 @@ class SalesforceApp(EmulatorApp):
             response.headers["Sforce-Limit-Info"] = self.state.limit_info()
         return response
 
+    def before_handler(self, kind: str, request: Request) -> None:
+        if kind == "lock_row":
+            self.state.unable_to_lock_next += 1
+
     def fault_response(self, kind: str, request: Request) -> Response:
         headers = {"Sforce-Limit-Info": self.state.limit_info()}
+        if kind == "expire":  # the session ends (an administrator's logout, a timeout policy): a new login works
+            with self.lock:
+                self.state.expire_sessions()
+            return sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid")
         if kind == "limit":
             return sf_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", headers=headers)
-        if kind == "429":
-            headers["Retry-After"] = str(self.faults.retry_after)
-            return sf_error(429, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.", headers=headers)
+        if kind == "429":  # Salesforce's "too many at once" is a 403 naming the concurrency limit, without Retry-After
+            return sf_error(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.", headers=headers)
         if kind == "503":
             return sf_error(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable; please retry.", headers=headers)
         return sf_error(

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, StopError
 from connections.clients.graph import GraphClient
+from connections.clients.http import RetryBudget
 from connections.clients.salesforce import SalesforceClient
 from mappings.compiled import compile_mapping
 from mappings.directory.assignments import AssignmentReader
@@ -91,9 +92,11 @@ def run_claimed_cycle(
     dry_run: bool = False,
     salesforce_client: SalesforceWriter | None = None,
     graph_client: GraphClient | None = None,
+    keeper: lock.ClaimKeeper | None = None,
 ) -> CycleOutcome:
-    """Run one cycle of the job now, in this process; `owner` holds the job's claim."""
+    """Run one cycle of the job now, in this process; `owner` holds the job's claim (kept alive by `keeper`)."""
     recover_crashed_cycles(job_pk)
+    keeper = keeper or lock.ClaimKeeper(job_pk, owner)
     job = ProvisioningJob.objects.select_related(
         "application__entra", "application__salesforce", "application__user_mapping"
     ).get(pk=job_pk)
@@ -108,7 +111,12 @@ def run_claimed_cycle(
         job, kind=kind, trigger=trigger, dry_run=dry_run, worker=owner, mapping_version=object_mapping.version
     ) as run:
         ProvisioningJob.objects.filter(pk=job_pk).update(running_cycle=run.cycle)
-        CycleRunner(job, run, owner, salesforce_client=salesforce_client, graph_client=graph_client).run()
+        if keeper is not None:
+            keeper.cycle_pk = run.cycle.pk
+        runner = CycleRunner(
+            job, run, owner, salesforce_client=salesforce_client, graph_client=graph_client, keeper=keeper
+        )
+        runner.run()
     assert run.outcome is not None
     return run.outcome
 
@@ -124,6 +132,7 @@ class CycleRunner:
         *,
         salesforce_client: SalesforceWriter | None = None,
         graph_client: GraphClient | None = None,
+        keeper: lock.ClaimKeeper | None = None,
     ) -> None:
         self.job = job
         self.cycle_run = run
@@ -133,10 +142,21 @@ class CycleRunner:
         self.object_mapping = self.application.user_mapping
         self.started_enabled = job.enabled
         self.sync_all = job.scope == SyncScope.ALL
+        # One retry time budget for the cycle, shared by both clients (a client handed in keeps its own when it
+        # has none to share, e.g. a recorder in tests).
+        self.retry_budget = RetryBudget(job.retry_budget_minutes * 60, label="the cycle's retry time budget")
         self.salesforce: SalesforceWriter = salesforce_client or SalesforceClient(
-            self.application.salesforce, dry_run=self.cycle.dry_run
+            self.application.salesforce, dry_run=self.cycle.dry_run, retry_budget=self.retry_budget
         )
-        self.graph = graph_client or GraphClient(self.application.entra)
+        self.graph = graph_client or GraphClient(self.application.entra, retry_budget=self.retry_budget)
+        for client in (self.salesforce, self.graph):
+            if hasattr(client, "retry_budget"):
+                client.retry_budget = self.retry_budget
+        # No Salesforce write leaves a worker that lost its claim on the job (engine/lock.py); provision on demand
+        # holds no claim and has no keeper.
+        self.keeper = keeper
+        if keeper is not None and hasattr(self.salesforce, "before_write"):
+            self.salesforce.before_write = keeper.check
         self.directory = AssignmentReader(self.graph)
         self.seen: set[str] = set()  # dry runs only: links seen (real cycles mark them in the database)
         self.incomplete: list[str] = []  # why the import is incomplete (then nobody is deactivated)
@@ -466,7 +486,7 @@ class CycleRunner:
             self.seen.update(item.source_id for item in items)
         self.cycle.pages_done += 1
         self._flush_counts()
-        if not lock.heartbeat(self.job.pk, self.owner):
+        if self.keeper is not None and not self.keeper.renew():
             raise ClaimLost
         if self.started_enabled and not ProvisioningJob.objects.filter(pk=self.job.pk, enabled=True).exists():
             raise CyclePaused
@@ -477,6 +497,10 @@ class CycleRunner:
         cycle.graph_calls = self.graph.calls
         cycle.salesforce_throttles = getattr(self.salesforce, "throttles", 0)
         cycle.graph_throttles = getattr(self.graph, "throttles", 0)
+        usage = getattr(self.salesforce, "api_usage", None)
+        if usage is not None:
+            cycle.salesforce_api_used, cycle.salesforce_api_max = usage
+        cycle.retry_seconds = round(self.retry_budget.spent)
         if cycle.objects_total is not None and cycle.objects_done > cycle.objects_total:
             cycle.objects_total = cycle.objects_done
         cycle.save_progress()

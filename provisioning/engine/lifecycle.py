@@ -19,10 +19,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from connections.clients.errors import RemoteError, StopError, TransientError
+from connections.clients.errors import RemoteError, RequestLimitExceeded, StopError, TransientError
 from mappings.compiled import InvalidMappingError
 from provisioning.engine.context import FailureTally
 from provisioning.engine.deletion_hold import DeletionHold
+from provisioning.engine.lock import ClaimLost
 from provisioning.models import CycleStatus, ProvisioningCycle, ProvisioningJob
 
 logger = logging.getLogger(__name__)
@@ -30,10 +31,6 @@ logger = logging.getLogger(__name__)
 
 class CyclePaused(Exception):
     """Provisioning Status was switched Off: stop after the current page."""
-
-
-class ClaimLost(Exception):
-    """Another worker took the job over (this one was presumed dead)."""
 
 
 class WorkerLost(Exception):
@@ -80,8 +77,24 @@ def _recommendation(exc: RemoteError) -> str:
     return exc.recommendation
 
 
+def _api_limit_message(exc: RequestLimitExceeded) -> str:
+    usage = f" ({exc.usage[0]:,} of {exc.usage[1]:,} requests used)" if exc.usage else ""
+    return f"Paused: Salesforce's daily API allowance of this org is used up{usage}."
+
+
 ENDINGS: tuple[tuple[type[BaseException], Ending], ...] = (
     (CyclePaused, Ending(CycleStatus.PAUSED, message="Provisioning was turned off; the cycle stopped after a page.")),
+    # The org's rolling 24-hour allowance: nothing is wrong with the job, so no quarantine; what was exported stays,
+    # and the cycle resumes once the Limits resource shows the allowance back (operations/api_limit.py).
+    (
+        RequestLimitExceeded,
+        Ending(
+            CycleStatus.PAUSED,
+            "REQUEST_LIMIT_EXCEEDED",
+            _api_limit_message,
+            "It resumes by itself when Salesforce's Limits resource shows requests available again.",
+        ),
+    ),
     (
         InvalidMappingError,
         Ending(
@@ -135,6 +148,7 @@ class CycleOutcome:
     status: CycleStatus
     counters: dict[str, int]
     stop_error: StopError | None  # why a Failed cycle stopped, when it was a stop-class error
+    api_limit: RequestLimitExceeded | None  # the org's daily API allowance paused the cycle
     held_deletions: HeldDeletions | None  # deactivations held back over the threshold, None when none were
     deletion_hold_applied: bool  # False when deactivations ran unchecked (setting off, or Allow deletes)
     failures_worth_mailing: bool  # failures not reported before (not only escrowed users failing again)
@@ -150,6 +164,7 @@ class CycleRun:
     deletion_hold: DeletionHold | None = None
     failures: FailureTally = field(default_factory=FailureTally)
     stop_error: StopError | None = None
+    api_limit: RequestLimitExceeded | None = None
     outcome: CycleOutcome | None = None
 
     def finish(self, exc: BaseException | None) -> CycleOutcome:
@@ -165,6 +180,7 @@ class CycleRun:
             if ending.unexpected:
                 logger.error("Job %s: cycle %s stopped unexpectedly", cycle.job_id, cycle.cycle_id, exc_info=exc)
             self.stop_error = exc if isinstance(exc, StopError) else None
+            self.api_limit = exc if isinstance(exc, RequestLimitExceeded) else None
             cycle.finish(ending.status, **ending.fields(exc))
         hold = self.deletion_hold
         self.outcome = CycleOutcome(
@@ -172,6 +188,7 @@ class CycleRun:
             status=CycleStatus(cycle.status),
             counters=cycle.counters(),
             stop_error=self.stop_error,
+            api_limit=self.api_limit,
             held_deletions=HeldDeletions(hold.count, hold.threshold) if hold is not None and hold.exceeded else None,
             deletion_hold_applied=hold is not None and hold.threshold is not None,
             failures_worth_mailing=bool(cycle.failed) and (self.failures.new > 0 or self.failures.retried == 0),
@@ -197,13 +214,18 @@ def running_cycle(
         run.finish(None)
 
 
-def recover_crashed_cycles(job_pk: int, keep: int | None = None) -> int:
-    """Cycles left "running" by a dead worker end as crashed (called while holding the job's claim)."""
+def recover_crashed_cycles(
+    job_pk: int, keep: int | None = None, *, worker: str | None = None
+) -> list[ProvisioningCycle]:
+    """Cycles left "running" by a dead worker end as crashed (called while holding the job's claim, or by the
+    watchdog for the cycles of one lapsed claim's `worker`); returns those it ended."""
     stale = ProvisioningCycle.objects.filter(job_id=job_pk, status=CycleStatus.RUNNING).exclude(pk=keep)
+    if worker is not None:
+        stale = stale.filter(worker=worker)
     lost = WorkerLost()
     ending = ending_for(lost)
-    count = 0
+    ended = []
     for cycle in stale:
-        cycle.finish(ending.status, **ending.fields(lost))
-        count += 1
-    return count
+        if cycle.finish(ending.status, **ending.fields(lost)):
+            ended.append(cycle)
+    return ended

@@ -3,26 +3,43 @@
 The claim is a compare-and-swap on the job row (lock_owner, lock_expires_at): one UPDATE statement that only
 succeeds when the owner seen a moment before is still there, so it is atomic on SQLite and PostgreSQL alike.
 On PostgreSQL the read is a SELECT ... FOR UPDATE SKIP LOCKED, so two workers racing for the same row do not
-even wait for each other. The claim expires unless the cycle's heartbeat renews it (after every page); a claim
-held by a process of this host that no longer exists is taken over at once (a killed worker).
+even wait for each other. The claim lapses LOCK_TTL (30 s) after its last renewal; a claim held by a process of this
+host that no longer exists is taken over at once (a killed worker).
+
+While a cycle runs, a ClaimKeeper renews the claim every LOCK_TTL / 3 from a thread of its own, so a page that takes
+minutes (a slow Salesforce, a long throttling wait) keeps it, and the cycle's heartbeat moves with it. The watchdog
+(provisioning/watchdog.py) ends the cycles of claims that lapsed. A worker that was frozen and comes back must not
+write over the one that took its job: before every Salesforce write, ClaimKeeper.check() renews the claim itself
+when the last renewal is older than a renewal interval and a half, and raises ClaimLost when that fails, so no write
+leaves a worker that does not hold the claim (a successful renewal leaves at least two thirds of the TTL).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
+import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
-from provisioning.models import ProvisioningJob
+from provisioning.models import CycleStatus, ProvisioningCycle, ProvisioningJob
+
+logger = logging.getLogger(__name__)
+LOCK_TTL_SECONDS = 30
+
+
+class ClaimLost(Exception):
+    """Another worker took the job over (this one was presumed dead): stop, write nothing more."""
 
 
 def lock_ttl() -> timedelta:
-    return timedelta(seconds=getattr(settings, "PROVISIONING_LOCK_TTL_SECONDS", 600))
+    return timedelta(seconds=getattr(settings, "PROVISIONING_LOCK_TTL_SECONDS", LOCK_TTL_SECONDS))
 
 
 def worker_identity() -> str:
@@ -101,3 +118,64 @@ def is_held(job: ProvisioningJob) -> bool:
     if job.lock_expires_at is None or job.lock_expires_at < timezone.now():
         return False
     return not owner_is_dead(job.lock_owner)
+
+
+class ClaimKeeper:
+    """Keeps a running cycle's claim (and its heartbeat) alive from a thread, and stops writes once it is lost."""
+
+    def __init__(self, job_pk: int, owner: str, *, ttl: timedelta | None = None) -> None:
+        self.job_pk = job_pk
+        self.owner = owner
+        self.ttl = ttl or lock_ttl()
+        self.interval = self.ttl.total_seconds() / 3
+        self.cycle_pk: int | None = None
+        self.last_renewal = time.monotonic()  # claim() has just set the expiry
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ClaimKeeper:
+        # Inside a transaction (tests running a cycle in one) a second connection would wait on this one's row locks;
+        # there the renewals of the pages and of check() are enough.
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._run, name=f"claim-keeper-{self.job_pk}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.interval + 5)
+
+    def renew(self) -> bool:
+        """Renew the claim and the cycle's heartbeat now; False (and `lost` set) when another worker holds it."""
+        if self.lost.is_set():
+            return False
+        if not heartbeat(self.job_pk, self.owner, self.ttl):
+            self.lost.set()
+            return False
+        self.last_renewal = time.monotonic()
+        if self.cycle_pk is not None:
+            ProvisioningCycle.objects.filter(pk=self.cycle_pk, status=CycleStatus.RUNNING).update(
+                heartbeat_at=timezone.now()
+            )
+        return True
+
+    def check(self) -> None:
+        """Before a write: raise ClaimLost unless this worker surely still holds the claim."""
+        if self.lost.is_set():
+            raise ClaimLost
+        if time.monotonic() - self.last_renewal > self.interval * 1.5 and not self.renew():
+            raise ClaimLost
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if not self.renew():
+                        logger.warning("Job %s: the cycle's claim was taken over; this worker stops", self.job_pk)
+                        return
+                except DatabaseError as exc:  # the next renewal, or check(), tries again
+                    logger.warning("Job %s: renewing the cycle's claim failed (%s)", self.job_pk, exc)
+        finally:
+            connections.close_all()  # this thread's own connections

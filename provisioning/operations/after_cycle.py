@@ -3,6 +3,7 @@ holds the job's claim, never by the engine itself.
 
 From the CycleOutcome (engine/lifecycle.py) alone it decides:
 - held deletions: the job points at the holding cycle, an Allow deletes answer is used up (deletions.py);
+- the pause for Salesforce's daily API limit: started by a cycle it stopped, ended by any other (api_limit.py);
 - quarantine: entered after a stop-class error (bad credentials, API limit), a cycle over the accidental deletion
   threshold, more than 40 % failures or 40,000 escrowed users; left after a good cycle (quarantine.py), and the
   schedule switched off after four weeks of it;
@@ -25,7 +26,7 @@ from functools import partial
 from provisioning.engine.lifecycle import CycleOutcome
 from provisioning.engine.organization import ORG_CHANGED
 from provisioning.models import CycleKind, CycleStatus, ProvisioningJob
-from provisioning.operations import deletions, emails, quarantine
+from provisioning.operations import api_limit, deletions, emails, quarantine
 
 logger = logging.getLogger(__name__)
 Mail = Callable[[], object]
@@ -62,6 +63,11 @@ def _react(outcome: CycleOutcome, mails: list[Mail]) -> None:
         if changed_at is not None and cycle.started_at is not None and changed_at >= cycle.started_at:
             mails.append(partial(emails.notify_org_changed, job, cycle))
         return
+    if outcome.api_limit is not None:  # paused, not failed: no quarantine, resumed by api_limit's schedule
+        api_limit.pause(job, outcome.api_limit)
+        return
+    if job.api_limit_paused_at is not None and outcome.status != CycleStatus.CRASHED:
+        api_limit.clear(job)
     if outcome.status == CycleStatus.FAILED and outcome.stop_error is not None:
         error = outcome.stop_error
         trouble = quarantine.Trouble(quarantine.CREDENTIALS, error.full_message, error.request)

@@ -50,6 +50,10 @@ def current_status(application: Application, job: ProvisioningJob, has_finished_
         )
     if job.is_quarantined:
         return CurrentStatus("Quarantine", "Quarantined", "red", f"Quarantined: {job.quarantine_reason}.")
+    if job.api_limit_paused_at is not None and job.enabled:
+        return CurrentStatus(
+            "Paused", "Paused: API limit", "amber", "Paused until Salesforce's daily API allowance frees up."
+        )
     if not has_finished_cycle:
         if job.enabled:
             return CurrentStatus("NotRun", "Not run", "blue", "The first cycle has not finished yet.")

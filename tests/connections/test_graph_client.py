@@ -13,6 +13,7 @@ from connections.clients.errors import (
     TransientError,
 )
 from connections.clients.graph import GraphClient
+from connections.clients.http import RetryBudget
 from tests.connections.conftest import CLIENT_ID, ENTRA_SECRET, GRAPH_TOKEN, SP_ID, TENANT
 from tests.connections.wire import Reply, graph_error_body, token_error_body
 
@@ -115,6 +116,31 @@ def test_persistent_503_ends_in_a_transient_error(entra_connection, entra, no_sl
     with pytest.raises(TransientError) as caught:
         list(client.iter_users(["id"]))
     assert caught.value.retry_after == 1.0 and waits == [1.0, 1.0]
+
+
+def test_five_429s_in_a_row_are_waited_out_within_the_budget(client, entra, no_sleep):
+    waits = no_sleep(client)
+    throttled = Reply(429, graph_error_body("TooManyRequests", "Please retry again later."), {"Retry-After": "2"})
+    entra.add("GET", "/v1.0/users", *[throttled] * 5, Reply(200, {"value": [{"id": "u1"}]}))
+
+    assert list(client.iter_users(["id"])) == [[{"id": "u1"}]]
+    assert waits == [2.0] * 5 and client.throttles == 5
+
+
+def test_a_retry_after_longer_than_the_budget_left_fails_the_call_at_once_saying_why(entra_connection, entra, no_sleep):
+    client = GraphClient(entra_connection, retry_budget=RetryBudget(100))
+    waits = no_sleep(client)
+    entra.add(
+        "GET",
+        "/v1.0/users",
+        Reply(503, graph_error_body("serviceNotAvailable", "Service unavailable"), {"Retry-After": "60"}),
+    )
+
+    with pytest.raises(TransientError) as caught:
+        list(client.iter_users(["id"]))
+    assert waits == [60.0]  # a second minute does not fit in what is left
+    assert caught.value.budget_exhausted and "asked to wait 60 seconds" in str(caught.value)
+    assert "(100 seconds) is used up" in str(caught.value)
 
 
 def test_401_refreshes_the_token_once(client, entra):

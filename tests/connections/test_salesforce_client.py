@@ -11,10 +11,12 @@ from connections.clients.errors import (
     AuthenticationError,
     BadRequest,
     NotFound,
+    RequestLimitExceeded,
     SessionExpired,
     StopError,
     TransientError,
 )
+from connections.clients.http import RetryBudget
 from connections.clients.salesforce import SalesforceClient, soql_quote
 from connections.models import SalesforceAuthMethod
 from tests.connections.conftest import SF_CONSUMER_SECRET, SF_PASSWORD, SF_TOKEN
@@ -136,19 +138,82 @@ def test_transient_errors_stop_after_max_retries(sf_connection, wire, no_sleep):
     assert len(waits) == 2 and len(wire.calls("GET")) == 3
 
 
-def test_request_limit_exceeded_is_retried_with_back_off_then_stops_the_cycle(client, wire):
+def test_the_daily_request_limit_is_not_retried_and_says_the_cycle_pauses(client, wire):
     wire.salesforce_login_ok()
     wire.add(
         "GET",
         f"{API}/query/",
-        Reply(403, [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}]),
+        Reply(
+            403,
+            [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}],
+            {"Sforce-Limit-Info": "api-usage=15012/15000"},
+        ),
     )
 
-    with pytest.raises(StopError) as caught:
+    with pytest.raises(RequestLimitExceeded) as caught:
         list(client.query("SELECT Id FROM User"))
+    assert not isinstance(caught.value, (TransientError, StopError))  # neither retried nor quarantined
     assert caught.value.code == "REQUEST_LIMIT_EXCEEDED"
-    assert "24-hour" in str(caught.value)
-    assert len(wire.calls("GET")) == client.max_retries + 1
+    assert "paused" in str(caught.value) and "24-hour" in str(caught.value)
+    assert caught.value.usage == (15012, 15000) and client.api_usage == (15012, 15000)
+    assert len(wire.calls("GET")) == 1
+
+
+def test_api_usage_is_read_from_every_answer(client, wire):
+    wire.salesforce_login_ok()
+    wire.add(
+        "GET",
+        f"{API}/query/",
+        Reply(200, {"totalSize": 0, "done": True, "records": []}, {"Sforce-Limit-Info": "api-usage=18/15000"}),
+    )
+
+    list(client.query("SELECT Id FROM User"))
+
+    assert client.api_usage == (18, 15000)
+
+
+def test_retries_go_on_while_the_time_budget_allows_then_say_it_is_used_up(sf_connection, wire, no_sleep):
+    client = SalesforceClient(sf_connection, retry_budget=RetryBudget(30))
+    waits = no_sleep(client)
+    wire.salesforce_login_ok()
+    wire.add(
+        "GET",
+        f"{API}/query/",
+        Reply(503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "x"}], {"Retry-After": "4"}),
+    )
+
+    with pytest.raises(TransientError) as caught:
+        list(client.query("SELECT Id FROM User"))
+
+    assert waits == [4.0] * 7  # 28 s of 30: an eighth wait would not fit
+    assert len(wire.calls("GET")) == 8
+    assert caught.value.budget_exhausted
+    assert "Gave up after 8 attempts" in str(caught.value) and "retry time budget (30 seconds) is used up" in str(
+        caught.value
+    )
+
+
+def test_locked_rows_are_sent_again_alone_while_the_budget_allows(client, wire, no_sleep):
+    waits = no_sleep(client)
+    wire.salesforce_login_ok()
+    locked = {
+        "success": False,
+        "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": "unable to obtain exclusive access"}],
+    }
+    wire.add(
+        "POST",
+        f"{API}/composite/sobjects",
+        Reply(200, [{"id": "005A", "success": True, "errors": []}, locked]),
+        Reply(200, [locked]),
+        Reply(200, [{"id": "005B", "success": True, "errors": []}]),
+    )
+
+    results = client.create_users([{"Username": "a@x.uat"}, {"Username": "b@x.uat"}])
+
+    assert [r.id for r in results] == ["005A", "005B"] and all(r.ok for r in results)
+    assert len(waits) == 2
+    sent = [len(call.json()["records"]) for call in wire.calls("POST", f"{API}/composite/sobjects")]
+    assert sent == [2, 1, 1]
 
 
 def test_request_limit_exceeded_that_clears_lets_the_call_succeed(client, wire):

@@ -17,6 +17,7 @@ SETTINGS = {
     "settings-deletion_threshold": "500",
     "settings-scope": "assigned",
     "settings-interval_minutes": "40",
+    "settings-retry_budget_minutes": "15",
     "settings-quarantine_min_operations": "10",
 }
 
@@ -96,6 +97,7 @@ def test_settings_save_and_audit_changed_names(admin_client, configured_applicat
         ({"interval_minutes": "100000"}, "interval_minutes", "less than or equal to 1440"),
         ({"scope": "everyone"}, "scope", "valid choice"),
         ({"quarantine_min_operations": "0"}, "quarantine_min_operations", "greater than or equal to 1"),
+        ({"retry_budget_minutes": "241"}, "retry_budget_minutes", "less than or equal to 240"),
         ({"notification_email": ("a" * 60 + "@example.com,") * 17}, "notification_email", "at most 1000"),
     ],
 )
@@ -118,6 +120,20 @@ def test_quarantine_sample_size_is_a_labelled_setting(admin_client, configured_a
     assert job_of(configured_application).quarantine_min_operations == 5000
     entry = AuditEntry.objects.get(activity=AuditActivity.UPDATE_SETTINGS)
     assert entry.changed_fields == ["quarantine_min_operations"]
+
+
+def test_the_retry_time_budget_is_a_labelled_setting_and_a_stale_save_of_it_is_refused(
+    admin_client, configured_application
+):
+    page = admin_client.get(reverse("provisioning", args=[configured_application.slug])).content.decode()
+    assert 'name="settings-retry_budget_minutes" value="15"' in page and "Retry time budget (minutes)" in page
+    stale = current_version(job_of(configured_application))
+    assert post_settings(admin_client, configured_application, retry_budget_minutes="30").status_code == 302
+    assert job_of(configured_application).retry_budget_minutes == 30
+    data = {**SETTINGS, "settings-edit_version": stale, "settings-retry_budget_minutes": "5"}
+    refused = admin_client.post(reverse("save_settings", args=[configured_application.slug]), data)
+    assert refused.status_code == 409
+    assert job_of(configured_application).retry_budget_minutes == 30
 
 
 def status(client, application, value):
