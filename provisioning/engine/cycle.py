@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from django.db.models import Q
 from django.utils import timezone
 
-from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, StopError
+from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, RequestLimitExceeded, StopError
 from connections.clients.graph import GraphClient
 from connections.clients.http import RetryBudget
 from connections.clients.salesforce import SalesforceClient
@@ -367,10 +367,11 @@ class CycleRunner:
     @contextmanager
     def _reading(self, what: str) -> Iterator[None]:
         """A read of Graph pages that, failing after the retries, leaves the import incomplete instead of ending the
-        cycle (a stop-class error still ends it, and so does an expired delta link: a full read follows)."""
+        cycle (a stop-class error still ends it, and so does an expired delta link: a full read follows; Salesforce's
+        daily API limit, met while the pages read are exported, pauses it)."""
         try:
             yield
-        except (StopError, DeltaExpired):
+        except (StopError, DeltaExpired, RequestLimitExceeded):
             raise
         except RemoteError as exc:
             logger.warning("Job %s: %s could not be read (%s); the import is incomplete", self.job.pk, what, exc.code)

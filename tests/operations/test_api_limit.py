@@ -23,13 +23,13 @@ def test_the_daily_limit_pauses_the_cycle_and_the_limits_check_resumes_it(config
     job = configured_app.job
     job.enabled = True
     job.save(update_fields=["enabled"])
-    emu.control.set_api_usage(used=0, limit=3)  # enough to start, not enough to finish the initial cycle
+    emu.control.set_api_usage(used=0, limit=1)  # enough to start, not enough to finish the initial cycle
 
     paused = run(job)
 
     assert paused.status == CycleStatus.PAUSED and paused.error_code == "REQUEST_LIMIT_EXCEEDED"
-    assert "(3 of 3 requests used)" in paused.error_message
-    assert paused.salesforce_api_used == 3 and paused.salesforce_api_max == 3
+    assert "(1 of 1 requests used)" in paused.error_message
+    assert paused.salesforce_api_used == 1 and paused.salesforce_api_max == 1
     job.refresh_from_db()
     assert not job.is_quarantined
     assert job.api_limit_paused_at is not None
@@ -69,7 +69,7 @@ def test_the_daily_limit_pauses_the_cycle_and_the_limits_check_resumes_it(config
 
 def test_turning_provisioning_off_ends_the_pause_at_the_next_check(configured_app, emu):
     job = configured_app.job
-    emu.control.set_api_usage(used=0, limit=3)
+    emu.control.set_api_usage(used=0, limit=1)
     assert run(job).status == CycleStatus.PAUSED
     assert ProvisioningJob.objects.get(pk=job.pk).api_limit_paused_at is not None
 
