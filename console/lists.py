@@ -334,7 +334,8 @@ class Column:
     """One column: `value(row, context)` is the plain value (JSON takes it as is), `text` the spreadsheet cell
     made from it, `html` the page cell: a format string for the text, or a function of (row, context). `fields`
     are the model fields it reads, so that a download selects only those; `export` is its heading in downloads
-    where that differs from the page's."""
+    where that differs from the page's. `field` names the one model field a column shows as stored (Column.of):
+    a download reads it straight from its row, a mapping, without a call per cell."""
 
     key: str
     heading: str
@@ -343,11 +344,12 @@ class Column:
     text: Callable[[Any], Any] = plain
     html: str | Callable[[Any, Any], str] = "{}"
     export: str = ""
+    field: str = ""
 
     @classmethod
     def of(cls, key: str, heading: str, name: str, **options) -> Column:
         """A column that shows one model field as it is stored."""
-        return cls(key, heading, attrgetter(name), (name,), **options)
+        return cls(key, heading, attrgetter(name), (name,), field=name, **options)
 
     def cell(self, row: Any, context: Any) -> str:
         if isinstance(self.html, str):

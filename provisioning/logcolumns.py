@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
+from operator import attrgetter as attrgetter_
 from typing import Any, NamedTuple
 
 from django.utils.html import format_html
@@ -29,7 +31,8 @@ DRY_RUN_BADGE = mark_safe(' <span class="badge badge-grey">Dry run</span>')  # n
 
 
 def utc_text(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else ""
+    """2026-01-31T09:15:00.000000Z (isoformat, a third of strftime's time; the same text)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z" if moment else ""
 
 
 class LogContext:
@@ -112,12 +115,32 @@ def parts(entry: Any, name: str) -> list[Part]:
     return [Part(entry, number, item) for number, item in enumerate(getattr(entry, name) or [], start=1)]
 
 
-def item(key: str, default: Any = "") -> Callable[[Part, LogContext], Any]:
-    return lambda part, ctx: part.item.get(key, default)
+class Item(NamedTuple):
+    """value(part, ctx) of one key of a step or modified property, `default` when it is missing (and, with
+    `or_default`, when it is empty). Downloads read it from the item itself: Item.read."""
+
+    key: str
+    default: Any = ""
+    or_default: bool = False
+
+    def __call__(self, part: Part, ctx: LogContext) -> Any:
+        return self.read(part.item)
+
+    def read(self, data: dict) -> Any:
+        return (data.get(self.key) or self.default) if self.or_default else data.get(self.key, self.default)
+
+
+def item(key: str, default: Any = "") -> Item:
+    return Item(key, default)
+
+
+# One encoder for every value of a download: json.dumps with these options makes a new one each call.
+compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+encode_string = encode_basestring  # what that encoder makes of a str (the C function)
 
 
 def _compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return "{}" if value.__class__ is dict and not value else compact_json(value)
 
 
 STEP_COLUMNS: dict[str, Column] = {
@@ -129,7 +152,7 @@ STEP_COLUMNS: dict[str, Column] = {
         Column("type", "Type", item("type")),
         Column("status", "Status", item("status")),
         Column("description", "Description", item("description")),
-        Column("details", "Details", lambda part, ctx: part.item.get("details") or {}, text=_compact_json),
+        Column("details", "Details", Item("details", {}, or_default=True), text=_compact_json),
     )
 }
 PROPERTY_COLUMNS: dict[str, Column] = {
@@ -159,33 +182,103 @@ class Fixed(NamedTuple):
 
 
 def compile_shape(shape: Mapping, columns: Mapping[str, Column], ctx: LogContext) -> Callable[[Any], dict]:
-    """A function row -> the JSON object `shape` describes: each leaf names a column, or is Shared or Fixed."""
-    leaves: list[tuple[str, Callable[[Any], Any]]] = []
+    """A function row -> the JSON object `shape` describes: each leaf names a column, or is Shared or Fixed.
+
+    Rows are model instances or a download's rows (mappings with attribute access): a column that shows a field
+    as stored is read with one attrgetter."""
+    keys: list[str] = []
+    getters: list[Callable[[Any], Any]] = []
     for key, leaf in shape.items():
+        keys.append(key)
         if isinstance(leaf, Mapping):
-            leaves.append((key, compile_shape(leaf, columns, ctx)))
+            getters.append(compile_shape(leaf, columns, ctx))
         elif isinstance(leaf, str):
-            value = columns[leaf].value
-            leaves.append((key, lambda row, value=value: value(row, ctx)))
+            column = columns[leaf]
+            value = column.value
+            getters.append(attrgetter_(column.field) if column.field else lambda row, value=value: value(row, ctx))
         else:
             constant = getattr(ctx, leaf.attribute) if isinstance(leaf, Shared) else leaf.value
-            leaves.append((key, lambda row, constant=constant: constant))
-    return lambda row: {key: build(row) for key, build in leaves}
+            getters.append(lambda row, constant=constant: constant)
+    names = tuple(keys)
+    return lambda row: dict(zip(names, [get(row) for get in getters], strict=True))
+
+
+def compile_shape_text(shape: Mapping, columns: Mapping[str, Column], ctx: LogContext) -> Callable[[Any], str]:
+    """A function row -> the compact JSON text of compile_shape's object, made without building the object: the
+    keys and every Shared or Fixed leaf are encoded once, a string value with the encoder's own string escaping.
+    Rows are a download's (mappings). The text is the same as compact_json(compile_shape(...)(row)): the same bytes
+    as before (tests/logs/test_download_bytes.py)."""
+    literals: list[str] = [""]
+    getters: list[Callable[[Any], str]] = []
+
+    def walk(level: Mapping) -> None:
+        literals[-1] += "{"
+        for number, (key, leaf) in enumerate(level.items()):
+            literals[-1] += ("," if number else "") + encode_string(key) + ":"
+            if isinstance(leaf, Mapping):
+                walk(leaf)
+            elif isinstance(leaf, str):
+                getters.append(_text_of(columns[leaf], ctx))
+                literals.append("")
+            else:
+                literals[-1] += compact_json(getattr(ctx, leaf.attribute) if isinstance(leaf, Shared) else leaf.value)
+        literals[-1] += "}"
+
+    walk(shape)
+    template = "{}".join(literal.replace("{", "{{").replace("}", "}}") for literal in literals)
+    render = template.format
+    return lambda row: render(*[get(row) for get in getters])
+
+
+def _text_of(column: Column, ctx: LogContext) -> Callable[[Any], str]:
+    """row -> the JSON text of the column's value."""
+    if column.field:
+        name = column.field
+        return lambda row: encode_string(value) if (value := row[name]).__class__ is str else compact_json(value)
+    read = column.value
+    return lambda row: encode_string(value) if (value := read(row, ctx)).__class__ is str else compact_json(value)
+
+
+def compile_item_shape(shape: Mapping, columns: Mapping[str, Column]) -> Callable[[dict], dict]:
+    """A function item -> the JSON object `shape` describes, for a step or modified property: every leaf names a
+    column whose value is an Item, read from the stored item itself."""
+    readers = [(key, columns[leaf].value) for key, leaf in shape.items()]
+    if not all(isinstance(reader, Item) for _, reader in readers):
+        raise TypeError("every leaf of an item shape reads an Item")
+    spec = [(key, *reader) for key, reader in readers]  # as Item.read, without a call per key
+    return lambda data: {
+        key: (data.get(name) or default) if or_default else data.get(name, default)
+        for key, name, default, or_default in spec
+    }
 
 
 def _graph_list(name: str, columns: Mapping[str, Column], shape: Mapping) -> Callable[[Any, LogContext], list]:
     def value(entry: Any, ctx: LogContext) -> list[dict]:
         build = ctx.compiled.get(name)
         if build is None:
-            build = ctx.compiled[name] = compile_shape(shape, columns, ctx)
-        return [build(part) for part in parts(entry, name)]
+            build = ctx.compiled[name] = compile_item_shape(shape, columns)
+        return [build(data) for data in getattr(entry, name) or []]
 
     return value
 
 
-def label(choices) -> Callable[[str], str]:
-    labels = dict(choices.choices)
-    return lambda value: labels.get(value, value)
+class Label:
+    """text(value) of a choice: its label. `resolved()` gives the labels as plain strings in the active language,
+    for a download that writes one per row (a lazy label costs a translation lookup every time it is written)."""
+
+    def __init__(self, choices) -> None:
+        self.labels = dict(choices.choices)
+
+    def __call__(self, value: str) -> str:
+        return self.labels.get(value, value)
+
+    def resolved(self) -> Callable[[str], str]:
+        labels = {value: str(text) for value, text in self.labels.items()}
+        return lambda value: labels.get(value, value)
+
+
+def label(choices) -> Label:
+    return Label(choices)
 
 
 CODE = "<code>{}</code>"

@@ -12,28 +12,28 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 from typing import Any
 
 from django.db.models import QuerySet
 
-from console.lists import Column, column_fields
+from console.lists import Column, column_fields, plain
 from provisioning.logcolumns import (
     CSV_COLUMNS,
     GRAPH_SUMMARY,
     LOG_COLUMNS,
     PROPERTY_COLUMNS,
     STEP_COLUMNS,
+    Item,
+    Label,
     LogContext,
-    compile_shape,
+    compile_shape_text,
     parts,
 )
-from provisioning.logquery import iter_keyset_values
+from provisioning.logquery import iter_keyset_chunks
 from provisioning.models import ProvisioningJob
-
-FLUSH_EVERY = 500  # entries per yielded piece of JSON
 
 CSV_FILES = (
     "ProvisioningLogs.csv",
@@ -43,39 +43,50 @@ CSV_FILES = (
 
 
 class Row(dict):
-    """A row read with .values(): attribute access, so that columns read it as they read a model instance."""
+    """A row read with values_list(): attribute access, so that columns read it as they read a model instance."""
 
     __getattr__ = dict.__getitem__
 
 
-def rows_of(entries: QuerySet, fields: tuple[str, ...]) -> Iterator[Row]:
-    return (Row(values) for values in iter_keyset_values(entries, fields))
+def chunks_of(entries: QuerySet, fields: tuple[str, ...]) -> Iterator[list[Row]]:
+    return iter_keyset_chunks(entries, fields, Row)
 
 
 def stream_json(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
-    """A minified JSON array of provisioningObjectSummary objects, newest first."""
-    ctx = LogContext(job)
-    summary = compile_shape(GRAPH_SUMMARY, LOG_COLUMNS, ctx)
+    """A minified JSON array of provisioningObjectSummary objects, newest first: each entry's text made at once
+    from its row (compile_shape_text), a chunk of rows a piece."""
+    summary = compile_shape_text(GRAPH_SUMMARY, LOG_COLUMNS, LogContext(job))
     yield b"["
-    first = True
-    pieces: list[str] = []
-    for entry in rows_of(entries, column_fields(LOG_COLUMNS)):
-        text = json.dumps(summary(entry), separators=(",", ":"), ensure_ascii=False)
-        pieces.append(text if first else "," + text)
-        first = False
-        if len(pieces) >= FLUSH_EVERY:
-            yield "".join(pieces).encode()
-            pieces = []
-    pieces.append("]")
-    yield "".join(pieces).encode()
+    separator = ""
+    for chunk in chunks_of(entries, column_fields(LOG_COLUMNS)):
+        yield (separator + ",".join([summary(entry) for entry in chunk])).encode()
+        separator = ","
+    yield b"]"
 
 
 # CSV ---------------------------------------------------------------------------------------------------------
 
 
+def _cell(column: Column, ctx: LogContext) -> Callable[[Any], Any]:
+    """row -> the column's spreadsheet cell. The csv module writes None as an empty cell and numbers as str()
+    does, which is what `plain` makes of them: a field shown as stored is handed over as it is."""
+    if column.text is plain:
+        if column.field:
+            return itemgetter(column.field)
+        if isinstance(column.value, Item) and not column.value.or_default:
+            name, default = column.value.key, column.value.default
+            return lambda part: part.item.get(name, default)
+        value = column.value
+        return lambda row: value(row, ctx)
+    value, text = column.value, column.text
+    if isinstance(text, Label):
+        text = text.resolved()
+    return lambda row: text(value(row, ctx))
+
+
 def _texts(columns: list[Column], ctx: LogContext) -> Callable[[Any], list]:
-    cells = [(column.value, column.text) for column in columns]
-    return lambda row: [text(value(row, ctx)) for value, text in cells]
+    cells = [_cell(column, ctx) for column in columns]
+    return lambda row: [cell(row) for cell in cells]
 
 
 def _csv_passes(ctx: LogContext) -> Iterator[tuple[str, list[Column], tuple[str, ...], Callable]]:
@@ -125,13 +136,13 @@ def _csv_member(
     with archive.open(name, "w", force_zip64=True) as member:
         member.write("\ufeff".encode())  # a BOM so that spreadsheet programs read UTF-8
         writer.writerow([column.export_heading for column in columns])
-        for count, entry in enumerate(rows_of(entries, fields), start=1):
-            writer.writerows(rows(entry))
-            if count % FLUSH_EVERY == 0:
-                member.write(text.getvalue().encode())
-                text.seek(0)
-                text.truncate()
-                yield sink.drain()
+        for chunk in chunks_of(entries, fields):
+            for entry in chunk:
+                writer.writerows(rows(entry))
+            member.write(text.getvalue().encode())
+            text.seek(0)
+            text.truncate()
+            yield sink.drain()
         member.write(text.getvalue().encode())
     yield sink.drain()
 
