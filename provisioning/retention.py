@@ -10,6 +10,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -44,7 +45,21 @@ def purge_expired_log_entries(now: datetime | None = None, batch_size: int = PUR
         total += deleted
     if total:
         logger.info("Provisioning log retention: deleted %s entries older than %s", total, cutoff.isoformat())
+    refresh_planner_statistics()
     return total
+
+
+def refresh_planner_statistics() -> None:
+    """SQLite: refresh the query planner's statistics of the log table (ANALYZE, on a sample: analysis_limit).
+
+    Without them SQLite answers an identity search of the log along the newest-first index, reading every row of
+    the job to skip a sort, instead of the identity indexes (migration 0011); the daily purge refreshes them.
+    PostgreSQL's autovacuum keeps its own."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA analysis_limit=1000")
+        cursor.execute(f'ANALYZE "{ProvisioningLogEntry._meta.db_table}"')
 
 
 def ensure_retention_schedule() -> Schedule:
