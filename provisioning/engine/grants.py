@@ -12,10 +12,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection
 from django.utils import timezone
 
 from mappings.access.models import AccessKind
+from provisioning.engine.bulk import upsert_rows
 from provisioning.engine.items import WorkItem
 from provisioning.models import AccessGrant, ProvisioningCycle, ProvisioningJob
 
@@ -92,27 +92,16 @@ class Ledger:
             self._upsert(list(latest.values()))
 
     def _upsert(self, rows: list[Grant]) -> None:
-        """INSERT ... VALUES (...), (...) ON CONFLICT DO UPDATE (PostgreSQL and SQLite alike), a few hundred rows a
-        statement: Django's bulk_create compiles every field of every row, which cost more than the grants' own
-        writes at 100,000 users, and a statement a row costs a round trip each on PostgreSQL."""
-        table = AccessGrant._meta.db_table
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        columns = ("job_id", *COLUMNS, "granted_at", "cycle_id")
-        updates = ("source_id", "item_name", "record_id", "owned", "granted_at", "cycle_id")
-        per_statement = max(1, min(500, (connection.features.max_query_params or 999) // len(columns)))
-        row_sql = f"({', '.join(['%s'] * len(columns))})"
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start : start + per_statement]
-                params = [
-                    value
-                    for r in chunk
-                    for value in (self.job.pk, r.source_id, r.target_id, r.kind, r.item_id, r.item_name, r.record_id,
-                                  r.owned, now, self.cycle.pk)
-                ]  # fmt: skip
-                cursor.execute(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(chunk))} "  # noqa: S608
-                    f"ON CONFLICT (job_id, target_id, kind, item_id) DO UPDATE SET "
-                    f"{', '.join(f'{c} = excluded.{c}' for c in updates)}",
-                    params,
-                )
+        """One upsert for the page's rows (COPY and one merging INSERT on PostgreSQL, executemany on SQLite:
+        engine/bulk.py); a model instance per grant cost more than the grants' own writes at 100,000 users."""
+        job, cycle, now = self.job.pk, self.cycle.pk, timezone.now()
+        upsert_rows(
+            AccessGrant,
+            ("job_id", *COLUMNS, "granted_at", "cycle_id"),
+            [
+                (job, r.source_id, r.target_id, r.kind, r.item_id, r.item_name, r.record_id, r.owned, now, cycle)
+                for r in rows
+            ],
+            conflict=("job_id", "target_id", "kind", "item_id"),
+            update=("source_id", "item_name", "record_id", "owned", "granted_at", "cycle_id"),
+        )

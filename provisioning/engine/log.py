@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from mappings.target_types import is_redacted
+from provisioning.engine.bulk import insert_objects
 from provisioning.engine.items import WARNING, AccessChange, PlanKind, WorkItem
 from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningLogEntry
 
@@ -230,7 +231,7 @@ def should_log(item: WorkItem, *, initial: bool) -> bool:
 
 
 class LogWriter:
-    """Collects a page's entries and writes them with one bulk INSERT per flush."""
+    """Collects a page's entries and writes them at once per flush (COPY on PostgreSQL: engine/bulk.py)."""
 
     def __init__(
         self, cycle: ProvisioningCycle, *, redacted_targets: frozenset[str] = frozenset(), batch_size: int = 500
@@ -247,8 +248,7 @@ class LogWriter:
     def flush(self) -> int:
         if not self.pending:
             return 0
-        ProvisioningLogEntry.objects.bulk_create(self.pending, batch_size=self.batch_size)
-        count = len(self.pending)
+        count = insert_objects(self.pending)
         self.written += count
         self.pending = []
         return count

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mappings.target_types import is_redacted, redaction_marker
+from provisioning.engine.bulk import insert_objects
 from provisioning.engine.context import PageContext
 from provisioning.engine.escrow import next_attempt_at
 from provisioning.engine.items import WARNING, WorkItem
@@ -94,7 +95,7 @@ def record_page(
             ctx.log.add(item)
     with transaction.atomic():
         if new_links:
-            ProvisionedLink.objects.bulk_create(new_links, batch_size=500)
+            insert_objects(new_links)
         if changed_links:
             ProvisionedLink.objects.bulk_update(
                 changed_links,
