@@ -299,6 +299,16 @@ class Control:
                 out.append({"id": group["id"], "assignment_id": assignment["id"]})
             return {"created": out, "assignments": len(state.assignments)}
 
+    def add_group_member(self, group: str, member: str) -> None:
+        """Add a user (id or UPN) or group (id or name) to a group (id or name), as groups/delta then reports."""
+        with self._entra.lock:
+            self._entra.state.add_member(self._principal(group), self._principal(member))
+
+    def remove_group_member(self, group: str, member: str) -> None:
+        """Remove a member from a group (groups/delta reports it with @removed)."""
+        with self._entra.lock:
+            self._entra.state.remove_member(self._principal(group), self._principal(member))
+
     # --- interactive sign-in (the console's own app registration) ---------------------------------------
     def _signin_application(self, client_id: str | None):
         applications = self._entra.state.signin_applications

@@ -403,6 +403,44 @@ class GraphClient:
                 self.last_delta_link = page["@odata.deltaLink"]
             yield page["value"]
 
+    def latest_group_delta_link(self) -> str:
+        """A groups/delta link "from now on" with membership changes ($select=members, $deltatoken=latest): no data,
+        one call. Raises RemoteError when the answer carries no link."""
+        page = self.get("groups/delta", {"$select": "members", "$deltatoken": "latest"})
+        link = page.get("@odata.deltaLink")
+        if not link:
+            raise RemoteError("Microsoft Graph answered groups/delta without a deltaLink.")
+        return link
+
+    def group_delta(self, delta_link: str) -> Iterator[list[dict]]:
+        """Pages of groups whose membership changed since `delta_link` (each with members@delta); afterwards
+        `last_group_delta_link` holds the link for the next round. Raises DeltaExpired when the link is no longer
+        valid."""
+        self.last_group_delta_link = None
+        for page in self.iter_pages(delta_link):
+            if page.get("@odata.deltaLink"):
+                self.last_group_delta_link = page["@odata.deltaLink"]
+            yield _page_value(page, "the group membership changes")
+
+    def nested_groups(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each group's groups nested inside it at any depth (transitiveMembers cast to groups), 20 to a batch."""
+        out: dict[str, list[str]] = {}
+        for start in range(0, len(group_ids), BATCH_LIMIT):
+            chunk = list(group_ids[start : start + BATCH_LIMIT])
+            path = "transitiveMembers/microsoft.graph.group?$select=id&$top=" + str(PAGE_SIZE)
+            answers = self.batch(
+                [{"id": str(i), "method": "GET", "url": f"/groups/{quote(gid, safe='')}/{path}"}
+                 for i, gid in enumerate(chunk)]
+            )  # fmt: skip
+            for i, group_id in enumerate(chunk):
+                page = _batch_body(answers.get(str(i)), f"the groups nested in group {group_id}")
+                found = [g["id"] for g in page["value"] if g.get("id")]
+                if page.get("@odata.nextLink"):
+                    for more in self.iter_pages(page["@odata.nextLink"]):
+                        found.extend(g["id"] for g in _page_value(more, "nested groups") if g.get("id"))
+                out[group_id] = found
+        return out
+
     def user_app_role_assignments(self, user_id: str, *, nested_groups: bool = True) -> list[dict]:
         """The assignments to this enterprise application that reach one user, in a few calls whatever the
         number of assignments of the application: the user's own and direct groups' (appRoleAssignments),

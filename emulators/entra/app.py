@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from emulators.entra.directory import DirectoryRoutes
+from emulators.entra.group_delta import GroupDeltaRoutes
 from emulators.entra.responses import GRAPH, decode_token, encode_token, graph_error
 from emulators.entra.signin import SignInRoutes
 from emulators.entra.state import EntraState
@@ -30,6 +31,7 @@ class EntraApp(EmulatorApp):
         self.signin = SignInRoutes(self)
         self.browser_url = ""  # the plain-HTTP listener of the sign-in pages, set once it listens
         self.users = UserRoutes(self)
+        self.group_delta = GroupDeltaRoutes(self)  # before /groups/{id}, which would take "delta" for an id
         self.directory = DirectoryRoutes(self)
         # faults are drawn per inner request, as Graph throttles each one separately
         self.router.add("POST", GRAPH + r"/\$batch", "POST /v1.0/$batch", self.authed(self.batch), faultable=False)

@@ -33,7 +33,8 @@ class DirectoryRoutes:
         r.add("GET", GRAPH + "/groups/(?P<id>[^/]+)", "GET /v1.0/groups/{id}", a(self.group))
         r.add(
             "GET",
-            GRAPH + "/groups/(?P<id>[^/]+)/(?P<kind>members|transitiveMembers)(?P<cast>/microsoft\\.graph\\.user)?",
+            GRAPH
+            + "/groups/(?P<id>[^/]+)/(?P<kind>members|transitiveMembers)(?P<cast>/microsoft\\.graph\\.(?:user|group))?",
             "GET /v1.0/groups/{id}/members",
             a(self.members),
         )
@@ -171,18 +172,24 @@ class DirectoryRoutes:
             if request.params["kind"] == "transitiveMembers"
             else list(self.state.groups[gid]["members"])
         )
-        users_only = "cast" in request.params
+        cast = (request.params.get("cast") or "").rsplit(".", 1)[-1]  # "", "user" or "group"
+        users_only, groups_only = cast == "user", cast == "group"
 
         def shape(member: str) -> dict[str, Any] | None:
             user = self.state.users.get(member)
-            if user is not None:
+            if user is not None and not groups_only:
                 return {"@odata.type": "#microsoft.graph.user", **self.app.users.shape(user, select)}
             group = self.state.groups.get(member)
             if group is not None and not users_only:
-                return self._group_shape(group, Request("GET", "", "", None, b"", ""))
+                return self._group_shape(group, request if groups_only else Request("GET", "", "", None, b"", ""))
             return None
 
-        rows = [m for m in ids if not users_only or m in self.state.users]
+        if users_only:
+            rows = [m for m in ids if m in self.state.users]
+        elif groups_only:
+            rows = [m for m in ids if m in self.state.groups]
+        else:
+            rows = list(ids)
         return self.app.page(request, rows, top, shape, f"groups('{gid}')/{request.params['kind']}")
 
     def group_assignments(self, request: Request) -> Response:

@@ -135,6 +135,8 @@ class EntraState:
         # application permissions an administrator has not consented (the calls needing them answer 403)
         self.missing_permissions: set[str] = set()
         self.changes: list[tuple[int, str]] = []  # (sequence, user id), appended on every user change
+        # (sequence, group id, member id, added), appended on every membership change (groups/delta members@delta)
+        self.membership_changes: list[tuple[int, str, str, bool]] = []
         self.sequence = itertools.count(1)
         self.last_sequence = 0
         self.delta_generation = 1  # bumped to expire every delta token issued so far
@@ -236,6 +238,7 @@ class EntraState:
         for group in self.groups.values():
             if user_id in group["members"]:
                 group["members"].remove(user_id)
+                self.record_membership(group["id"], user_id, added=False)
         self.record_change(user_id)
 
     # --- groups ----------------------------------------------------------------------------------
@@ -253,6 +256,22 @@ class EntraState:
         }
         self.groups[group_id] = group
         return group
+
+    def add_member(self, group_id: str, member_id: str) -> None:
+        members = self.groups[group_id]["members"]
+        if member_id not in members:
+            members.append(member_id)
+            self.record_membership(group_id, member_id, added=True)
+
+    def remove_member(self, group_id: str, member_id: str) -> None:
+        members = self.groups[group_id]["members"]
+        if member_id in members:
+            members.remove(member_id)
+            self.record_membership(group_id, member_id, added=False)
+
+    def record_membership(self, group_id: str, member_id: str, *, added: bool) -> None:
+        self.last_sequence = next(self.sequence)
+        self.membership_changes.append((self.last_sequence, group_id, member_id, added))
 
     def transitive_members(self, group_id: str) -> list[str]:
         seen: dict[str, None] = {}  # ordered, and O(1) membership: groups of 10,000+ members are common in benches
@@ -301,20 +320,13 @@ class EntraState:
             "resourceDisplayName": self.service_principal["displayName"],
             "resourceId": self.service_principal["id"],
         }
+        # Neither users/delta nor groups/delta tracks app role assignments (delta follows only a user's manager and
+        # a group's members among relationships): an assignment changes no delta.
         self.assignments[assignment_id] = assignment
-        self._touch_principal(principal_id)
         return assignment
 
     def unassign(self, assignment_id: str) -> None:
-        assignment = self.assignments.pop(assignment_id)
-        self._touch_principal(assignment["principalId"])
-
-    def _touch_principal(self, principal_id: str) -> None:
-        """Assignment changes show in delta for the users they affect (direct members of a group)."""
-        members = self.groups[principal_id]["members"] if principal_id in self.groups else [principal_id]
-        for member in members:
-            if member in self.users:
-                self.record_change(member)
+        self.assignments.pop(assignment_id)
 
     def groups_of(self, principal_id: str, transitive: bool = True) -> list[str]:
         """The groups `principal_id` is a member of, directly or (transitive) through nested groups."""

@@ -46,6 +46,10 @@ class AssignmentSnapshot(Versioned):
     refresh_requested_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     error_at = models.DateTimeField(null=True, blank=True)
+    # What incremental cycles follow the assignments by between full reads (changes.py): the groups/delta link taken
+    # before the last full read, and the groups nested in each assigned group as that read found them.
+    group_delta_link = models.TextField(blank=True)
+    nested_groups = models.JSONField(default=dict)
 
     def __str__(self) -> str:
         return f"Assignments of {self.application} as of {self.as_of}"

@@ -20,13 +20,12 @@ error is noted beside it (shown on the page) and the caller gets the error: a cy
 stores "nobody is assigned" because a read went wrong. A read that began before the stored rows' newest change (an
 assignment added here meanwhile) is not stored over them.
 
-The seam for an incremental refresh: the engine can keep the snapshot current from Graph's change feeds instead of
-a full read, without the page changing. Membership changes of the assigned groups (groups/delta with `members`,
-members@delta) become `joined` / `left` per group (a nested group's members reach its parent's assignment too: the
-caller expands them, as transitiveMembers does); assignments that appear or disappear become `added` (with the users
-each reaches) and `removed`. `apply` then does exactly what it does for the page's own changes, and a cycle takes
-`StoredAssignments(application).roles_by_user()` instead of the map a full refresh returns. A full refresh every so
-often stays the reconciliation. The page reads only the stored rows (mappings/assignment_list.py).
+Incremental cycles keep the snapshot current from what changed instead of a full read (changes.py), without the page
+changing: membership changes of the assigned groups (groups/delta, members@delta) become `joined` / `left` per group,
+assignments that appear or disappear in appRoleAssignedTo become `added` (with the users each reaches) and `removed`;
+`apply` then does exactly what it does for the page's own changes, and the cycle reads the roles of the users
+concerned from the stored rows (`StoredAssignments.roles_for`). A full refresh stays the reconciliation. The page
+reads only the stored rows (mappings/assignment_list.py).
 """
 
 from __future__ import annotations
@@ -618,6 +617,12 @@ class StoredAssignments:
     def roles_by_user(self) -> dict[str, tuple[str, ...]]:
         users = SnapshotUser.objects.filter(application=self.application).values_list("user_id", "role_ids")
         return _roles_by_user(self.book, {user_id: roles.split() for user_id, roles in users.iterator(5000)})
+
+    def roles_for(self, user_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """The role values of those of `user_ids` who are assigned (the others are left out)."""
+        users = SnapshotUser.objects.filter(application=self.application, user_id__in=list(user_ids))
+        rows = users.values_list("user_id", "role_ids")
+        return _roles_by_user(self.book, {user_id: roles.split() for user_id, roles in rows})
 
     def roles_of(self, user_id: str) -> tuple[str, ...] | None:
         roles = (

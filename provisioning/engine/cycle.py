@@ -31,8 +31,9 @@ from connections.clients.http import RetryBudget
 from connections.clients.salesforce import SalesforceClient
 from mappings.compiled import compile_mapping
 from mappings.directory.assignments import AssignmentReader
-from mappings.directory.models import SnapshotSource
-from mappings.directory.snapshot import refresh as refresh_snapshot
+from mappings.directory.changes import StoredRoles
+from mappings.directory.changes import follow as follow_assignments
+from mappings.directory.changes import full_read as full_assignment_read
 from mappings.directory.users import select_for, source_user
 from mappings.lookups import GraphTenant, SalesforceUniqueness
 from mappings.target_types import TargetTypes
@@ -299,51 +300,31 @@ class CycleRunner:
         return watermark
 
     def run_incremental(self) -> str | None:
-        """Changes since the watermark, then assignment changes, then escrows that are due."""
-        assignments = self._assignments()
-        self.ctx.assignments = assignments
+        """Changes since the watermark, then the users whose assignments changed, then escrows that are due.
+
+        Assignments are followed through their changes (mappings/directory/changes.py: appRoleAssignedTo compared
+        with the snapshot, group membership from groups/delta); when that needs a full read, every link is compared
+        with the map it read, as an initial cycle would."""
+        followed = None if self.sync_all else follow_assignments(self.application, self.directory)
+        if followed is None or followed.full:
+            self.ctx.assignments = followed.roles_by_user if followed is not None else {}
+        else:
+            self.ctx.assignments = StoredRoles(self.application)
         processed: set[str] = set()
         with self._reading("a page of changes (delta)"):
             for page in self.reader.delta(self.job.watermark):
-                items = [self._item(raw) for raw in page if raw.get("id") and raw["id"] not in processed]
+                raws = [raw for raw in page if raw.get("id") and raw["id"] not in processed]
+                self._load_roles([raw["id"] for raw in raws])
+                items = [self._item(raw) for raw in raws]
                 processed.update(item.source_id for item in items)
                 self._page(items)
         watermark = self.reader.last_delta_link
         refetch: list[str] = []
-        if not self.sync_all:
-            linked: set[str] = set()
-            unassigned: list[WorkItem] = []
-            forgotten: list[int] = []  # never provisioned and now unassigned: only the link row changes
-            fields = (
-                "source_id",
-                "target_id",
-                "roles_key",
-                "active",
-                "in_scope",
-                "user_principal_name",
-                "display_name",
-            )
-            for link in self._links(fields):
-                source_id = link["source_id"]
-                linked.add(source_id)
-                if source_id in processed:
-                    continue
-                roles = assignments.get(source_id)
-                if roles is None:
-                    if link["target_id"] and (link["active"] or link["in_scope"]):
-                        unassigned.append(self._link_item(link, "Assigned to application: no"))
-                    elif not link["target_id"] and link["roles_key"] != UNASSIGNED:
-                        forgotten.append(link["pk"])
-                elif link["roles_key"] != ";".join(roles):
-                    refetch.append(source_id)
-                if len(unassigned) >= PAGE_SIZE:
-                    self._page(unassigned)
-                    unassigned = []
-            if unassigned:
-                self._page(unassigned)
-            if forgotten and not self.cycle.dry_run and not self.incomplete:
-                ProvisionedLink.objects.filter(pk__in=forgotten).update(roles_key=UNASSIGNED, in_scope=False)
-            refetch.extend(sid for sid in assignments if sid not in linked and sid not in processed)
+        if followed is not None and followed.full:
+            self.incomplete.extend(followed.incomplete)
+            refetch = self._compare_links(followed.roles_by_user or {}, processed)
+        elif followed is not None:
+            refetch = [sid for sid in sorted(followed.affected) if sid not in processed]
         now = timezone.now()
         due = Escrow.objects.filter(job=self.job, next_attempt_at__lte=now).values_list("source_id", flat=True)
         refetch.extend(sid for sid in due if sid not in processed)
@@ -355,14 +336,50 @@ class CycleRunner:
         self._refetch(list(dict.fromkeys(refetch)))
         return watermark
 
+    def _compare_links(self, assignments: dict[str, tuple[str, ...]], processed: set[str]) -> list[str]:
+        """After a full read of the assignments: users unassigned are deprovisioned now, users whose roles changed
+        or who are newly assigned are returned to be read again."""
+        refetch: list[str] = []
+        linked: set[str] = set()
+        unassigned: list[WorkItem] = []
+        forgotten: list[int] = []  # never provisioned and now unassigned: only the link row changes
+        fields = ("source_id", "target_id", "roles_key", "active", "in_scope", "user_principal_name", "display_name")
+        for link in self._links(fields):
+            source_id = link["source_id"]
+            linked.add(source_id)
+            if source_id in processed:
+                continue
+            roles = assignments.get(source_id)
+            if roles is None:
+                if link["target_id"] and (link["active"] or link["in_scope"]):
+                    unassigned.append(self._link_item(link, "Assigned to application: no"))
+                elif not link["target_id"] and link["roles_key"] != UNASSIGNED:
+                    forgotten.append(link["pk"])
+            elif link["roles_key"] != ";".join(roles):
+                refetch.append(source_id)
+            if len(unassigned) >= PAGE_SIZE:
+                self._page(unassigned)
+                unassigned = []
+        if unassigned:
+            self._page(unassigned)
+        if forgotten and not self.cycle.dry_run and not self.incomplete:
+            ProvisionedLink.objects.filter(pk__in=forgotten).update(roles_key=UNASSIGNED, in_scope=False)
+        refetch.extend(sid for sid in assignments if sid not in linked and sid not in processed)
+        return refetch
+
+    def _load_roles(self, source_ids: list[str]) -> None:
+        if isinstance(self.ctx.assignments, StoredRoles):
+            self.ctx.assignments.load(source_ids)
+
     def _assignments(self) -> dict[str, tuple[str, ...]]:
         """Who is assigned, with their role values: read in full and stored as the application's assignment snapshot
-        (the Users and groups page lists it). A failed read ends the cycle and leaves the previous snapshot."""
+        (the Users and groups page lists it), with what the next incremental cycle follows its changes from. A failed
+        read ends the cycle and leaves the previous snapshot."""
         if self.sync_all:
             return {}
-        refreshed = refresh_snapshot(self.application, self.directory, source=SnapshotSource.CYCLE)
-        self.incomplete.extend(refreshed.incomplete)
-        return refreshed.roles_by_user
+        followed = full_assignment_read(self.application, self.directory, "a full cycle")
+        self.incomplete.extend(followed.incomplete)
+        return followed.roles_by_user or {}
 
     @contextmanager
     def _reading(self, what: str) -> Iterator[None]:
@@ -454,6 +471,7 @@ class CycleRunner:
         for start in range(0, len(ids), PAGE_SIZE):
             chunk = ids[start : start + PAGE_SIZE]
             found, missing, errors = self.reader.fetch_users(chunk)
+            self._load_roles(chunk)
             items = [self._item(raw) for raw in found]
             for source_id in missing:
                 link = ProvisionedLink.objects.filter(job=self.job, source_id=source_id).values(

@@ -139,13 +139,75 @@ def test_delta_follows_control_api_changes(emulators):
     assert gone.status_code == 410 and gone.json()["error"]["code"] == "syncStateNotFound"
 
 
-def test_assignment_changes_show_in_delta(emulators):
+def test_assignment_changes_show_in_no_delta(emulators):
+    """Delta tracks a user's properties and manager, not app role assignments: only appRoleAssignedTo shows them."""
     session = graph_session(emulators)
     graph = emulators.info["entra"]["graph_url"]
     link = session.get(f"{graph}/users/delta", params={"$deltatoken": "latest"}).json()["@odata.deltaLink"]
     unassigned = [u for u in emulators.entra_app.state.users if u not in emulators.control.assigned_user_ids()][0]
     emulators.control.assign(unassigned, "Standard User")
-    assert [u["id"] for u in session.get(link).json()["value"]] == [unassigned]
+    assert session.get(link).json()["value"] == []
+
+
+def _group_delta(session, url, params=None):
+    """Every page of a groups/delta round: (the groups as returned, the deltaLink)."""
+    pages = _all_pages(session, url, params)
+    return [g for p in pages for g in p["value"]], pages[-1]["@odata.deltaLink"], len(pages)
+
+
+def test_group_delta_lists_members_then_only_membership_changes(emulators):
+    session = graph_session(emulators)
+    graph, control = emulators.info["entra"]["graph_url"], emulators.control
+    team = control.create_group("Delta team", [])
+    state = emulators.entra_app.state
+    users = list(state.users)[:3]
+    for user in users[:2]:
+        control.add_group_member(team["id"], user)
+    first, link, _ = _group_delta(
+        session, f"{graph}/groups/delta", {"$filter": f"id eq '{team['id']}'", "$select": "displayName,members"}
+    )
+    assert [g["id"] for g in first] == [team["id"]] and first[0]["displayName"] == "Delta team"
+    assert [m["id"] for m in first[0]["members@delta"]] == users[:2]
+    assert all(m["@odata.type"] == "#microsoft.graph.user" and "@removed" not in m for m in first[0]["members@delta"])
+
+    unchanged, link, _ = _group_delta(session, link)
+    assert unchanged == []
+    control.remove_group_member(team["id"], users[0])
+    control.add_group_member(team["id"], users[2])
+    control.update_entra_user(users[1], givenName="Renamed")  # a user's own change is no membership change
+    changed, link, _ = _group_delta(session, link)
+    assert [g["id"] for g in changed] == [team["id"]]
+    assert changed[0]["members@delta"] == [
+        {"@odata.type": "#microsoft.graph.user", "id": users[0], "@removed": {"reason": "deleted"}},
+        {"@odata.type": "#microsoft.graph.user", "id": users[2]},
+    ]
+    assert _group_delta(session, link)[0] == []
+
+
+def test_group_delta_latest_pages_large_groups_and_expires(emulators):
+    session = graph_session(emulators)
+    graph, control, state = emulators.info["entra"]["graph_url"], emulators.control, emulators.entra_app.state
+    latest = session.get(f"{graph}/groups/delta", params={"$select": "members", "$deltatoken": "latest"}).json()
+    assert latest["value"] == [] and "$deltatoken=" in latest["@odata.deltaLink"]
+    members = list(state.users)[:12]
+    big = control.create_group("Big delta group", members)
+    nested = control.create_group("Nested delta group", [])
+    control.add_group_member(big["id"], nested["id"])
+    groups, link, pages = _group_delta(session, latest["@odata.deltaLink"])
+    assert pages == 1 and [g["id"] for g in groups] == [big["id"]]  # created with its members: no change recorded
+    assert groups[0]["members@delta"] == [{"@odata.type": "#microsoft.graph.group", "id": nested["id"]}]
+
+    emulators.entra_app.group_delta.page_size = 5
+    try:
+        full, _, pages = _group_delta(session, f"{graph}/groups/delta", {"$filter": f"id eq '{big['id']}'",
+                                                                          "$select": "members"})  # fmt: skip
+    finally:
+        emulators.entra_app.group_delta.page_size = 500
+    assert pages == 3 and {g["id"] for g in full} == {big["id"]}  # one group spread over several pages
+    assert [m["id"] for g in full for m in g["members@delta"]] == [*members, nested["id"]]
+    control.expire_delta_tokens()
+    gone = session.get(link)
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "syncStateNotFound"
 
 
 def test_service_principal_roles_and_assignments(emulators):

@@ -4,8 +4,12 @@ against the emulators.
 The emulators run in a child process (`manage.py emulators`), so the figures are those of the engine alone:
 wall time, remote calls, peak memory of this process and log rows.
 
-- `plain` (the default): an initial cycle that creates everyone, an initial cycle with nothing to change, and an
-  incremental cycle after 1% of the users changed.
+- `plain` (the default): an initial cycle that creates everyone, an initial cycle with nothing to change, an
+  incremental cycle with nothing to change and an incremental cycle after 1% of the users changed.
+
+Each run's counters are checked against what it must have done (nobody created twice, an unchanged run writes
+nothing, the 1% are updated and nobody else is touched): the command prints the figures and then fails, naming the
+run and the counter, when one of them is wrong.
 - `access`: Salesforce access beyond the profile. A plain all-create and unchanged run, then the emulated org back at
   its seed and a second application whose every app role gives 2 permission sets and 1 public group: its all-create
   and unchanged runs. The summary compares them: wall time against the plain all-create, grants per Salesforce call
@@ -53,6 +57,25 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def check(run: dict) -> list[str]:
+    """What is wrong with a run's counters, given what the run must have done."""
+    problems = []
+    if run["status"] not in ("succeeded", "completed_with_errors"):
+        problems.append(f"status {run['status']}")
+    if run["name"].endswith("initial_create") and run["created"] <= 0:
+        problems.append("nobody created")
+    if run["name"].endswith("unchanged"):
+        moved = {k: run[k] for k in ("created", "updated", "disabled", "enabled", "granted", "revoked") if run[k]}
+        if moved or run["salesforce_writes"]:
+            problems.append(f"an unchanged run changed {moved or ''} with {run['salesforce_writes']} writes")
+    if run["name"] == "incremental_1pct":
+        if run["created"] or run["disabled"] or run["enabled"]:
+            problems.append("users created, disabled or enabled by a change of given names")
+        if not run["entra_users_changed"] * 0.8 <= run["updated"] <= run["entra_users_changed"]:
+            problems.append(f"{run['updated']} updated for {run['entra_users_changed']} users changed")
+    return problems
 
 
 class PeakMemory:
@@ -150,6 +173,7 @@ class Command(BaseCommand):
             runs = [self.measure("initial_create", job, emulators, CycleKind.INITIAL)]
             runs.append(self.measure("initial_unchanged", job, emulators, CycleKind.INITIAL))
             if scenario == "plain":
+                runs.append(self.measure("incremental_unchanged", job, emulators, CycleKind.INCREMENTAL))
                 changed = self.change_one_percent(emulators)
                 runs.append(self.measure("incremental_1pct", job, emulators, CycleKind.INCREMENTAL))
                 runs[-1]["entra_users_changed"] = changed
@@ -174,10 +198,14 @@ class Command(BaseCommand):
         }
         if summary is not None:
             result["access"] = summary
+        problems = [f"{run['name']}: {problem}" for run in runs for problem in check(run)]
+        result["problems"] = problems
         text = __import__("json").dumps(result, indent=2)
         self.stdout.write(text)
         if json:
             Path(json).write_text(text + "\n")
+        if problems:
+            raise CommandError("Counters out of line: " + "; ".join(problems))
 
     def application(self, emulators: EmulatorProcess, kind: str):
         name = f"bench-cycle-{kind}-{int(time.time())}"
