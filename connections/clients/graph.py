@@ -420,7 +420,7 @@ class GraphClient:
         for page in self.iter_pages(delta_link):
             if page.get("@odata.deltaLink"):
                 self.last_group_delta_link = page["@odata.deltaLink"]
-            yield _page_value(page, "the group membership changes")
+            yield page["value"]
 
     def nested_groups(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
         """Each group's groups nested inside it at any depth (transitiveMembers cast to groups), 20 to a batch."""
@@ -433,11 +433,15 @@ class GraphClient:
                  for i, gid in enumerate(chunk)]
             )  # fmt: skip
             for i, group_id in enumerate(chunk):
-                page = _batch_body(answers.get(str(i)), f"the groups nested in group {group_id}")
+                page = _batch_body(
+                    answers.get(str(i)),
+                    f"the groups nested in group {group_id}",
+                    f"GET /groups/{group_id}/transitiveMembers/microsoft.graph.group (in a JSON batch)",
+                )
                 found = [g["id"] for g in page["value"] if g.get("id")]
                 if page.get("@odata.nextLink"):
                     for more in self.iter_pages(page["@odata.nextLink"]):
-                        found.extend(g["id"] for g in _page_value(more, "nested groups") if g.get("id"))
+                        found.extend(g["id"] for g in more["value"] if g.get("id"))
                 out[group_id] = found
         return out
 

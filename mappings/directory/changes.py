@@ -178,13 +178,13 @@ def _membership(
             if "@removed" in group:
                 raise NeedsFullRead("an assigned group was deleted")
             changes = group.get("members@delta") or []
+            if not isinstance(changes, list) or not all(isinstance(m, dict) and m.get("id") for m in changes):
+                raise NeedsFullRead("groups/delta answered a membership change of the wrong shape")
             if changes and nested.get(group_id):
                 raise NeedsFullRead("the membership of a group containing groups changed")
             for member in changes:
                 if member.get("@odata.type") == GROUP:
                     raise NeedsFullRead("a group was added to or removed from an assigned group")
-                if not member.get("id"):
-                    continue
                 (left if "@removed" in member else joined)[group_id].append(member["id"])
     for group_id in set(joined) & set(left):  # the last change of a member wins: replay it in order
         both = set(joined[group_id]) & set(left[group_id])
