@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -45,6 +45,7 @@ from django_q.tasks import async_task
 from connections.clients.errors import RemoteError
 from connections.clients.graph import GraphClient
 from connections.models import Application
+from console.bulk import insert_rows
 from mappings.directory import warnings
 from mappings.directory.assignments import (
     DETAILS_SELECT,
@@ -299,20 +300,13 @@ def _sync(model: type[models.Model], application: Application, fields: Sequence[
 
 
 def _insert(model: type[models.Model], application: Application, fields: Sequence[str], rows: Sequence[tuple]) -> None:
-    """Plain rows in one executemany INSERT per batch: a refresh of 100,000 assignments writes some 300,000 rows,
-    and a model instance per row cost more than the database did. The values are those _compute made (every column
-    given, none left to a model default)."""
+    """Plain rows written at once (COPY on PostgreSQL, executemany on SQLite: console/bulk.py): a refresh of 100,000
+    assignments writes some 300,000 rows, and a model instance per row cost more than the database did. The values
+    are those _compute made (every column given, none left to a model default)."""
     if not rows:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(
-        connection.ops.quote_name(model._meta.get_field(name).column) for name in ("application", *fields)
-    )
-    marks = ", ".join(["%s"] * (len(fields) + 1))
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - our own table and column names
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), WRITE_BATCH):
-            cursor.executemany(sql, [(application.pk, *values) for values in rows[start : start + WRITE_BATCH]])
+    columns = [model._meta.get_field(name).column for name in ("application", *fields)]
+    insert_rows(model, columns, ((application.pk, *values) for values in rows))
 
 
 def _figures(application: Application) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from console.bulk import upsert_rows
 from mappings.access.models import AccessKind
-from provisioning.engine.bulk import upsert_rows
 from provisioning.engine.items import WorkItem
 from provisioning.models import AccessGrant, ProvisioningCycle, ProvisioningJob
 
@@ -93,7 +93,7 @@ class Ledger:
 
     def _upsert(self, rows: list[Grant]) -> None:
         """One upsert for the page's rows (COPY and one merging INSERT on PostgreSQL, executemany on SQLite:
-        engine/bulk.py); a model instance per grant cost more than the grants' own writes at 100,000 users."""
+        console/bulk.py); a model instance per grant cost more than the grants' own writes at 100,000 users."""
         job, cycle, now = self.job.pk, self.cycle.pk, timezone.now()
         upsert_rows(
             AccessGrant,

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from console.bulk import insert_objects
 from mappings.target_types import is_redacted
-from provisioning.engine.bulk import insert_objects
 from provisioning.engine.items import WARNING, AccessChange, PlanKind, WorkItem
 from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningLogEntry
 
@@ -231,7 +231,7 @@ def should_log(item: WorkItem, *, initial: bool) -> bool:
 
 
 class LogWriter:
-    """Collects a page's entries and writes them at once per flush (COPY on PostgreSQL: engine/bulk.py)."""
+    """Collects a page's entries and writes them at once per flush (COPY on PostgreSQL: console/bulk.py)."""
 
     def __init__(
         self, cycle: ProvisioningCycle, *, redacted_targets: frozenset[str] = frozenset(), batch_size: int = 500

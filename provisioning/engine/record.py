@@ -14,8 +14,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from console.bulk import insert_objects
 from mappings.target_types import is_redacted, redaction_marker
-from provisioning.engine.bulk import insert_objects
 from provisioning.engine.context import PageContext
 from provisioning.engine.escrow import next_attempt_at
 from provisioning.engine.items import WARNING, WorkItem

@@ -1,4 +1,4 @@
-"""Writing many rows at once: the cycle's log entries, links and access ledger rows.
+"""Writing many rows at once: a cycle's log entries, links and access ledger rows, the stored assignment snapshot.
 
 On PostgreSQL rows go through psycopg's `COPY ... FROM STDIN` (one statement for any number of rows: no statement
 text to build and parse per row, which is what made `bulk_create` of log rows 1.7x slower than SQLite); an upsert
