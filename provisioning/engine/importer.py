@@ -5,13 +5,59 @@ directory's (mappings/directory/): this module only reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from connections.clients import shapes
 from connections.clients.errors import NotFound, RemoteError
 from connections.clients.graph import GraphClient
 
 BATCH_SIZE = 20  # Graph JSON batch limit
+T = TypeVar("T")
+_DONE = object()
+
+
+def read_ahead(pages: Iterable[T]) -> Iterator[T]:
+    """The same pages, the next one read from Graph (in a thread) while the caller works on the current one: a full
+    read waits for Graph only when the engine is faster than Graph. At most one page waits; an error of the read is
+    raised where the page would have come; a caller that stops early stops the reading."""
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        ready.put((page, None), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put((_DONE, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            ready.put((_DONE, exc))
+
+    reader = threading.Thread(target=produce, name="graph-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            page, error = ready.get()
+            if error is not None:
+                raise error
+            if page is _DONE:
+                return
+            yield page
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a producer waiting to put, then let it end
+            try:
+                ready.get(timeout=0.1)
+            except queue.Empty:
+                pass
 
 
 class SourceReader:
@@ -24,8 +70,9 @@ class SourceReader:
 
     # Users -------------------------------------------------------------------------------------
     def all_users(self) -> Iterator[list[dict]]:
-        """Every user of the tenant, 999 per page (with the expanded navigation property, None where there is none)."""
-        for page in self.graph.iter_users(self.select, expand=self.expand):
+        """Every user of the tenant, 999 per page (with the expanded navigation property, None where there is none);
+        the next page is read while this one is provisioned."""
+        for page in read_ahead(self.graph.iter_users(self.select, expand=self.expand)):
             if self.expand:
                 name = self.expand.split("(", 1)[0]
                 for user in page:
