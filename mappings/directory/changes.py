@@ -24,7 +24,9 @@ Which Graph mechanism, and why (Microsoft Graph documentation):
   roles changed, or the delta link expired (410).
 
 `follow(application, reader)` returns the users whose assignments changed (their roles are then in the snapshot),
-or says that it made a full read instead (the caller then compares everyone).
+or says that it made a full read instead (the caller then compares everyone). The snapshot changes before the users
+are provisioned, so they stay pending on it until the cycle calls `provisioned(application)`: a cycle that fails
+in between leaves them to the next one (after a full read, the next cycle reads in full again).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from mappings.directory.models import (
 from mappings.directory.snapshot import StoredAssignments, apply, refresh, snapshot_of
 
 RECONCILE_AFTER = timedelta(hours=24)
+EVERYONE = "*"  # pending_users: the whole last full read
 GROUP = "#microsoft.graph.group"
 
 
@@ -95,8 +98,15 @@ def full_read(application, reader: AssignmentReader, reason: str) -> Followed:
         .distinct()
     )
     nested = reader.graph.nested_groups(groups) if groups else {}
-    AssignmentSnapshot.objects.filter(application=application).update(group_delta_link=link, nested_groups=nested)
+    AssignmentSnapshot.objects.filter(application=application).update(
+        group_delta_link=link, nested_groups=nested, pending_users=[EVERYONE]
+    )
     return Followed(full=True, roles_by_user=refreshed.roles_by_user, reason=reason, incomplete=refreshed.incomplete)
+
+
+def provisioned(application) -> None:
+    """A cycle provisioned what the snapshot's changes concern (called when it completes): nothing is pending."""
+    AssignmentSnapshot.objects.filter(application=application).update(pending_users=[])
 
 
 @_noting_errors
@@ -107,6 +117,8 @@ def follow(application, reader: AssignmentReader) -> Followed:
         return full_read(application, reader, "no full read to follow from")
     if timezone.now() - snapshot.refreshed_at >= RECONCILE_AFTER:
         return full_read(application, reader, "the periodic full read")
+    if EVERYONE in (snapshot.pending_users or []):
+        return full_read(application, reader, "the cycle after the last full read did not complete")
     try:
         return _follow(application, reader, snapshot)
     except NeedsFullRead as exc:
@@ -129,9 +141,10 @@ def _follow(application, reader: AssignmentReader, snapshot: AssignmentSnapshot)
         raise NeedsFullRead("a group was assigned")
     assigned_groups = {row.principal_id for row in current.values() if row.principal_type == PrincipalType.GROUP}
     joined, left = _membership(reader, snapshot, assigned_groups)
+    pending = set(snapshot.pending_users or [])
     if not (added or removed or joined or left):
         _save_link(application, reader)
-        return Followed(full=False)
+        return Followed(full=False, affected=pending)
     direct = [row for row in added if row.principal_type == PrincipalType.USER and row.principal_id]
     people = {user["id"]: user for user in reader.users([row.principal_id for row in direct], DETAILS_SELECT)}
     joined_users = _people(reader, joined)
@@ -156,6 +169,8 @@ def _follow(application, reader: AssignmentReader, snapshot: AssignmentSnapshot)
     )
     if not stored_ok:
         raise NeedsFullRead("the snapshot was never read in full")
+    affected |= pending
+    AssignmentSnapshot.objects.filter(application=application).update(pending_users=sorted(affected))
     _save_link(application, reader)
     return Followed(full=False, affected=affected)
 

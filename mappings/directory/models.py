@@ -50,6 +50,9 @@ class AssignmentSnapshot(Versioned):
     # before the last full read, and the groups nested in each assigned group as that read found them.
     group_delta_link = models.TextField(blank=True)
     nested_groups = models.JSONField(default=dict)
+    # Users whose assignments changed in the snapshot but whom no cycle has provisioned since (a cycle that failed
+    # after reading the changes): the next cycle takes them again. ["*"]: the last full read was not provisioned.
+    pending_users = models.JSONField(default=list)
 
     def __str__(self) -> str:
         return f"Assignments of {self.application} as of {self.as_of}"

@@ -34,6 +34,7 @@ from mappings.directory.assignments import AssignmentReader
 from mappings.directory.changes import StoredRoles
 from mappings.directory.changes import follow as follow_assignments
 from mappings.directory.changes import full_read as full_assignment_read
+from mappings.directory.changes import provisioned as assignments_provisioned
 from mappings.directory.users import select_for, source_user
 from mappings.lookups import GraphTenant, SalesforceUniqueness
 from mappings.target_types import TargetTypes
@@ -265,6 +266,8 @@ class CycleRunner:
                 repair_invalid_emails=False
             )
         if not cycle.dry_run:
+            if not self.sync_all and not self.incomplete:  # an incomplete cycle leaves the changes to the next one
+                assignments_provisioned(self.application)
             ProvisioningJob.objects.filter(pk=self.job.pk).update(
                 watermark=watermark or "",
                 watermark_scope=self.job.scope,

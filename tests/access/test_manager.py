@@ -71,7 +71,12 @@ def test_a_manager_created_later_in_the_same_cycle_is_found(with_manager, emu):
     (user, manager), *_ = reports(emu)
     ProvisionedLink.objects.filter(source_id=manager).delete()  # the manager is matched again in the next cycle
     emu.control.update_entra_user(user, jobTitle="Moved")
-    cycle = run(with_manager.job)
+    emu.control.update_entra_user(manager, jobTitle="Lead")  # in the delta after the report, on a page of its own
+    emu.entra_app.users.delta_page_size = 1
+    try:
+        cycle = run(with_manager.job)
+    finally:
+        emu.entra_app.users.delta_page_size = 200
     assert emu.control.get_salesforce_user(id=linked(user))["ManagerId"] == linked(manager)
     updates = ProvisioningLogEntry.objects.filter(cycle=cycle, source_id=user, status=LogStatus.SUCCESS)
     assert any(p["displayName"] == "ManagerId" for e in updates for p in e.modified_properties)

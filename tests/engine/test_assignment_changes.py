@@ -8,6 +8,7 @@ import pytest
 
 from mappings.directory.models import AssignmentSnapshot
 from mappings.directory.snapshot import StoredAssignments
+from provisioning.engine import cycle as cycle_module
 from provisioning.models import CycleKind, CycleStatus, ProvisionedLink, ProvisioningCycle
 from provisioning.tasks import run_cycle
 
@@ -61,6 +62,29 @@ def test_an_assignment_added_or_removed_in_entra_reaches_salesforce_in_the_next_
     assert sf_user(emu, user["userPrincipalName"])["IsActive"] is False
     assert StoredAssignments(configured_app).roles_of(user["id"]) is None
     assert refreshed_at(configured_app) == full_read_at
+
+
+def test_an_assignment_read_by_a_cycle_that_crashed_is_provisioned_by_the_next_one(configured_app, emu, monkeypatch):
+    """The snapshot takes the change before the user is provisioned: the user stays pending until a cycle completes."""
+    job = configured_app.job
+    user = newcomers(emu)[0]
+    run(job)
+    emu.control.assign(user["id"], "Standard User")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr(cycle_module.CycleRunner, "_refetch", crash)
+    crashed = run_cycle(job.pk)
+    crashed.refresh_from_db()
+    assert crashed.status == CycleStatus.CRASHED and sf_user(emu, user["userPrincipalName"]) is None
+    assert StoredAssignments(configured_app).roles_of(user["id"]) == ("Standard User",)  # the change was read
+    monkeypatch.undo()
+
+    cycle = run(job)
+    assert cycle.kind == CycleKind.INCREMENTAL and cycle.created == 1
+    assert sf_user(emu, user["userPrincipalName"])["IsActive"] is True
+    assert AssignmentSnapshot.objects.get(application=configured_app).pending_users == []
 
 
 def test_a_member_joining_or_leaving_an_assigned_group_reaches_salesforce_in_the_next_cycle(configured_app, emu):
