@@ -55,6 +55,12 @@ def test_instr_documented_example_and_options():
         ev('InStr("a","b", 1, "vbSomething")')
 
 
+def test_instr_compare_type_from_an_attribute_without_a_value_is_the_default():
+    assert ev('InStr("aAb","b",1,[mode])', mode=[]) == "3"
+    assert ev('InStr("aAb","B",1,[mode])', mode=[None]) == "0"
+    assert ev('InStr("aAb","B",1,[mode])', mode=["vbTextCompare"]) == "3"
+
+
 def test_join_documented_example_skips_empty_sources():
     assert ev('Join(", ", "", [surname], [givenName])', JOHN) == "Doe, John"
 

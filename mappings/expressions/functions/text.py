@@ -67,9 +67,12 @@ def instr(ctx, value1, value2, start, compare_type):
 
 
 def _compare_mode(value) -> int:
-    if value is MISSING or value is None:
+    """The compareType argument; left out, null or an attribute with no value (an empty multi-valued one
+    included) is the default, vbBinaryCompare."""
+    text = None if value is MISSING else to_str(value)
+    if text is None:
         return VB_CONSTANTS["vbBinaryCompare"]
-    text = to_str(value).strip()
+    text = text.strip()
     if text in VB_CONSTANTS:
         return VB_CONSTANTS[text]
     if text in ("0", "1"):
