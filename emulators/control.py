@@ -217,6 +217,16 @@ class Control:
             missing = self._entra.state.missing_permissions
             missing.add(permission) if withheld else missing.discard(permission)
 
+    def hold_audit_log(self, held: bool = True) -> None:
+        """Entra's ingestion latency: audit entries recorded from now on are not listed until released (then they
+        are listed with the time of their activity, as a late entry is)."""
+        with self._entra.lock:
+            state = self._entra.state
+            if not held:
+                state.audit_held_from = None
+            elif state.audit_held_from is None:
+                state.audit_held_from = len(state.audit_log)
+
     def disable_entra_user(self, id_or_upn: str) -> dict[str, Any]:
         return self.update_entra_user(id_or_upn, accountEnabled=False)
 

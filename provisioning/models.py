@@ -258,6 +258,9 @@ class ProvisioningCycle(FitsColumns, models.Model):
     salesforce_api_used = models.PositiveIntegerField(null=True, blank=True)
     salesforce_api_max = models.PositiveIntegerField(null=True, blank=True)
     retry_seconds = models.PositiveIntegerField(default=0, help_text="Seconds of the retry time budget spent.")
+    assignments_read = models.CharField(
+        max_length=500, blank=True, help_text="How the cycle read the assignments (audit log, in full, and why)."
+    )
 
     # Why a cycle failed or crashed (shown on the overview, used by quarantine).
     error_code = models.CharField(max_length=100, blank=True)
@@ -321,6 +324,7 @@ class ProvisioningCycle(FitsColumns, models.Model):
             "salesforce_api_used",
             "salesforce_api_max",
             "retry_seconds",
+            "assignments_read",
             "heartbeat_at",
         ]
         values = {name: getattr(self, name) for name in fields}

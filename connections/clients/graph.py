@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -444,6 +444,61 @@ class GraphClient:
                         found.extend(g["id"] for g in more["value"] if g.get("id"))
                 out[group_id] = found
         return out
+
+    def iter_directory_audits(self, since: str) -> Iterator[list[dict]]:
+        """Pages of the directory audit log's entries since `since` (ISO 8601, UTC) that name this enterprise
+        application among their target resources: GET /auditLogs/directoryAudits (AuditLog.Read.All), `$filter` on
+        activityDateTime (ge) and on targetResources by id
+        (https://learn.microsoft.com/graph/api/directoryaudit-list,
+        https://learn.microsoft.com/graph/api/resources/directoryaudit)."""
+        sp_id = self.connection.service_principal_id
+        params = {"$filter": f"activityDateTime ge {since} and targetResources/any(t:t/id eq '{sp_id}')"}
+        for page in self.iter_pages("auditLogs/directoryAudits", params):
+            yield page["value"]
+
+    def principals_app_role_assignments(self, principals: Mapping[str, str]) -> Iterator[tuple[str, list[dict] | None]]:
+        """(principal id, its own assignments to this enterprise application) for users and groups by object id
+        (`principals`: id -> "User" or "Group"), 20 to a JSON batch: GET /users/{id}/appRoleAssignments and
+        /groups/{id}/appRoleAssignments with `$filter=resourceId eq {sp}`
+        (https://learn.microsoft.com/graph/api/user-list-approleassignments,
+        https://learn.microsoft.com/graph/api/group-list-approleassignments). A user's list also holds the
+        assignments of the groups they are a direct member of: only the principal's own are kept. None for a
+        principal that does not exist (any more): what it holds is then unknown, not nothing. Any other answer but
+        a 200 collection page is an error."""
+        sp_id = self.connection.service_principal_id
+        ids = list(principals)
+        for start in range(0, len(ids), BATCH_LIMIT):
+            chunk = ids[start : start + BATCH_LIMIT]
+            kinds = ["groups" if principals[pid] == "Group" else "users" for pid in chunk]
+            answers = self.batch(
+                [{"id": str(i), "method": "GET",
+                  "url": f"/{kind}/{quote(pid, safe='')}/appRoleAssignments?$filter=resourceId%20eq%20{sp_id}"}
+                 for i, (pid, kind) in enumerate(zip(chunk, kinds, strict=True))]
+            )  # fmt: skip
+            for i, (pid, kind) in enumerate(zip(chunk, kinds, strict=True)):
+                call = f"GET /{kind}/{pid}/appRoleAssignments (in a JSON batch)"
+                try:
+                    page = _batch_body(answers.get(str(i)), f"the assignments of {pid}", call)
+                except NotFound:
+                    yield pid, None
+                    continue
+                found = list(page["value"])
+                if page.get("@odata.nextLink"):
+                    for more in self.iter_pages(page["@odata.nextLink"]):
+                        found.extend(more["value"])
+                if not all(isinstance(a.get("principalId"), str) and isinstance(a.get("resourceId"), str)
+                           for a in found):  # fmt: skip
+                    # an assignment that does not say whose or to what it is must never count as none
+                    raise shapes.UnexpectedAnswer(
+                        f"Microsoft Graph answered {call} with an assignment without its principalId or resourceId; "
+                        "the answer was not used.",
+                        request=call,
+                    )
+                own = [
+                    a for a in found
+                    if a["principalId"].lower() == pid.lower() and a["resourceId"].lower() == sp_id.lower()
+                ]  # fmt: skip
+                yield pid, own
 
     def user_app_role_assignments(self, user_id: str, *, nested_groups: bool = True) -> list[dict]:
         """The assignments to this enterprise application that reach one user, in a few calls whatever the

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from emulators.entra.audit import AuditRoutes
 from emulators.entra.directory import DirectoryRoutes
 from emulators.entra.group_delta import GroupDeltaRoutes
 from emulators.entra.responses import GRAPH, decode_token, encode_token, graph_error
@@ -33,6 +34,7 @@ class EntraApp(EmulatorApp):
         self.users = UserRoutes(self)
         self.group_delta = GroupDeltaRoutes(self)  # before /groups/{id}, which would take "delta" for an id
         self.directory = DirectoryRoutes(self)
+        self.audit = AuditRoutes(self)
         # faults are drawn per inner request, as Graph throttles each one separately
         self.router.add("POST", GRAPH + r"/\$batch", "POST /v1.0/$batch", self.authed(self.batch), faultable=False)
 

@@ -193,6 +193,8 @@ class DirectoryRoutes:
         return self.app.page(request, rows, top, shape, f"groups('{gid}')/{request.params['kind']}")
 
     def group_assignments(self, request: Request) -> Response:
+        if "Directory.Read.All" in self.state.missing_permissions:  # the least privileged application permission
+            return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         gid = request.params["id"]
         if gid not in self.state.groups:
             return self._missing(gid)

@@ -84,6 +84,28 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Activity names of the Core Directory service for app role assignments, as the audit log lists them
+# (https://learn.microsoft.com/entra/identity/monitoring-health/reference-audit-activities), with their category.
+AUDIT_ACTIVITIES = {
+    ("User", True): "Add app role assignment grant to user",
+    ("User", False): "Remove app role assignment from user",
+    ("Group", True): "Add app role assignment to group",
+    ("Group", False): "Remove app role assignment from group",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    at: datetime
+    activity: str
+    principal_id: str
+    principal_type: str
+    principal_name: str
+    upn: str | None
+    app_role_id: str
+    assignment_id: str
+
+
 @dataclass
 class Client:
     client_id: str
@@ -135,6 +157,11 @@ class EntraState:
         # application permissions an administrator has not consented (the calls needing them answer 403)
         self.missing_permissions: set[str] = set()
         self.changes: list[tuple[int, str]] = []  # (sequence, user id), appended on every user change
+        # The directory audit log's app role assignment activities (audit.py renders them as directoryAudit objects):
+        # (time, activity, principal id, principal type, principal name, upn, app role id, assignment id).
+        self.audit_log: list[AuditRecord] = []
+        # Entries recorded while held are not listed yet (Entra's ingestion latency), then listed with their own time.
+        self.audit_held_from: int | None = None
         # (sequence, group id, member id, added), appended on every membership change (groups/delta members@delta)
         self.membership_changes: list[tuple[int, str, str, bool]] = []
         self.sequence = itertools.count(1)
@@ -321,12 +348,32 @@ class EntraState:
             "resourceId": self.service_principal["id"],
         }
         # Neither users/delta nor groups/delta tracks app role assignments (delta follows only a user's manager and
-        # a group's members among relationships): an assignment changes no delta.
+        # a group's members among relationships): an assignment changes no delta. The audit log records it.
         self.assignments[assignment_id] = assignment
+        self.record_audit(assignment, added=True)
         return assignment
 
     def unassign(self, assignment_id: str) -> None:
-        self.assignments.pop(assignment_id)
+        assignment = self.assignments.pop(assignment_id)
+        self.record_audit(assignment, added=False)
+
+    def record_audit(self, assignment: dict[str, Any], *, added: bool) -> None:
+        """The Core Directory activity Entra logs for an assignment added or removed (user or group)."""
+        group = assignment["principalType"] == "Group"
+        principal = self.groups.get(assignment["principalId"]) if group else self.users.get(assignment["principalId"])
+        activity = AUDIT_ACTIVITIES[(assignment["principalType"], added)]
+        self.audit_log.append(
+            AuditRecord(
+                at=datetime.now(UTC),
+                activity=activity,
+                principal_id=assignment["principalId"],
+                principal_type=assignment["principalType"],
+                principal_name=(principal or {}).get("displayName") or assignment["principalDisplayName"],
+                upn=None if group else (principal or {}).get("userPrincipalName"),
+                app_role_id=assignment["appRoleId"],
+                assignment_id=assignment["id"],
+            )
+        )
 
     def groups_of(self, principal_id: str, transitive: bool = True) -> list[str]:
         """The groups `principal_id` is a member of, directly or (transitive) through nested groups."""

@@ -184,6 +184,8 @@ class UserRoutes:
         return Response.json({"@odata.type": "#microsoft.graph.user", **self.shape(manager, select)})
 
     def app_role_assignments(self, request: Request) -> Response:
+        if "Directory.Read.All" in self.state.missing_permissions:  # the least privileged application permission
+            return graph_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
         user = self._find(request)
         if isinstance(user, Response):
             return user

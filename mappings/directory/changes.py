@@ -8,20 +8,40 @@ Which Graph mechanism, and why (Microsoft Graph documentation):
   **manager** and a group's **members** (`$select=members`, answered as `members@delta`, a removed member carrying
   `@removed`: https://learn.microsoft.com/graph/delta-query-groups). App role assignments are not a supported delta
   resource, and neither users/delta nor servicePrincipals/delta reports `appRoleAssignedTo`: adding or removing an
-  assignment changes no delta.
-- So each incremental cycle reads `GET /servicePrincipals/{id}/appRoleAssignedTo` in full
-  (https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto; 999 to a page), the one documented
-  way to see an assignment added or removed, and compares it with the stored rows: an assignment added or removed in
-  Entra reaches Salesforce in the next cycle, within one interval. Its cost grows with the assignments of users
-  (groups are one row each), not with the users reached through groups.
+  assignment changes no delta. `$count` on appRoleAssignedTo would miss an assignment removed and another added.
+- What does record each assignment added or removed is the directory audit log: the Core Directory activities "Add
+  app role assignment grant to user", "Remove app role assignment from user", "Add app role assignment to group" and
+  "Remove app role assignment from group" (https://learn.microsoft.com/entra/identity/monitoring-health/
+  reference-audit-activities), each naming the application's service principal and the user or group among its
+  `targetResources`. `GET /auditLogs/directoryAudits` filters on `activityDateTime` (ge) and on targetResources by
+  id (https://learn.microsoft.com/graph/api/directoryaudit-list, https://learn.microsoft.com/graph/api/resources/
+  directoryaudit), with the AuditLog.Read.All application permission. So an incremental cycle asks the audit log
+  which users and groups had an assignment of this application added or removed since the last cycle, in one call
+  when nothing changed, then reads only those principals' own assignments (`/users/{id}/appRoleAssignments`,
+  `/groups/{id}/appRoleAssignments`, `$filter=resourceId eq {sp}`, 20 to a JSON batch) and compares them with their
+  stored rows. The log entry only says whom to look at: what they hold is always read from the directory itself.
+- The audit log is not instant: Microsoft gives 2 minutes for 95 % and 5 minutes for 99 % of the entries to be
+  reported (https://learn.microsoft.com/azure/active-directory/reports-monitoring/reference-reports-latencies, a page
+  of the Azure AD documentation), with no upper bound. Each query therefore starts AUDIT_OVERLAP before the end of
+  the last one: an entry seen twice costs one more read of that principal and changes nothing the second time.
+  Entries are kept 7 days (Free) or 30 days
+  (https://learn.microsoft.com/entra/identity/monitoring-health/reference-reports-data-retention), far beyond a
+  cycle.
+- When the audit log cannot be used (refused: no AuditLog.Read.All, 403; not supported: 400 or 404; an answer of the
+  wrong shape, or an entry that names no user or group; no query made since the last full read) the cycle falls back
+  to what it did before: `GET /servicePrincipals/{id}/appRoleAssignedTo` read in full
+  (https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto; 999 to a page) and compared with the
+  stored rows. Either way an assignment added or removed in Entra reaches Salesforce in the next cycle, within one
+  interval, and a read that fails is an error of the cycle, never "not assigned". The cycle row says which was used.
 - Membership of the assigned groups comes from one groups/delta link (`$select=members`), taken with
   `$deltatoken=latest` just before each full read so that nothing between the two is missed (a change seen twice is
   applied twice to the same result). It covers the tenant's groups, so a group assigned later is followed too;
-  changes in groups that reach nobody through the application are skipped.
+  changes in groups that reach nobody through the application are skipped. A group assigned has its members (nested
+  groups expanded) read when its assignment is found.
 - A full read (snapshot.refresh) remains the reconciliation: at least every RECONCILE_AFTER, and whenever what
-  changed cannot be applied exactly: a group assigned (its members must be read), a change inside a nested group or
-  in an assigned group that contains groups (a user may stay a member through another path), a group deleted, the app
-  roles changed, or the delta link expired (410).
+  changed cannot be applied exactly: a change inside a nested group or in an assigned group that contains groups (a
+  user may stay a member through another path), a group deleted, the app roles changed, or the delta link expired
+  (410).
 
 `follow(application, reader)` returns the users whose assignments changed (their roles are then in the snapshot),
 or says that it made a full read instead (the caller then compares everyone). The snapshot changes before the users
@@ -34,12 +54,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from connections.clients.errors import DeltaExpired, RemoteError
-from mappings.directory.assignments import DETAILS_SELECT, AssignmentReader
+from connections.clients.errors import (
+    AuthenticationError,
+    BadRequest,
+    DeltaExpired,
+    NotFound,
+    RemoteError,
+    StopError,
+)
+from connections.clients.shapes import UnexpectedAnswer
+from mappings.directory.assignments import DETAILS_SELECT, AssignmentReader, AssignmentRow
 from mappings.directory.models import (
     AssignmentSnapshot,
     PrincipalType,
@@ -50,24 +78,38 @@ from mappings.directory.models import (
 from mappings.directory.snapshot import StoredAssignments, apply, refresh, snapshot_of
 
 RECONCILE_AFTER = timedelta(hours=24)
+AUDIT_OVERLAP = timedelta(hours=1)  # how far back each audit log query reaches before the end of the last one
 EVERYONE = "*"  # pending_users: the whole last full read
 GROUP = "#microsoft.graph.group"
+# The audit log's activities of an assignment added or removed, lower-cased (Entra's casing has varied), and the type
+# of principal each names beside the service principal.
+ASSIGNMENT_ACTIVITIES = {
+    "add app role assignment grant to user": PrincipalType.USER,
+    "remove app role assignment from user": PrincipalType.USER,
+    "add app role assignment to group": PrincipalType.GROUP,
+    "remove app role assignment from group": PrincipalType.GROUP,
+}
 
 
 @dataclass
 class Followed:
     """What following the changes found: `full` when a full read was made instead (`roles_by_user` is then the
-    whole map), else the users whose assignments changed."""
+    whole map), else the users whose assignments changed. `mechanism` says how the assignments were read."""
 
     full: bool
     affected: set[str] = field(default_factory=set)
     roles_by_user: dict[str, tuple[str, ...]] | None = None
     reason: str = ""
     incomplete: list[str] = field(default_factory=list)  # a full read that could not read everything: why
+    mechanism: str = ""
 
 
 class NeedsFullRead(Exception):
     """What changed cannot be applied to the snapshot exactly."""
+
+
+class AuditLogUnusable(Exception):
+    """The audit log cannot say whose assignments changed: appRoleAssignedTo is compared in full instead."""
 
 
 def _noting_errors(function):
@@ -90,6 +132,7 @@ def _noting_errors(function):
 def full_read(application, reader: AssignmentReader, reason: str) -> Followed:
     """The reconciliation: a groups/delta link from now on, then everything read and stored."""
     snapshot_of(application)
+    began = timezone.now()
     link = reader.graph.latest_group_delta_link()
     refreshed = refresh(application, reader, source=SnapshotSource.CYCLE)
     groups = list(
@@ -99,9 +142,15 @@ def full_read(application, reader: AssignmentReader, reason: str) -> Followed:
     )
     nested = reader.graph.nested_groups(groups) if groups else {}
     AssignmentSnapshot.objects.filter(application=application).update(
-        group_delta_link=link, nested_groups=nested, pending_users=[EVERYONE]
+        group_delta_link=link, nested_groups=nested, pending_users=[EVERYONE], audit_since=began
     )
-    return Followed(full=True, roles_by_user=refreshed.roles_by_user, reason=reason, incomplete=refreshed.incomplete)
+    return Followed(
+        full=True,
+        roles_by_user=refreshed.roles_by_user,
+        reason=reason,
+        incomplete=refreshed.incomplete,
+        mechanism=f"read in full ({reason})",
+    )
 
 
 def provisioned(application) -> None:
@@ -127,30 +176,135 @@ def follow(application, reader: AssignmentReader) -> Followed:
         return full_read(application, reader, "the group delta link expired")
 
 
+def _graph_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def audited_principals(reader: AssignmentReader, since: datetime) -> tuple[dict[str, str], int]:
+    """The users and groups whose assignments of this application the audit log shows added or removed since
+    `since` (object id -> User or Group), and how many entries it listed. Raises AuditLogUnusable when the log cannot
+    be read or is not what Graph documents; a credential failure still ends the cycle."""
+    sp_id = reader.graph.connection.service_principal_id.lower()
+    principals: dict[str, str] = {}
+    entries = 0
+    try:
+        for page in reader.graph.iter_directory_audits(_graph_time(since)):
+            for entry in page:
+                entries += 1
+                activity = entry.get("activityDisplayName")
+                if not isinstance(activity, str):
+                    raise AuditLogUnusable("the audit log listed an entry without its activityDisplayName")
+                kind = ASSIGNMENT_ACTIVITIES.get(" ".join(activity.split()).lower())
+                if kind is None:
+                    continue  # another activity concerning the application (consent, properties, ...)
+                targets = entry.get("targetResources")
+                named = [
+                    target["id"]
+                    for target in (targets if isinstance(targets, list) else [])
+                    if isinstance(target, dict)
+                    and isinstance(target.get("id"), str)
+                    and target["id"]
+                    and target["id"].lower() != sp_id
+                    and str(target.get("type") or target.get("Type") or "").lower() == kind.lower()
+                ]
+                if not named:
+                    raise AuditLogUnusable(f"the audit log listed '{activity}' naming no {kind.lower()}")
+                principals.update((principal_id, kind) for principal_id in named)
+    except (AuthenticationError, DeltaExpired):
+        raise
+    except StopError as exc:
+        if exc.code == "FOREIGN_LINK":
+            raise
+        raise AuditLogUnusable(f"reading the audit log was refused: {exc.message}") from None
+    except (BadRequest, NotFound) as exc:
+        raise AuditLogUnusable(f"the audit log query is not supported: {exc.message}") from None
+    except UnexpectedAnswer as exc:
+        raise AuditLogUnusable(f"the audit log answered in the wrong shape: {exc.message}") from None
+    except RemoteError as exc:
+        raise AuditLogUnusable(f"the audit log could not be read: {exc.message}") from None
+    return principals, entries
+
+
+def _read_changes(
+    application, reader: AssignmentReader, snapshot: AssignmentSnapshot
+) -> tuple[dict[str, AssignmentRow], dict[str, str], set[str] | None, str]:
+    """The assignments to compare and their stored rows (assignment id -> principal type), the principals they
+    cover (None: all), and how they were read: through the audit log, else appRoleAssignedTo in full."""
+    try:
+        if snapshot.audit_since is None:
+            raise AuditLogUnusable("no audit log query since the last full read")
+        principals, entries = audited_principals(reader, snapshot.audit_since - AUDIT_OVERLAP)
+        current, covered = _principal_rows(reader, principals)
+    except AuditLogUnusable as exc:
+        current = {row.id: row for row in reader.assignments()}
+        stored = dict(
+            SnapshotAssignment.objects.filter(application=application).values_list("assignment_id", "principal_type")
+        )
+        return current, stored, None, f"appRoleAssignedTo compared in full: {exc}"
+    stored = dict(
+        SnapshotAssignment.objects.filter(application=application, principal_id__in=sorted(covered)).values_list(
+            "assignment_id", "principal_type"
+        )
+    )
+    return current, stored, covered, f"audit log: {entries} entries, {len(principals)} users or groups read"
+
+
+def _principal_rows(reader: AssignmentReader, principals: Mapping[str, str]) -> tuple[dict[str, AssignmentRow], set]:
+    """The current assignments of these users and groups to the application, and those of them that exist. A refusal
+    (the users' and groups' appRoleAssignments need Directory.Read.All) makes the audit log unusable; any other
+    failure is an error of the cycle."""
+    book = reader.book()
+    current: dict[str, AssignmentRow] = {}
+    covered: set[str] = set()
+    try:
+        for principal_id, assignments in reader.graph.principals_app_role_assignments(principals):
+            if assignments is None:
+                continue  # deleted (users/delta and groups/delta say so): its stored rows stay until the full read
+            covered.add(principal_id)
+            for assignment in assignments:
+                row = book.row(assignment)
+                current[row.id] = row
+    except RemoteError as exc:
+        if isinstance(exc, StopError) or exc.code not in ("Authorization_RequestDenied", "Graph403"):
+            raise
+        raise AuditLogUnusable(f"reading users' and groups' assignments was refused: {exc.message}") from None
+    return current, covered
+
+
 def _follow(application, reader: AssignmentReader, snapshot: AssignmentSnapshot) -> Followed:
     book = reader.book()
     if book.roles != (snapshot.app_roles or []):
         raise NeedsFullRead("the application's app roles changed")
-    current = {row.id: row for row in reader.assignments()}
-    stored = dict(
-        SnapshotAssignment.objects.filter(application=application).values_list("assignment_id", "principal_type")
-    )
+    checked_at = timezone.now()
+    current, stored, covered, mechanism = _read_changes(application, reader, snapshot)
     added = [row for assignment_id, row in current.items() if assignment_id not in stored]
     removed = [assignment_id for assignment_id in stored if assignment_id not in current]
-    if any(row.principal_type == PrincipalType.GROUP for row in added):
-        raise NeedsFullRead("a group was assigned")
-    assigned_groups = {row.principal_id for row in current.values() if row.principal_type == PrincipalType.GROUP}
+    if covered is None:
+        assigned_groups = {row.principal_id for row in current.values() if row.principal_type == PrincipalType.GROUP}
+    else:
+        assigned_groups = set(
+            SnapshotAssignment.objects.filter(application=application, principal_type=PrincipalType.GROUP)
+            .exclude(principal_id__in=sorted(covered))
+            .values_list("principal_id", flat=True)
+        ) | {row.principal_id for row in current.values() if row.principal_type == PrincipalType.GROUP}
+    new_groups = [row for row in added if row.principal_type == PrincipalType.GROUP and row.principal_id]
+    nested = dict(snapshot.nested_groups or {})
+    if new_groups:
+        nested.update(reader.graph.nested_groups(sorted({row.principal_id for row in new_groups})))
+        snapshot.nested_groups = nested
     joined, left = _membership(reader, snapshot, assigned_groups)
     pending = set(snapshot.pending_users or [])
     if not (added or removed or joined or left):
-        _save_link(application, reader)
-        return Followed(full=False, affected=pending)
+        _save_link(application, reader, audit_since=checked_at)
+        return Followed(full=False, affected=pending, mechanism=mechanism)
     direct = [row for row in added if row.principal_type == PrincipalType.USER and row.principal_id]
     people = {user["id"]: user for user in reader.users([row.principal_id for row in direct], DETAILS_SELECT)}
+    members = _members(reader, new_groups)
     joined_users = _people(reader, joined)
     affected: set[str] = {row.principal_id for row in direct}
     affected.update(uid for ids in left.values() for uid in ids)
     affected.update(uid for users in joined_users.values() for uid in (u["id"] for u in users))
+    affected.update(uid for users in members.values() for uid in (u["id"] for u in users))
     affected.update(
         SnapshotGrant.objects.filter(application=application, assignment_id__in=removed).values_list(
             "user_id", flat=True
@@ -160,8 +314,11 @@ def _follow(application, reader: AssignmentReader, snapshot: AssignmentSnapshot)
         application,
         book,
         added=[
-            (row, [people.get(row.principal_id) or {"id": row.principal_id, "displayName": row.principal_name}])
-            for row in direct
+            *(
+                (row, [people.get(row.principal_id) or {"id": row.principal_id, "displayName": row.principal_name}])
+                for row in direct
+            ),
+            *((row, members[row.id]) for row in new_groups),
         ],  # fmt: skip
         removed=removed,
         joined=joined_users,
@@ -170,9 +327,30 @@ def _follow(application, reader: AssignmentReader, snapshot: AssignmentSnapshot)
     if not stored_ok:
         raise NeedsFullRead("the snapshot was never read in full")
     affected |= pending
-    AssignmentSnapshot.objects.filter(application=application).update(pending_users=sorted(affected))
-    _save_link(application, reader)
-    return Followed(full=False, affected=affected)
+    still_assigned = set(
+        SnapshotAssignment.objects.filter(application=application, principal_type=PrincipalType.GROUP).values_list(
+            "principal_id", flat=True
+        )
+    )
+    AssignmentSnapshot.objects.filter(application=application).update(
+        pending_users=sorted(affected), nested_groups={g: n for g, n in nested.items() if g in still_assigned}
+    )
+    _save_link(application, reader, audit_since=checked_at)
+    return Followed(full=False, affected=affected, mechanism=mechanism)
+
+
+def _members(reader: AssignmentReader, rows: list[AssignmentRow]) -> dict[str, list[dict]]:
+    """The users each newly assigned group reaches (nested groups expanded), by assignment id. A group whose members
+    cannot be read is read again with everything, in full."""
+    if not rows:
+        return {}
+    failed: dict[str, RemoteError] = {}
+    members: dict[str, list[dict]] = {row.id: [] for row in rows}
+    for grant in reader.grants(rows, DETAILS_SELECT, failed):
+        members[grant.assignment.id].append(grant.user)
+    if failed:
+        raise NeedsFullRead("the members of a group assigned could not be read")
+    return members
 
 
 def _membership(
@@ -215,10 +393,14 @@ def _people(reader: AssignmentReader, joined: Mapping[str, list[str]]) -> dict[s
     return {group_id: [found[uid] for uid in ids if uid in found] for group_id, ids in joined.items()}
 
 
-def _save_link(application, reader: AssignmentReader) -> None:
+def _save_link(application, reader: AssignmentReader, *, audit_since: datetime) -> None:
+    """What the next cycle follows from: the groups/delta link this one ended with, and the time before its
+    assignments were read (the next audit log query reaches back from there)."""
+    changes: dict = {"audit_since": audit_since}
     link = getattr(reader.graph, "last_group_delta_link", None)
     if link:
-        AssignmentSnapshot.objects.filter(application=application).update(group_delta_link=link)
+        changes["group_delta_link"] = link
+    AssignmentSnapshot.objects.filter(application=application).update(**changes)
 
 
 class StoredRoles:

@@ -50,6 +50,8 @@ class AssignmentSnapshot(Versioned):
     # before the last full read, and the groups nested in each assigned group as that read found them.
     group_delta_link = models.TextField(blank=True)
     nested_groups = models.JSONField(default=dict)
+    # When the last cycle began reading the assignments: the next one asks the audit log what changed since then.
+    audit_since = models.DateTimeField(null=True, blank=True)
     # Users whose assignments changed in the snapshot but whom no cycle has provisioned since (a cycle that failed
     # after reading the changes): the next cycle takes them again. ["*"]: the last full read was not provisioned.
     pending_users = models.JSONField(default=list)

@@ -305,10 +305,13 @@ class CycleRunner:
     def run_incremental(self) -> str | None:
         """Changes since the watermark, then the users whose assignments changed, then escrows that are due.
 
-        Assignments are followed through their changes (mappings/directory/changes.py: appRoleAssignedTo compared
-        with the snapshot, group membership from groups/delta); when that needs a full read, every link is compared
-        with the map it read, as an initial cycle would."""
+        Assignments are followed through their changes (mappings/directory/changes.py: the audit log names the users
+        and groups whose assignments changed, else appRoleAssignedTo is compared with the snapshot; group membership
+        from groups/delta); when that needs a full read, every link is compared with the map it read, as an initial
+        cycle would."""
         followed = None if self.sync_all else follow_assignments(self.application, self.directory)
+        if followed is not None:
+            self._note_assignments_read(followed.mechanism)
         if followed is None or followed.full:
             self.ctx.assignments = followed.roles_by_user if followed is not None else {}
         else:
@@ -381,8 +384,15 @@ class CycleRunner:
         if self.sync_all:
             return {}
         followed = full_assignment_read(self.application, self.directory, "a full cycle")
+        self._note_assignments_read(followed.mechanism)
         self.incomplete.extend(followed.incomplete)
         return followed.roles_by_user or {}
+
+    def _note_assignments_read(self, mechanism: str) -> None:
+        """How this cycle read the assignments, on the cycle row (the Overview shows it) and in the worker's log."""
+        logger.info("Job %s: assignments %s", self.job.pk, mechanism)
+        self.cycle.assignments_read = mechanism[:500]
+        self.cycle.save_progress()
 
     @contextmanager
     def _reading(self, what: str) -> Iterator[None]:
