@@ -102,6 +102,7 @@ class Followed:
     reason: str = ""
     incomplete: list[str] = field(default_factory=list)  # a full read that could not read everything: why
     mechanism: str = ""
+    unnamed: int = 0  # users stored without UPN and mail, for the caller's read of every user (snapshot.name_people)
 
 
 class NeedsFullRead(Exception):
@@ -129,12 +130,13 @@ def _noting_errors(function):
 
 
 @_noting_errors
-def full_read(application, reader: AssignmentReader, reason: str) -> Followed:
-    """The reconciliation: a groups/delta link from now on, then everything read and stored."""
+def full_read(application, reader: AssignmentReader, reason: str, *, named_later: bool = False) -> Followed:
+    """The reconciliation: a groups/delta link from now on, then everything read and stored. `named_later`: the
+    caller reads every user of the tenant next and names the new ones (snapshot.refresh)."""
     snapshot_of(application)
     began = timezone.now()
     link = reader.graph.latest_group_delta_link()
-    refreshed = refresh(application, reader, source=SnapshotSource.CYCLE)
+    refreshed = refresh(application, reader, source=SnapshotSource.CYCLE, named_later=named_later)
     groups = list(
         SnapshotAssignment.objects.filter(application=application, principal_type=PrincipalType.GROUP)
         .values_list("principal_id", flat=True)
@@ -150,6 +152,7 @@ def full_read(application, reader: AssignmentReader, reason: str) -> Followed:
         reason=reason,
         incomplete=refreshed.incomplete,
         mechanism=f"read in full ({reason})",
+        unnamed=refreshed.unnamed,
     )
 
 

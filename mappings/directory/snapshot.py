@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -116,6 +116,8 @@ class Refreshed:
     seconds: float
     # Why the read is incomplete (a group whose members could not be read), one text each; empty when complete.
     incomplete: list[str] = field(default_factory=list)
+    # Users assigned directly stored without UPN and mail, left to the caller's own read of every user (name_people).
+    unnamed: int = 0
 
 
 @dataclass
@@ -127,19 +129,26 @@ class _Directory:
     reach: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # assignment id -> user ids
     people: dict[str, Person] = field(default_factory=dict)
     unread: dict[str, RemoteError] = field(default_factory=dict)  # group id -> why its members could not be read
+    unnamed: int = 0  # users assigned directly whose UPN and mail were left to name_people()
 
 
 # Reading ---------------------------------------------------------------------------------------------------------
 
 
 def _read(
-    reader: AssignmentReader, known: Mapping[str, Person] | None = None, application: Application | None = None
+    reader: AssignmentReader,
+    known: Mapping[str, Person] | None = None,
+    application: Application | None = None,
+    *,
+    named_later: bool = False,
 ) -> _Directory:
     """Everything the snapshot holds, from Graph. Raises RemoteError; nothing is stored by reading.
 
     `known`: UPN and mail of users assigned directly, from the stored rows: only users not in it are read (their
-    display name comes with the assignment anyway). With `application` (a cycle), a group whose members could not be
-    read does not end the read: it is noted in `unread` and reaches the members the stored snapshot last knew."""
+    display name comes with the assignment anyway). With `named_later`, not even those: the caller reads every user
+    of the tenant anyway (a full cycle) and gives their UPN and mail to name_people(), instead of a second list of
+    the tenant's users here. With `application` (a cycle), a group whose members could not be read does not end the
+    read: it is noted in `unread` and reaches the members the stored snapshot last knew."""
     directory = _Directory(reader.book())
     for row in reader.assignments():
         directory.rows[row.id] = row
@@ -161,9 +170,13 @@ def _read(
             directory.people[user_id] = Person(
                 row.principal_name[:NAME_LENGTH], known[user_id].upn, known[user_id].mail
             )
-    for user in reader.users([user_id for user_id in direct if user_id not in known]):
-        if user.get("id"):
-            directory.people[user["id"]] = Person.of(user)
+    unknown = [user_id for user_id in direct if user_id not in known]
+    if named_later:
+        directory.unnamed = len(unknown)
+    else:
+        for user in reader.users(unknown):
+            if user.get("id"):
+                directory.people[user["id"]] = Person.of(user)
     for user_id, row in direct.items():  # a user deleted since appRoleAssignedTo listed them keeps that name
         if user_id not in directory.people:
             directory.people[user_id] = Person(row.principal_name[:NAME_LENGTH])
@@ -184,8 +197,9 @@ def _last_known_members(application: Application, directory: _Directory) -> None
 
 
 def _known_people(application: Application) -> dict[str, Person]:
-    """UPN and mail of the users assigned directly, as stored."""
-    users = SnapshotUser.objects.filter(application=application, direct=True)
+    """UPN and mail of the users assigned directly, as stored (a user stored without a UPN, whom name_people() did
+    not reach, is read again)."""
+    users = SnapshotUser.objects.filter(application=application, direct=True).exclude(upn="")
     return {
         user_id: Person(name, upn, mail)
         for user_id, name, upn, mail in users.values_list("user_id", "display_name", "upn", "mail").iterator(5000)
@@ -332,16 +346,23 @@ def _locked(application: Application) -> AssignmentSnapshot:
     return AssignmentSnapshot.objects.select_for_update().get(application=application)
 
 
-def refresh(application: Application, reader: AssignmentReader, *, source: str = SnapshotSource.REFRESH) -> Refreshed:
+def refresh(
+    application: Application,
+    reader: AssignmentReader,
+    *,
+    source: str = SnapshotSource.REFRESH,
+    named_later: bool = False,
+) -> Refreshed:
     """Read the application's assignments in full and store them. Raises the read's RemoteError (the snapshot kept,
-    the error noted on it). A cycle reads the UPN and mail only of users new to the snapshot; Refresh from Entra
-    reads them all."""
+    the error noted on it). A cycle reads the UPN and mail only of users new to the snapshot, or (`named_later`, a
+    full cycle that lists every user anyway) leaves them to name_people(); Refresh from Entra reads them all."""
     started_at = timezone.now()
     started = time.monotonic()
     calls = reader.graph.calls
     known = _known_people(application) if source == SnapshotSource.CYCLE else None
     try:
-        directory = _read(reader, known, application if source == SnapshotSource.CYCLE else None)
+        cycle = source == SnapshotSource.CYCLE
+        directory = _read(reader, known, application if cycle else None, named_later=named_later and cycle)
     except RemoteError as exc:
         _note_error(application, f"Reading the assignments from Microsoft Graph failed: {exc}")
         raise
@@ -364,7 +385,45 @@ def refresh(application: Application, reader: AssignmentReader, *, source: str =
         graph_calls=calls,
         seconds=time.monotonic() - started,
         incomplete=incomplete,
+        unnamed=directory.unnamed if stored else 0,
     )
+
+
+def name_people(application: Application, users: Iterable[Mapping]) -> int:
+    """Give the UPN and mail of Graph users (a page of a full cycle's read of every user) to the snapshot rows that
+    were stored without them (refresh with `named_later`); rows that have them are left alone. Returns how many
+    users were given."""
+    values = [
+        (user["id"], upn[:NAME_LENGTH], mail[:NAME_LENGTH], key(upn), key(mail))
+        for user in users
+        if user.get("id")
+        for upn, mail in [(user.get("userPrincipalName") or "", user.get("mail") or "")]
+        if upn
+    ]
+    if not values:
+        return 0
+    tables = (
+        (SnapshotUser, "user_id", "", True),
+        (SnapshotAssignment, "principal_id", f"AND {{t}}.principal_type = '{PrincipalType.USER}'", True),
+        (SnapshotGrant, "user_id", "", False),
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(values), WRITE_BATCH):
+            chunk = values[start : start + WRITE_BATCH]
+            rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            params = [value for row in chunk for value in row]
+            for model, user_column, extra, searchable in tables:
+                table = connection.ops.quote_name(model._meta.db_table)
+                keys = ", upn_key = v.upn_key, mail_key = v.mail_key" if searchable else ""
+                # Table and column names are the models' own; every value is a parameter.
+                cursor.execute(
+                    f"WITH v (uid, upn, mail, upn_key, mail_key) AS (VALUES {rows}) "  # noqa: S608
+                    f"UPDATE {table} SET upn = v.upn, mail = v.mail{keys} FROM v "
+                    f"WHERE {table}.application_id = %s AND {table}.{user_column} = v.uid AND {table}.upn = '' "
+                    + extra.format(t=table),
+                    [*params, application.pk],
+                )
+    return len(values)
 
 
 def _note_error(application: Application, text: str) -> None:

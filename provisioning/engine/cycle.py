@@ -35,6 +35,7 @@ from mappings.directory.changes import StoredRoles
 from mappings.directory.changes import follow as follow_assignments
 from mappings.directory.changes import full_read as full_assignment_read
 from mappings.directory.changes import provisioned as assignments_provisioned
+from mappings.directory.snapshot import name_people
 from mappings.directory.users import select_for, source_user
 from mappings.lookups import GraphTenant, SalesforceUniqueness
 from mappings.target_types import TargetTypes
@@ -162,6 +163,7 @@ class CycleRunner:
         self.directory = AssignmentReader(self.graph)
         self.seen: set[str] = set()  # dry runs only: links seen (real cycles mark them in the database)
         self.incomplete: list[str] = []  # why the import is incomplete (then nobody is deactivated)
+        self.unnamed = 0  # users the assignment snapshot stored without UPN and mail, named by the full read
 
     # -- setup --------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -291,8 +293,16 @@ class CycleRunner:
                 watermark = self.reader.latest_delta_link()
             except (BadRequest, DeltaExpired):
                 watermark = None
+        # The snapshot left the UPN and mail of users new to it to this read of every user (no second list).
+        naming = self.unnamed > 0
+        also = ("mail",) if naming and "mail" not in self.reader.select else ()
         with self._reading("a page of users"):
-            for page in self.reader.all_users():
+            for page in self.reader.all_users(also=also):
+                if naming:
+                    name_people(self.application, page)
+                for name in also:
+                    for raw in page:
+                        raw.pop(name, None)
                 self._page([self._item(raw) for raw in page])
         if not self.incomplete:
             self._disable_unseen()
@@ -383,9 +393,10 @@ class CycleRunner:
         read ends the cycle and leaves the previous snapshot."""
         if self.sync_all:
             return {}
-        followed = full_assignment_read(self.application, self.directory, "a full cycle")
+        followed = full_assignment_read(self.application, self.directory, "a full cycle", named_later=True)
         self._note_assignments_read(followed.mechanism)
         self.incomplete.extend(followed.incomplete)
+        self.unnamed = followed.unnamed
         return followed.roles_by_user or {}
 
     def _note_assignments_read(self, mechanism: str) -> None:

@@ -69,10 +69,11 @@ class SourceReader:
         self.expand = expand  # e.g. the manager's id ("manager($select=id)"), on full reads and reads by id
 
     # Users -------------------------------------------------------------------------------------
-    def all_users(self) -> Iterator[list[dict]]:
-        """Every user of the tenant, 999 per page (with the expanded navigation property, None where there is none);
-        the next page is read while this one is provisioned."""
-        for page in read_ahead(self.graph.iter_users(self.select, expand=self.expand)):
+    def all_users(self, also: Sequence[str] = ()) -> Iterator[list[dict]]:
+        """Every user of the tenant, 999 per page (with the expanded navigation property, None where there is none;
+        `also`: properties read besides the selected ones); the next page is read while this one is provisioned."""
+        select = [*self.select, *(name for name in also if name not in self.select)]
+        for page in read_ahead(self.graph.iter_users(select, expand=self.expand)):
             if self.expand:
                 name = self.expand.split("(", 1)[0]
                 for user in page:

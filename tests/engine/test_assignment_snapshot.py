@@ -6,9 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from mappings.directory.models import AssignmentSnapshot, SnapshotAssignment, SnapshotSource
-from mappings.directory.snapshot import StoredAssignments
-from provisioning.models import CycleStatus, ProvisionedLink
+from connections.clients.graph import GraphClient
+from mappings.directory.assignments import AssignmentReader
+from mappings.directory.models import (
+    AssignmentSnapshot,
+    SnapshotAssignment,
+    SnapshotGrant,
+    SnapshotSource,
+    SnapshotUser,
+)
+from mappings.directory.snapshot import StoredAssignments, refresh
+from provisioning.models import CycleKind, CycleStatus, ProvisionedLink
 from provisioning.tasks import run_cycle
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,3 +47,59 @@ def test_a_cycle_whose_assignment_read_fails_keeps_the_snapshot_and_deprovisions
     assert SnapshotAssignment.objects.filter(application=configured_app).count() == before
     assert AssignmentSnapshot.objects.get(application=configured_app).error
     assert ProvisionedLink.objects.filter(job=configured_app.job, active=True).count() == active
+
+
+def _people(application):
+    """What the snapshot shows of each user, assignment and grant: names, UPNs, mails and their search keys."""
+    return (
+        sorted(SnapshotUser.objects.filter(application=application).values_list(
+            "user_id", "display_name", "upn", "mail", "upn_key", "mail_key", "role_ids"
+        )),
+        sorted(SnapshotAssignment.objects.filter(application=application).values_list(
+            "assignment_id", "display_name", "upn", "mail", "upn_key", "mail_key"
+        )),
+        sorted(SnapshotGrant.objects.filter(application=application).values_list(
+            "assignment_id", "user_id", "display_name", "upn", "mail"
+        )),
+    )  # fmt: skip
+
+
+def test_a_full_cycle_lists_the_tenants_users_once_and_the_snapshot_shows_what_a_refresh_from_entra_would(
+    configured_app, emu, monkeypatch
+):
+    read_apart: list[int] = []
+    users_of = AssignmentReader.users
+
+    def users(reader, ids, *args, **kwargs):
+        read_apart.append(len(ids))
+        return users_of(reader, ids, *args, **kwargs)
+
+    monkeypatch.setattr(AssignmentReader, "users", users)
+    emu.control.reset_counters()
+    cycle = run_cycle(configured_app.job.pk)
+    assert cycle.status in (CycleStatus.SUCCEEDED, CycleStatus.COMPLETED_WITH_ERRORS), cycle.error_message
+    assert not any(read_apart)  # the UPNs came from the cycle's own list of users
+    assert "GET /v1.0/users/$count" not in emu.control.counters()["entra"]
+    users = emu.control.counters()["entra"]["GET /v1.0/users"]
+    after_cycle = _people(configured_app)
+    assert any(upn for _, _, upn, *_ in after_cycle[0])
+    refresh(configured_app, AssignmentReader(GraphClient(configured_app.entra)), source=SnapshotSource.REFRESH)
+    assert _people(configured_app) == after_cycle
+    emu.control.reset_counters()
+    again = run_cycle(configured_app.job.pk, CycleKind.INITIAL)
+    assert again.status in (CycleStatus.SUCCEEDED, CycleStatus.COMPLETED_WITH_ERRORS), again.error_message
+    assert emu.control.counters()["entra"]["GET /v1.0/users"] == users
+    assert _people(configured_app) == after_cycle
+
+
+def test_users_a_full_cycle_could_not_name_are_read_by_the_next_one(configured_app, emu):
+    run_cycle(configured_app.job.pk)
+    named = _people(configured_app)
+    direct = SnapshotUser.objects.filter(application=configured_app, direct=True)
+    assert direct.exclude(upn="").exists()
+    direct.update(upn="", mail="", upn_key="", mail_key="")  # as a cycle that stopped before its read of users
+    SnapshotAssignment.objects.filter(application=configured_app, principal_type="User").update(upn="", mail="")
+    configured_app.job.needs_initial_cycle = False
+    configured_app.job.save(update_fields=["needs_initial_cycle"])
+    run_cycle(configured_app.job.pk, CycleKind.INITIAL)
+    assert _people(configured_app) == named
