@@ -203,11 +203,18 @@ def compile_shape(shape: Mapping, columns: Mapping[str, Column], ctx: LogContext
     return lambda row: dict(zip(names, [get(row) for get in getters], strict=True))
 
 
-def compile_shape_text(shape: Mapping, columns: Mapping[str, Column], ctx: LogContext) -> Callable[[Any], str]:
+def compile_shape_text(
+    shape: Mapping,
+    columns: Mapping[str, Column],
+    ctx: LogContext,
+    texts: Mapping[str, Callable[[Any], str]] | None = None,
+) -> Callable[[Any], str]:
     """A function row -> the compact JSON text of compile_shape's object, made without building the object: the
     keys and every Shared or Fixed leaf are encoded once, a string value with the encoder's own string escaping.
+    `texts` gives the JSON text of some leaves (by column) made otherwise (provisioning.logparts).
     Rows are a download's (mappings). The text is the same as compact_json(compile_shape(...)(row)): the same bytes
     as before (tests/logs/test_download_bytes.py)."""
+    texts = texts or {}
     literals: list[str] = [""]
     getters: list[Callable[[Any], str]] = []
 
@@ -218,7 +225,7 @@ def compile_shape_text(shape: Mapping, columns: Mapping[str, Column], ctx: LogCo
             if isinstance(leaf, Mapping):
                 walk(leaf)
             elif isinstance(leaf, str):
-                getters.append(_text_of(columns[leaf], ctx))
+                getters.append(texts.get(leaf) or _text_of(columns[leaf], ctx))
                 literals.append("")
             else:
                 literals[-1] += compact_json(getattr(ctx, leaf.attribute) if isinstance(leaf, Shared) else leaf.value)
@@ -230,13 +237,27 @@ def compile_shape_text(shape: Mapping, columns: Mapping[str, Column], ctx: LogCo
     return lambda row: render(*[get(row) for get in getters])
 
 
+def json_text(value: Any) -> str:
+    """compact_json(value), the common scalars without the encoder's per-call set-up (the same text: an int as
+    int.__repr__, as the encoder writes it)."""
+    kind = value.__class__
+    if kind is str:
+        return encode_string(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return compact_json(value)
+
+
 def _text_of(column: Column, ctx: LogContext) -> Callable[[Any], str]:
     """row -> the JSON text of the column's value."""
     if column.field:
-        name = column.field
-        return lambda row: encode_string(value) if (value := row[name]).__class__ is str else compact_json(value)
+        return lambda row, name=column.field: json_text(row[name])
     read = column.value
-    return lambda row: encode_string(value) if (value := read(row, ctx)).__class__ is str else compact_json(value)
+    return lambda row: json_text(read(row, ctx))
 
 
 def compile_item_shape(shape: Mapping, columns: Mapping[str, Column]) -> Callable[[dict], dict]:

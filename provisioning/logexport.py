@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
 from console.lists import Column, column_fields, plain
 from provisioning.logcolumns import (
@@ -29,9 +30,11 @@ from provisioning.logcolumns import (
     Item,
     Label,
     LogContext,
+    compact_json,
     compile_shape_text,
     parts,
 )
+from provisioning.logparts import graph_properties, graph_steps, property_rows, step_rows
 from provisioning.logquery import iter_keyset_chunks
 from provisioning.models import ProvisioningJob
 
@@ -48,14 +51,36 @@ class Row(dict):
     __getattr__ = dict.__getitem__
 
 
+# The two JSON columns are read as their text (TEXT_OF[field]), never decoded by the database driver: logparts
+# turns that text into what the download writes.
+JSON_FIELDS = ("steps", "modified_properties")
+TEXT_OF = {field: f"{field}_text" for field in JSON_FIELDS}
+
+
 def chunks_of(entries: QuerySet, fields: tuple[str, ...]) -> Iterator[list[Row]]:
-    return iter_keyset_chunks(entries, fields, Row)
+    texts = {TEXT_OF[field]: Cast(field, TextField()) for field in fields if field in TEXT_OF}
+    names = tuple(TEXT_OF.get(field, field) for field in fields)
+    return iter_keyset_chunks(entries.annotate(**texts) if texts else entries, names, Row)
+
+
+def _graph_text(key: str, field: str, ctx: LogContext) -> Callable[[Row], str]:
+    """row -> the JSON text of a steps or properties column, from the field's stored text."""
+    value, name = LOG_COLUMNS[key].value, TEXT_OF[field]
+    fast = graph_steps if field == "steps" else graph_properties
+
+    def slow(data: Any) -> str:
+        return compact_json(value(Row({field: data}), ctx))
+
+    return lambda row: fast(row[name], slow)
 
 
 def stream_json(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
     """A minified JSON array of provisioningObjectSummary objects, newest first: each entry's text made at once
     from its row (compile_shape_text), a chunk of rows a piece."""
-    summary = compile_shape_text(GRAPH_SUMMARY, LOG_COLUMNS, LogContext(job))
+    ctx = LogContext(job)
+    texts = {"steps": _graph_text("steps", "steps", ctx),
+             "properties": _graph_text("properties", "modified_properties", ctx)}  # fmt: skip
+    summary = compile_shape_text(GRAPH_SUMMARY, LOG_COLUMNS, ctx, texts)
     yield b"["
     separator = ""
     for chunk in chunks_of(entries, column_fields(LOG_COLUMNS)):
@@ -94,13 +119,28 @@ def _csv_passes(ctx: LogContext) -> Iterator[tuple[str, list[Column], tuple[str,
     log = [LOG_COLUMNS[key] for key in CSV_COLUMNS]
     log_row = _texts(log, ctx)
     yield CSV_FILES[0], log, column_fields(log), lambda entry: [log_row(entry)]
-    for name, field, sub_columns in (
-        (CSV_FILES[1], "steps", STEP_COLUMNS),
-        (CSV_FILES[2], "modified_properties", PROPERTY_COLUMNS),
+    for name, field, sub_columns, fast in (
+        (CSV_FILES[1], "steps", STEP_COLUMNS, step_rows),
+        (CSV_FILES[2], "modified_properties", PROPERTY_COLUMNS, property_rows),
     ):
         sub = list(sub_columns.values())
-        sub_row = _texts(sub, ctx)
-        yield name, sub, ("change_id", field), lambda entry, f=field, r=sub_row: [r(p) for p in parts(entry, f)]
+        yield name, sub, ("change_id", field), _part_rows(field, _texts(sub, ctx), fast)
+
+
+def _part_rows(field: str, sub_row: Callable, fast: Callable) -> Callable[[Row], list[list]]:
+    """entry -> its rows in a steps or properties file, from the field's stored text (logparts); the columns' own
+    path for what logparts leaves to it."""
+    name = TEXT_OF[field]
+
+    def rows(entry: Row) -> list[list]:
+        change_id = entry["change_id"]
+        return fast(
+            change_id,
+            entry[name],
+            lambda data: [sub_row(p) for p in parts(Row(change_id=change_id, **{field: data}), field)],
+        )
+
+    return rows
 
 
 class _Sink(io.RawIOBase):
