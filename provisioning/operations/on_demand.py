@@ -11,8 +11,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from connections.clients.errors import RemoteError
+from django.utils import timezone
+
+from connections.clients.errors import RemoteError, RequestLimitExceeded, StopError
 from connections.clients.graph import GraphClient
 from connections.models import Application
 from provisioning.engine.cycle import CycleRunner
@@ -133,6 +136,34 @@ def provision_on_demand(
     return result
 
 
+class DailyLimitReached(StopError):
+    """Salesforce's daily API limit met by provision on demand. A cycle pauses for it and resumes by itself
+    (operations/api_limit.py); one user provisioned on demand has nothing to resume it, so it fails and says when
+    to try again. Salesforce counts the allowance over a rolling 24 hours and its Limits resource gives no time
+    it frees up (https://developer.salesforce.com/docs/atlas.en-us.salesforce_app_limits_cheatsheet.meta/
+    salesforce_app_limits_cheatsheet/salesforce_app_limits_platform_api.htm): the next hour is the time given."""
+
+    default_code = "REQUEST_LIMIT_EXCEEDED"
+
+
+def try_again_at(now: datetime | None = None) -> datetime:
+    """The start of the next hour."""
+    now = timezone.localtime(now)
+    return now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+def _on_demand_error(exc: RemoteError) -> RemoteError:
+    """The error provision on demand ends with: the daily API limit fails it, with when to try again."""
+    if not isinstance(exc, RequestLimitExceeded):
+        return exc
+    usage = f" ({exc.usage[0]:,} of {exc.usage[1]:,} requests used)" if exc.usage else ""
+    when = try_again_at()
+    return DailyLimitReached(
+        f"Salesforce's daily API limit is reached{usage}; try again after {when:%Y-%m-%d %H:%M %Z}.",
+        request=exc.request,
+    )
+
+
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
@@ -176,9 +207,10 @@ def _provision(
         try:
             runner.salesforce.ensure_signed_in()
         except RemoteError as exc:
+            exc = _on_demand_error(exc)
             result.steps.append(_connection_failed("Salesforce", exc))
             result.message = f"Salesforce could not be reached: {exc.message}"
-            raise
+            raise exc from None
         stage, system = "Import user", "Microsoft Entra ID"
         try:
             raw = graph.get_user(source_id, runner.reader.select)
@@ -196,9 +228,10 @@ def _provision(
                 runner.ctx.log.add(item)
                 runner.ctx.log.flush()
         except RemoteError as exc:  # a stop-class or persistent failure of a read or write: the step it broke
+            exc = _on_demand_error(exc)
             result.steps.append(_failed(stage, system, exc, f"{system} failed: {exc.message}"))
             result.message = exc.message
-            raise
+            raise exc from None
         result.steps.extend(_steps(runner, raw, item))
         result.entry = ProvisioningLogEntry.objects.filter(cycle=run.cycle).order_by("-id").first()
         result.message = result.steps[-1].description

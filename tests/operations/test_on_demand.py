@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
+from django_q.models import Schedule
 
 from connections.clients.salesforce import SalesforceClient
 from mappings.models import MappingType
-from provisioning.models import CycleKind, CycleStatus, LogAction, ProvisionedLink, ProvisioningLogEntry
-from provisioning.operations.on_demand import provision_on_demand
+from provisioning.models import (
+    CycleKind,
+    CycleStatus,
+    LogAction,
+    ProvisionedLink,
+    ProvisioningJob,
+    ProvisioningLogEntry,
+)
+from provisioning.operations.api_limit import schedule_name
+from provisioning.operations.on_demand import provision_on_demand, try_again_at
 from tests.operations.conftest import plain_assigned_users, sf_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -210,7 +221,7 @@ def test_an_entra_credential_failure_shows_the_failed_test_connection_step(confi
     assert "not-the-secret" not in str(step.details)
 
 
-def test_salesforce_refusing_every_request_fails_the_perform_action_step(configured_app, emu):
+def test_the_daily_api_limit_fails_provision_on_demand_saying_when_to_try_again(configured_app, emu):
     user = plain_assigned_users(emu)[0]
     emu.control.request_limit_exceeded(100)
     client = SalesforceClient(configured_app.salesforce, max_retries=0)  # no back-off: the test stays fast
@@ -219,9 +230,19 @@ def test_salesforce_refusing_every_request_fails_the_perform_action_step(configu
     assert step.name == "Perform action" and step.status == "failure"
     assert dict(step.details)["Error code"] == "REQUEST_LIMIT_EXCEEDED"
     assert not result.ok
+    when = f"{try_again_at():%Y-%m-%d %H:%M}"
+    assert result.message.startswith("Salesforce's daily API limit is reached") and when in result.message
     result.cycle.refresh_from_db()
-    # The org's daily allowance: the on-demand cycle ends paused for it, like a cycle would, never quarantined.
-    assert result.cycle.status == CycleStatus.PAUSED and result.cycle.error_code == "REQUEST_LIMIT_EXCEEDED"
+    # Nothing would resume a paused on-demand cycle: it fails, the job is neither paused nor quarantined.
+    assert result.cycle.status == CycleStatus.FAILED and result.cycle.error_code == "REQUEST_LIMIT_EXCEEDED"
+    assert "try again after" in result.cycle.error_message
+    job = ProvisioningJob.objects.get(pk=configured_app.job.pk)
+    assert job.api_limit_paused_at is None and not Schedule.objects.filter(name=schedule_name(job.pk)).exists()
+
+
+def test_the_next_hour_is_when_to_try_again():
+    moment = datetime(2026, 3, 1, 9, 59, 59, tzinfo=UTC)
+    assert try_again_at(moment) == timezone.localtime(datetime(2026, 3, 1, 10, 0, tzinfo=UTC))
 
 
 def test_each_scoping_clause_is_shown_with_its_outcome(configured_app, emu):
