@@ -3,7 +3,7 @@
 Django refuses a form of more than DATA_UPLOAD_MAX_MEMORY_SIZE bytes (files aside) or more than
 DATA_UPLOAD_MAX_NUMBER_FIELDS fields when the body is first read, which is inside the CSRF check; there the refusal
 becomes a bare 400 (or, in development, the debug page with a traceback). This middleware reads the form first and
-answers 413 with an explanation instead; nothing of the request is acted on.
+answers 413 with an explanation instead (Graph's error body on /api/ paths); nothing of the request is acted on.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from api.refusals import is_api, too_large
 
 
 def _megabytes(size: int) -> str:
@@ -54,8 +56,12 @@ class RequestLimitsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             request.GET  # noqa: B018 (parsing is what may fail)
+            if is_api(request) and request.method in ("POST", "PUT", "PATCH"):
+                request.body  # noqa: B018 (a JSON body is read by the API's parser, past this point)
             if request.method == "POST":
                 request.POST  # noqa: B018
         except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as exc:
+            if is_api(request):
+                return too_large(exc)
             return render(request, "request_too_large.html", _explanation(request, exc), status=413)
         return self.get_response(request)

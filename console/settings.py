@@ -52,6 +52,7 @@ if not FIELD_ENCRYPTION_KEYS:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+CSRF_FAILURE_VIEW = "api.refusals.csrf_failure"  # Graph's error body for /api/ paths, Django's page elsewhere
 
 INSTALLED_APPS = [
     "django.contrib.admin",

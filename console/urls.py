@@ -4,7 +4,11 @@ from django.urls import include, path
 
 from console import health, metrics, signin_views, views
 
-handler403 = views.permission_denied
+# /api/ paths get Microsoft Graph's error body from these, other paths the console's pages (api/refusals.py).
+handler400 = "api.refusals.bad_request"
+handler403 = "api.refusals.permission_denied"
+handler404 = "api.refusals.page_not_found"
+handler500 = "api.refusals.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
