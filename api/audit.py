@@ -1,6 +1,10 @@
-"""Every call of the API leaves an audit entry: who (the token's owner and the token's prefix), what (method,
-path, answer) and on which application. The wrapper goes around each view of the API's URL patterns, so a new
-operation is audited without anyone remembering to."""
+"""Every call of the API that changes something, and every refused call, leaves an audit entry: who (the token's
+owner and the token's prefix), what (method, path, answer) and on which application. The wrapper goes around each
+view of the API's URL patterns, so a new operation is audited without anyone remembering to.
+
+A read that is answered (GET or HEAD, below 400) leaves none: a script polling the job every minute would write
+half a million entries a year, burying the changes the audit log is for. The token's last use
+(ApiToken.last_used_at) says that it reads."""
 
 from __future__ import annotations
 
@@ -14,12 +18,20 @@ from api.tokens import describe
 from console.models import AuditActivity, record_audit
 
 UNAUDITED = {"openapi-json"}  # the description of the API: public, and no call of anyone's
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def worth_auditing(request: HttpRequest, response: HttpResponse) -> bool:
+    """A write or action, or any refused call (401, 403); not a read that was answered."""
+    return request.method not in READS or response.status_code in (401, 403)
 
 
 def audited(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
+        if not worth_auditing(request, response):
+            return response
         token = getattr(request, "api_token", None)
         who = describe(token) if token is not None else "no valid token"
         detail = f"{request.method} {request.path} → {response.status_code} ({who})"

@@ -269,6 +269,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Provisioning log: entries older than this many days are purged daily (provisioning/retention.py).
 LOG_RETENTION_DAYS = env_int("LOG_RETENTION_DAYS", 30, 1, 3650)
+# Audit log: entries older than this many days are purged by the same daily task.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, 1, 3650)
 
 # A cycle paused by Salesforce's daily API allowance reads the org's Limits resource this often until it may resume.
 API_LIMIT_CHECK_MINUTES = env_int("API_LIMIT_CHECK_MINUTES", 15, 1, 24 * 60)

@@ -1,6 +1,7 @@
-"""Retention of the provisioning log: entries older than LOG_RETENTION_DAYS are deleted by a daily task.
+"""Retention of the provisioning log and of the audit log: a daily task deletes provisioning log entries older
+than LOG_RETENTION_DAYS and audit entries older than AUDIT_RETENTION_DAYS.
 
-Entries are never edited; this purge is the only way they leave the table. Cycles (the history on the
+Entries are never edited; this purge is the only way they leave their tables. Cycles (the history on the
 Overview page) are kept: they are small and their counters are the statistics to date.
 """
 
@@ -14,11 +15,12 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
+from console.models import AuditEntry
 from provisioning.models import ProvisioningLogEntry
 
 logger = logging.getLogger(__name__)
 
-PURGE_FUNC = "provisioning.retention.purge_expired_log_entries"
+PURGE_FUNC = "provisioning.retention.daily_purge"
 SCHEDULE_NAME = "provisioning-log-retention"
 PURGE_BATCH = 5000
 
@@ -31,18 +33,39 @@ def retention_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(days=retention_days())
 
 
-def purge_expired_log_entries(now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
-    """Delete entries older than the retention period, in batches (short transactions, no lock on the table
-    for the length of a million-row delete). Returns how many were deleted."""
-    cutoff = retention_cutoff(now)
-    expired = ProvisioningLogEntry.objects.filter(activity_at__lt=cutoff)
+def audit_retention_days() -> int:
+    return int(getattr(settings, "AUDIT_RETENTION_DAYS", 365))
+
+
+def daily_purge(now: datetime | None = None) -> dict[str, int]:
+    """The scheduled task: both purges; how many entries each deleted."""
+    return {"log": purge_expired_log_entries(now), "audit": purge_expired_audit_entries(now)}
+
+
+def _delete_in_batches(expired, batch_size: int) -> int:
     total = 0
     while True:
         pks = list(expired.order_by().values_list("pk", flat=True)[:batch_size])
         if not pks:
-            break
-        deleted, _ = ProvisioningLogEntry.objects.filter(pk__in=pks).delete()
+            return total
+        deleted, _ = expired.model.objects.filter(pk__in=pks).delete()
         total += deleted
+
+
+def purge_expired_audit_entries(now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
+    """Delete audit entries older than AUDIT_RETENTION_DAYS, in batches; returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=audit_retention_days())
+    total = _delete_in_batches(AuditEntry.objects.filter(created_at__lt=cutoff), batch_size)
+    if total:
+        logger.info("Audit log retention: deleted %s entries older than %s", total, cutoff.isoformat())
+    return total
+
+
+def purge_expired_log_entries(now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
+    """Delete entries older than the retention period, in batches (short transactions, no lock on the table
+    for the length of a million-row delete). Returns how many were deleted."""
+    cutoff = retention_cutoff(now)
+    total = _delete_in_batches(ProvisioningLogEntry.objects.filter(activity_at__lt=cutoff), batch_size)
     if total:
         logger.info("Provisioning log retention: deleted %s entries older than %s", total, cutoff.isoformat())
     refresh_planner_statistics()

@@ -13,6 +13,7 @@ from provisioning.retention import (
     PURGE_FUNC,
     SCHEDULE_NAME,
     ensure_retention_schedule,
+    purge_expired_audit_entries,
     purge_expired_log_entries,
 )
 from tests.logs.conftest import make_entry
@@ -62,3 +63,20 @@ def test_the_scheduled_function_runs_by_its_dotted_name(cycle, settings):
     make_entry(cycle, minutes_ago=2 * 24 * 60)
     async_task(PURGE_FUNC, sync=True)
     assert not ProvisioningLogEntry.objects.exists()
+
+
+def test_audit_entries_older_than_their_retention_are_purged_by_the_daily_task(db, settings):
+    from console.models import AuditActivity, AuditEntry, record_audit
+
+    settings.AUDIT_RETENTION_DAYS = 90
+    old = [record_audit(AuditActivity.TEST_CONNECTION, detail=f"old {n}") for n in range(3)]
+    AuditEntry.objects.filter(pk__in=[e.pk for e in old]).update(created_at=timezone.now() - timedelta(days=91))
+    kept = record_audit(AuditActivity.TEST_CONNECTION, detail="recent")
+    AuditEntry.objects.filter(pk=kept.pk).update(created_at=timezone.now() - timedelta(days=89))
+    assert purge_expired_audit_entries(batch_size=2) == 3
+    assert list(AuditEntry.objects.values_list("detail", flat=True)) == ["recent"]
+    settings.AUDIT_RETENTION_DAYS = 10
+    from django_q.tasks import async_task
+
+    async_task(PURGE_FUNC, sync=True)
+    assert not AuditEntry.objects.exists()
