@@ -20,7 +20,14 @@ import re
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from emulators.entra.responses import GRAPH, decode_token, encode_token, graph_error
+from emulators.entra.responses import (
+    GRAPH,
+    delta_gone,
+    delta_round,
+    delta_state,
+    encode_token,
+    graph_error,
+)
 from emulators.server import Request, Response
 
 if TYPE_CHECKING:
@@ -44,15 +51,15 @@ class GroupDeltaRoutes:
     def delta(self, request: Request) -> Response:
         state, q = self.state, request.query
         if "$skiptoken" in q:
-            token = decode_token(q["$skiptoken"])
-            round_ = self.rounds.get(token.get("r")) if isinstance(token, dict) else None
-            if round_ is None or round_["g"] != state.delta_generation:
-                return self._gone()
+            found = delta_round(self.rounds, q["$skiptoken"], state.delta_generation)
+            if found is None:
+                return delta_gone()
+            round_, token = found
             return self._page(request, round_, token["o"])
         if "$deltatoken" in q and q["$deltatoken"] != "latest":
-            token = decode_token(q["$deltatoken"])
-            if not isinstance(token, dict) or token.get("g") != state.delta_generation:
-                return self._gone()
+            token = delta_state(q["$deltatoken"], state.delta_generation)
+            if token is None:
+                return delta_gone()
             return self._tracking(request, token)
         ids = None
         if q.get("$filter"):
@@ -132,11 +139,3 @@ class GroupDeltaRoutes:
     def _link(self, request: Request, sequence: int, select: list[str], ids: list[str] | None, members: bool) -> str:
         token = encode_token({"g": self.state.delta_generation, "s": sequence, "sel": select, "ids": ids, "m": members})
         return f"{request.base_url}/v1.0/groups/delta?$deltatoken={token}"
-
-    def _gone(self) -> Response:
-        return graph_error(
-            410,
-            "syncStateNotFound",
-            "The sync state generation is not found or has expired. Please restart the sync from the beginning "
-            "(resyncRequired).",
-        )

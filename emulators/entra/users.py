@@ -9,7 +9,14 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from emulators.entra.odata import FilterError, compile_filter, resource_id_filter
-from emulators.entra.responses import GRAPH, decode_token, encode_token, graph_error
+from emulators.entra.responses import (
+    GRAPH,
+    delta_gone,
+    delta_round,
+    delta_state,
+    encode_token,
+    graph_error,
+)
 from emulators.entra.state import DEFAULT_SELECT, USER_PROPERTIES
 from emulators.server import Request, Response
 
@@ -226,10 +233,10 @@ class UserRoutes:
     def delta(self, request: Request) -> Response:
         state, q = self.state, request.query
         if "$skiptoken" in q:
-            token = decode_token(q["$skiptoken"])
-            round_ = self.rounds.get(token.get("r")) if isinstance(token, dict) else None
-            if round_ is None or round_["g"] != state.delta_generation:
-                return self._gone()
+            found = delta_round(self.rounds, q["$skiptoken"], state.delta_generation)
+            if found is None:
+                return delta_gone()
+            round_, token = found
             return self._delta_page(request, round_, token["o"])
         if q.get("$deltatoken") == "latest":
             select = self.select(request)
@@ -240,9 +247,9 @@ class UserRoutes:
                 {"@odata.context": f"{request.base_url}/v1.0/$metadata#users", "value": [], "@odata.deltaLink": link}
             )
         if "$deltatoken" in q:
-            token = decode_token(q["$deltatoken"])
-            if not isinstance(token, dict) or token.get("g") != state.delta_generation:
-                return self._gone()
+            token = delta_state(q["$deltatoken"], state.delta_generation)
+            if token is None:
+                return delta_gone()
             select, ids, since = token["sel"], token.get("ids"), token["s"]
             start = bisect.bisect_right(state.changes, (since, "\uffff"))
             changed = list(OrderedDict.fromkeys(uid for _, uid in reversed(state.changes[start:])))
@@ -303,11 +310,3 @@ class UserRoutes:
     def _delta_link(self, request: Request, sequence: int, select: list[str], ids: list[str] | None) -> str:
         token = encode_token({"g": self.state.delta_generation, "s": sequence, "sel": select, "ids": ids})
         return f"{request.base_url}/v1.0/users/delta?$deltatoken={token}"
-
-    def _gone(self) -> Response:
-        return graph_error(
-            410,
-            "syncStateNotFound",
-            "The sync state generation is not found or has expired. Please "
-            "restart the sync from the beginning (resyncRequired).",
-        )

@@ -446,3 +446,24 @@ def test_create_assigned_groups_in_one_call_with_nesting_and_default_access(emul
     assert state.assignments[inner["assignment_id"]]["principalId"] == inner["id"]
     with pytest.raises(KeyError, match="no user or group 'nobody'"):
         control.create_assigned_groups(groups=[{"name": "Broken", "members": ["nobody"], "role": None}])
+
+
+@pytest.mark.parametrize("resource", ["users", "groups"])
+def test_a_skiptoken_of_an_unknown_or_expired_delta_round_is_gone(emulators, resource):
+    session = graph_session(emulators)
+    graph = emulators.info["entra"]["graph_url"]
+    routes = emulators.entra_app.users if resource == "users" else emulators.entra_app.group_delta
+    attribute = "delta_page_size" if resource == "users" else "page_size"
+    size = getattr(routes, attribute)
+    setattr(routes, attribute, 1)
+    try:
+        first = session.get(f"{graph}/{resource}/delta").json()
+    finally:
+        setattr(routes, attribute, size)
+    next_link = first["@odata.nextLink"]
+    for junk in ("not-a-token", "eyJyIjoibm9uZSJ9"):  # not base64 JSON; {"r":"none"}
+        gone = session.get(f"{graph}/{resource}/delta", params={"$skiptoken": junk})
+        assert gone.status_code == 410 and gone.json()["error"]["code"] == "syncStateNotFound"
+    emulators.control.expire_delta_tokens()
+    gone = session.get(next_link)
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "syncStateNotFound"
