@@ -3,7 +3,9 @@
 Matching attributes are tried in precedence order (Username first in the default mapping). Two ways to look:
 per page, one SOQL `WHERE attr IN (...)` for the page's values (SalesforceClient.find_users); or, for an
 initial cycle over many unlinked users, an index of the org's users read once with a few paged queries
-(2,000 rows a call), which costs far fewer calls than one lookup per page when most users are new.
+(2,000 rows a call), which costs far fewer calls than one lookup per page when most users are new. The index
+holds each user's record with the fields a match needs (values only, one tuple a user), so a match found in it
+costs no further call.
 """
 
 from __future__ import annotations
@@ -37,18 +39,23 @@ class Matcher:
         self.fields = list(fields)
         self.profiles = profiles
         self.index: dict[str, dict[str, list[str]]] | None = None
+        self.records: dict[str, tuple] = {}  # Id -> the values of `index_fields`, read with the index
+        self.index_fields: list[str] = []
 
     def build_index(self, attributes: Sequence[str]) -> None:
-        """Read every Salesforce user's matching values once (initial cycles with many new users)."""
+        """Read every Salesforce user's matching values and record once (initial cycles with many new users)."""
         names = [a for a in dict.fromkeys(attributes) if a not in NOT_QUERYABLE and a.replace("_", "").isalnum()]
+        fields = list(dict.fromkeys(["Id", *self.fields, *names]))
         index: dict[str, dict[str, list[str]]] = {name: {} for name in names}
-        soql = f"SELECT Id, {', '.join(names)} FROM User"  # noqa: S608 - field names checked above
+        records: dict[str, tuple] = {}
+        soql = f"SELECT {', '.join(fields)} FROM User"  # noqa: S608 - field names checked by target_fields and above
         for record in self.client.query(soql):
+            records[record["Id"]] = tuple(record.get(name) for name in fields)
             for name in names:
                 value = record.get(name)
                 if value not in (None, ""):
                     index[name].setdefault(key(value), []).append(record["Id"])
-        self.index = index
+        self.index, self.records, self.index_fields = index, records, fields
 
     def target_state(self, record: dict) -> TargetState:
         values = {name: record.get(name) for name in self.fields if name not in ("Id", "IsActive", "ProfileId")}
@@ -104,8 +111,8 @@ class Matcher:
         if not wanted:
             return {}
         if self.index is not None and attribute in self.index:
-            ids = [i for v in wanted for i in self.index[attribute].get(key(v), [])]
-            records = self.client.find_users("Id", ids, self.fields) if ids else []
+            ids = dict.fromkeys(i for v in wanted for i in self.index[attribute].get(key(v), []))
+            records = [dict(zip(self.index_fields, self.records[i], strict=True)) for i in ids]
         else:
             records = self.client.find_users(attribute, wanted, self.fields)
         found: dict[str, list[dict]] = {}
