@@ -7,34 +7,20 @@ import json
 import uuid
 
 import pytest
-from django.contrib.auth.models import Group
 from django_q.models import Schedule
 
 from console.models import AuditActivity, AuditEntry
-from console.permissions import APPLICATION_ADMINISTRATOR, REPORTS_READER
-from provisioning.applications import point_at_emulators
 from provisioning.models import CycleKind, CycleTrigger, LogAction, ProvisioningJob, ProvisioningLogEntry
 from provisioning.scheduling import schedule_name
 from tests.operations.conftest import plain_assigned_users, sf_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def role_groups(transactional_db):
-    for name in (APPLICATION_ADMINISTRATOR, REPORTS_READER):
-        Group.objects.get_or_create(name=name)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("role_groups")]
 
 
 @pytest.fixture
-def emu(emulator_state_reset):
-    return emulator_state_reset
-
-
-@pytest.fixture
-def app(application, emu):
-    point_at_emulators(application, emu.info)
-    return application
+def app(configured_app):
+    """The application pointed at the emulators (tests/fixtures/emulators.py)."""
+    return configured_app
 
 
 def job_url(app, action: str = "") -> str:

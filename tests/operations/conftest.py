@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.applications import point_at_emulators
-
 RECIPIENT = "ops@example.com"
 
 
 @pytest.fixture(autouse=True)
-def role_groups(transactional_db):
-    """Transactional tests flush the roles' groups that a data migration created: put them back."""
-    from django.contrib.auth.models import Group
-
-    from console.permissions import APPLICATION_ADMINISTRATOR, REPORTS_READER
-
-    for name in (APPLICATION_ADMINISTRATOR, REPORTS_READER):
-        Group.objects.get_or_create(name=name)
-
-
-@pytest.fixture
-def emu(emulator_state_reset):
-    return emulator_state_reset
-
-
-@pytest.fixture
-def configured_app(application, emu):
-    point_at_emulators(application, emu.info)
-    return application
+def roles(role_groups) -> None:
+    """Every test here has the roles' groups (tests/fixtures/emulators.py, with emu and configured_app)."""
 
 
 @pytest.fixture
