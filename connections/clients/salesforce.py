@@ -96,6 +96,21 @@ def _field_name(name: str) -> str:
     return name
 
 
+def _creates(records: Sequence[dict]) -> list[dict]:
+    return [{"attributes": {"type": "User"}, **{k: v for k, v in r.items() if k.lower() != "id"}} for r in records]
+
+
+def _updates(records: Sequence[dict]) -> list[dict]:
+    payload = []
+    for record in records:
+        record_id = record.get("Id") or record.get("id")
+        if not record_id:
+            raise ValueError("update_users needs an Id in every record")
+        rest = {k: v for k, v in record.items() if k.lower() != "id"}
+        payload.append({"attributes": {"type": "User"}, "id": record_id, **rest})
+    return payload
+
+
 def _strip_attributes(record: Any) -> Any:
     if isinstance(record, dict):
         return {k: _strip_attributes(v) for k, v in record.items() if k != "attributes"}
@@ -461,24 +476,43 @@ class SalesforceClient:
 
     def create_users(self, records: Sequence[dict]) -> list[RecordResult]:
         """Create Users in sObject Collections; one result per record, in input order."""
-        payload = [
-            {"attributes": {"type": "User"}, **{k: v for k, v in r.items() if k.lower() != "id"}} for r in records
-        ]
-        return self._write("POST", payload)
+        return self._write("POST", _creates(records))
 
     def update_users(self, records: Sequence[dict]) -> list[RecordResult]:
         """Update Users (each record carries "Id") in sObject Collections; results in input order."""
-        payload = []
-        for record in records:
-            record_id = record.get("Id") or record.get("id")
-            if not record_id:
-                raise ValueError("update_users needs an Id in every record")
-            rest = {k: v for k, v in record.items() if k.lower() != "id"}
-            payload.append({"attributes": {"type": "User"}, "id": record_id, **rest})
-        return self._write("PATCH", payload)
+        return self._write("PATCH", _updates(records))
+
+    def save_users(
+        self, creates: Sequence[dict], updates: Sequence[dict]
+    ) -> tuple[list[RecordResult], list[RecordResult]]:
+        """Create and update Users with both kinds of collections in the same Composite calls (creates first, five
+        collections a call); (create results, update results), each in input order. Composite runs its subrequests
+        in order, each collection with its own per-record results
+        (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite.htm)."""
+        posts, patches = _creates(creates), _updates(updates)
+        chunks = [("POST", posts[i : i + COLLECTION_SIZE]) for i in range(0, len(posts), COLLECTION_SIZE)]
+        chunks += [("PATCH", patches[i : i + COLLECTION_SIZE]) for i in range(0, len(patches), COLLECTION_SIZE)]
+        results: list[RecordResult] = []
+        for start in range(0, len(chunks), COLLECTIONS_PER_COMPOSITE):
+            group = chunks[start : start + COLLECTIONS_PER_COMPOSITE]
+            if len(group) == 1:
+                method, chunk = group[0]
+                body = self._request(method, "composite/sobjects", json={"allOrNone": False, "records": chunk})
+                results.extend(self._chunk_results(body, len(chunk)))
+                continue
+            url = f"/services/data/v{self.version}/composite/sobjects"
+            subrequests = [
+                ({"method": method, "url": url, "body": {"allOrNone": False, "records": chunk}}, len(chunk))
+                for method, chunk in group
+            ]
+            results.extend(self._send_composite(subrequests))
+        created, updated = results[: len(posts)], results[len(posts) :]
+        return self._retry_locked("POST", posts, created), self._retry_locked("PATCH", patches, updated)
 
     def _write(self, method: str, payload: list[dict]) -> list[RecordResult]:
-        results = self._write_once(method, payload)
+        return self._retry_locked(method, payload, self._write_once(method, payload))
+
+    def _retry_locked(self, method: str, payload: list[dict], results: list[RecordResult]) -> list[RecordResult]:
         # A row lock is momentary: send the locked records (only those) again after a pause, while the budget allows.
         attempt = 0
         while True:

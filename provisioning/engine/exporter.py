@@ -92,6 +92,12 @@ class Exporter:
             if record is None:
                 continue
             (creates if item.plan.kind == PlanKind.CREATE else updates).append((item, record))
+        save_users = getattr(self.client, "save_users", None)
+        if creates and updates and save_users is not None:  # both kinds share Composite calls
+            created, updated = save_users([record for _, record in creates], [record for _, record in updates])
+            self._apply([item for item, _ in creates], created)
+            self._apply([item for item, _ in updates], updated)
+            return
         if creates:
             results = self.client.create_users([record for _, record in creates])
             self._apply([item for item, _ in creates], results)

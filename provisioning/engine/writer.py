@@ -40,6 +40,9 @@ class SalesforceWriter(Protocol):
     def update_users(self, records: Sequence[dict]) -> list[RecordResult]:
         """Update users (each record carries "Id"); one result per record, in order."""
 
+    # Optional: save_users(creates, updates) -> (create results, update results) writes both kinds in the same
+    # calls (SalesforceClient); the exporter uses it when the client has it.
+
     def query_many(self, queries: Sequence[str]) -> list[list[dict]]:
         """Several SOQL queries (five a call, inside Composite); every record of each, in order."""
 

@@ -337,6 +337,57 @@ def test_more_than_200_records_go_in_one_composite_call_of_up_to_5_collections(c
     assert client.calls == 3  # login, composite, collection
 
 
+def _composite_by_method(request):
+    answers = []
+    for sub in request.json()["compositeRequest"]:
+        records = sub["body"]["records"]
+        if sub["method"] == "POST":
+            body = [{"id": f"005{r['Username'][1:]:0>15}", "success": True, "errors": []} for r in records]
+        else:
+            body = [{"id": r["id"], "success": True, "errors": []} for r in records]
+        answers.append({"body": body, "httpHeaders": {}, "httpStatusCode": 200, "referenceId": sub["referenceId"]})
+    return Reply(200, {"compositeResponse": list(reversed(answers))}, LIMIT)
+
+
+def test_creates_and_updates_share_composite_calls_creates_first_and_each_gets_its_own_result(client, wire):
+    wire.salesforce_login_ok()
+    wire.add("POST", f"{API}/composite", _composite_by_method)
+    creates = [{"Username": f"u{i}"} for i in range(1800)]
+    updates = [{"Id": f"005U{i:0>14}", "Title": "t"} for i in range(150)]
+
+    created, updated = client.save_users(creates, updates)
+
+    composites = [c.json()["compositeRequest"] for c in wire.calls("POST", f"{API}/composite")]
+    assert [[(s["method"], len(s["body"]["records"])) for s in c] for c in composites] == [
+        [("POST", 200)] * 5,
+        [("POST", 200)] * 4 + [("PATCH", 150)],
+    ]
+    assert [r.id for r in created] == [f"005{i:0>15}" for i in range(1800)]
+    assert [r.id for r in updated] == [f"005U{i:0>14}" for i in range(150)]
+    assert client.calls == 3  # login and two Composite calls, where creates and updates apart take three
+
+
+def test_locked_rows_of_a_shared_call_are_sent_again_with_their_own_kind(client, wire):
+    wire.salesforce_login_ok()
+    locked = {"id": None, "success": False, "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": "locked"}]}
+
+    def answer(request):
+        parts = request.json()["compositeRequest"]
+        bodies = [[{"id": "005C", "success": True, "errors": []}], [locked]]
+        return Reply(200, {"compositeResponse": [
+            {"body": body, "httpHeaders": {}, "httpStatusCode": 200, "referenceId": part["referenceId"]}
+            for part, body in zip(parts, bodies, strict=True)
+        ]}, LIMIT)  # fmt: skip
+
+    wire.add("POST", f"{API}/composite", answer)
+    wire.add("PATCH", f"{API}/composite/sobjects", Reply(200, [{"id": "005B", "success": True, "errors": []}]))
+
+    created, updated = client.save_users([{"Username": "c@x.uat"}], [{"Id": "005B", "Title": "y"}])
+
+    assert [(r.ok, r.id) for r in created + updated] == [(True, "005C"), (True, "005B")]
+    assert wire.calls("PATCH")[0].json()["records"] == [{"attributes": {"type": "User"}, "id": "005B", "Title": "y"}]
+
+
 def test_update_users_send_id_in_each_record(client, wire):
     wire.salesforce_login_ok()
     wire.add(
