@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Model
 
 EXECUTEMANY_CHUNK = 2000
@@ -31,7 +31,43 @@ def _fields(model: type[Model], columns: Sequence[str]) -> list:
     return [by_column[column] for column in columns]
 
 
+# Fields whose value goes to the database as the Python value it already is (a str, int or bool, or None): preparing
+# them through the field changes nothing, and cost more than the database's own work for 300,000 snapshot rows.
+_PLAIN_FIELDS = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.BooleanField: (bool,),
+    models.IntegerField: (int,),
+    models.PositiveIntegerField: (int,),
+    models.BigIntegerField: (int,),
+    models.SmallIntegerField: (int,),
+    models.PositiveSmallIntegerField: (int,),
+    models.PositiveBigIntegerField: (int,),
+}
+
+
+def _plain_types(field) -> tuple[type, ...]:
+    """The Python types a field passes through unchanged; () when its values must be prepared by the field."""
+    if isinstance(field, models.ForeignKey):
+        target = field.target_field
+        return (int,) if type(target) in (models.AutoField, models.BigAutoField) else ()
+    return _PLAIN_FIELDS.get(type(field), ())
+
+
 def _prepared(fields: list, rows: Iterable[Sequence[Any]]) -> Iterable[list]:
+    plain = [_plain_types(field) for field in fields]
+    if all(plain):
+        kinds = [(field, types) for field, types in zip(fields, plain, strict=True)]
+        for row in rows:
+            values = list(row)
+            if len(values) != len(kinds):
+                raise ValueError(f"{len(values)} values for {len(kinds)} columns")
+            for n, (field, types) in enumerate(kinds):
+                value = values[n]
+                if value is not None and type(value) not in types:
+                    values[n] = field.get_db_prep_save(value, connection)
+            yield values
+        return
     for row in rows:
         yield [field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)]
 

@@ -56,13 +56,14 @@ class Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering (a timeout as the client sees it)
+    payload: Any = None  # what a JSON body encodes: a JSON batch puts it in its answer without decoding the body
 
     @classmethod
     def json(cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         merged = {"Content-Type": "application/json;charset=UTF-8"}
         merged.update(headers or {})
-        return cls(status, body, merged)
+        return cls(status, body, merged, payload=payload)
 
     @classmethod
     def xml(cls, text: str, status: int = 200) -> Response:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -36,7 +38,12 @@ from connections.models import EntraConnection
 
 PAGE_SIZE = 999  # Graph's maximum $top
 BATCH_LIMIT = 20
+# JSON batches a whole-application read keeps in flight at once: the reads are independent, so waiting on them one
+# after another made the network's latency most of a large read. Graph throttles each request inside a batch on its
+# own (https://learn.microsoft.com/en-us/graph/throttling); a throttled one is resent after its Retry-After.
+READ_WORKERS = 4
 IN_LIMIT = 15  # values of an `in` operator in $filter that Graph accepts
+ASSIGNMENT_SELECT = "id,appRoleId,principalId,principalType,principalDisplayName,createdDateTime"
 # Token audiences of the national clouds; any other Graph address (an emulator) uses the public one.
 GRAPH_AUDIENCES = {
     "graph.microsoft.com",
@@ -72,6 +79,7 @@ class GraphClient:
         self.retry_budget = retry_budget or RetryBudget(DEFAULT_CALL_BUDGET)
         self.calls = 0
         self.throttles = 0  # 429 answers, batch items included (counted for /metrics)
+        self._counting = threading.Lock()  # reads run in a few threads at once (READ_WORKERS)
         self.last_delta_link: str | None = None
         self.graph_url = connection.graph_url.rstrip("/")
         self.authority = f"{connection.authority_host.rstrip('/')}/{connection.tenant_id}"
@@ -102,7 +110,7 @@ class GraphClient:
             entry = _APPLICATIONS.get(key)
             if entry is None:
                 session = build_session(conn.ca_bundle)
-                self.calls += 1
+                self._count()
                 try:
                     app = msal.ConfidentialClientApplication(
                         conn.client_id,
@@ -154,7 +162,7 @@ class GraphClient:
                 error = transport_error(exc, request, self.connection.ca_bundle)
             else:
                 if result.get("token_source") != "cache":
-                    self.calls += 1
+                    self._count()
                 if "access_token" in result:
                     return result["access_token"]
                 error = token_error(result, request)
@@ -162,6 +170,13 @@ class GraphClient:
                 raise error
             self._wait_or_raise(error, attempt, clock)
             attempt += 1
+
+    def _count(self, *, throttled: bool = False) -> None:
+        with self._counting:
+            if throttled:
+                self.throttles += 1
+            else:
+                self.calls += 1
 
     def _wait_or_raise(self, error: TransientError, attempt: int, clock: AttemptClock) -> None:
         """Wait before the next attempt if the retry budget allows it, else raise the error saying so."""
@@ -200,7 +215,7 @@ class GraphClient:
         while True:
             token = self.token()
             assert self.session is not None
-            self.calls += 1
+            self._count()
             try:
                 response = self.session.request(
                     method,
@@ -220,7 +235,7 @@ class GraphClient:
                     continue
                 error = graph_error(response, request)
             if isinstance(error, TransientError) and error.throttled:
-                self.throttles += 1
+                self._count(throttled=True)
             if not isinstance(error, TransientError):
                 raise error
             self._wait_or_raise(error, attempt, clock)
@@ -262,9 +277,9 @@ class GraphClient:
             ) from None
 
     def iter_app_role_assignments(self) -> Iterator[dict]:
-        """Every user and group assigned to the enterprise application."""
+        """Every user and group assigned to the enterprise application (the properties an assignment row reads)."""
         path = f"servicePrincipals/{quote(self.connection.service_principal_id, safe='')}/appRoleAssignedTo"
-        for page in self.iter_pages(path, {"$top": PAGE_SIZE}):
+        for page in self.iter_pages(path, {"$select": ASSIGNMENT_SELECT, "$top": PAGE_SIZE}):
             yield from page["value"]
 
     def iter_users(
@@ -311,16 +326,21 @@ class GraphClient:
         return [p for p in shapes.graph_page(body, call)["value"] if "User" in (p.get("targetObjects") or [])]
 
     def groups_user_members(
-        self, group_ids: Sequence[str], select: Sequence[str], failed: dict[str, RemoteError] | None = None
+        self,
+        group_ids: Sequence[str],
+        select: Sequence[str],
+        failed: dict[str, RemoteError] | None = None,
+        *,
+        workers: int = READ_WORKERS,
     ) -> Iterator[tuple[str, list[dict]]]:
-        """(group id, its user members with nested groups expanded) for each group, 20 groups to a JSON batch; a
-        group of more than a page continues through its @odata.nextLink. Any answer but 200 is an error: a group
-        read wrongly must never look like a group without members. With `failed`, a group whose read fails (after
-        the retries) is put there with its error and left out instead of ending the read (a StopError still ends
-        it: nothing else would work either)."""
+        """(group id, its user members with nested groups expanded) for each group in order, 20 groups to a JSON
+        batch and `workers` batches in flight; a group of more than a page continues through its @odata.nextLink.
+        Any answer but 200 is an error: a group read wrongly must never look like a group without members. With
+        `failed`, a group whose read fails (after the retries) is put there with its error and left out instead of
+        ending the read (a StopError still ends it: nothing else would work either)."""
         select_text = ",".join(select)
-        for start in range(0, len(group_ids), BATCH_LIMIT):
-            chunk = list(group_ids[start : start + BATCH_LIMIT])
+
+        def read(chunk: list[str]) -> list[tuple[str, list[dict] | RemoteError]]:
             requests_ = [
                 {
                     "id": str(i),
@@ -335,10 +355,8 @@ class GraphClient:
             except StopError:
                 raise
             except RemoteError as exc:
-                if failed is None:
-                    raise
-                failed.update((group_id, exc) for group_id in chunk)
-                continue
+                return [(group_id, exc) for group_id in chunk]
+            out: list[tuple[str, list[dict] | RemoteError]] = []
             for i, group_id in enumerate(chunk):
                 try:
                     page = _batch_body(
@@ -353,11 +371,45 @@ class GraphClient:
                 except StopError:
                     raise
                 except RemoteError as exc:
+                    out.append((group_id, exc))
+                    continue
+                out.append((group_id, members))
+            return out
+
+        chunks = [list(group_ids[start : start + BATCH_LIMIT]) for start in range(0, len(group_ids), BATCH_LIMIT)]
+        for outcome in self.in_parallel(read, chunks, workers):
+            for group_id, members in outcome:
+                if isinstance(members, RemoteError):
                     if failed is None:
-                        raise
-                    failed[group_id] = exc
+                        raise members
+                    failed[group_id] = members
                     continue
                 yield group_id, members
+
+    def in_parallel(self, read: Callable[[Any], Any], items: Iterable[Any], workers: int = READ_WORKERS) -> Iterator:
+        """read(item) for each item, `workers` at a time in threads, the answers in the order of `items`. The token
+        is taken first so that the threads share it; an error of one read ends the lot once its turn comes."""
+        items = list(items)
+        if workers <= 1 or len(items) <= 1:
+            yield from (read(item) for item in items)
+            return
+        self.token()
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graph-read")
+        pending: deque[Future] = deque()
+        try:
+            queue = iter(items)
+            for item in queue:
+                pending.append(pool.submit(read, item))
+                if len(pending) >= workers * 2:
+                    break
+            while pending:
+                answer = pending.popleft().result()
+                for item in queue:
+                    pending.append(pool.submit(read, item))
+                    break
+                yield answer
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def count_users(self) -> int:
         """The number of users of the tenant: what listing them all costs (GET /users/$count, an advanced query)."""
@@ -366,13 +418,15 @@ class GraphClient:
             raise RemoteError("Microsoft Graph answered the user count with something other than a number.")
         return body
 
-    def users_by_ids(self, ids: Sequence[str], select: Sequence[str]) -> Iterator[list[dict]]:
-        """Users by object id: 15 ids to a request (Graph's limit for `in` in $filter), 20 requests to a JSON batch.
-        An id that is no user (any more) is simply not returned."""
+    def users_by_ids(
+        self, ids: Sequence[str], select: Sequence[str], *, workers: int = READ_WORKERS
+    ) -> Iterator[list[dict]]:
+        """Users by object id: 15 ids to a request (Graph's limit for `in` in $filter), 20 requests to a JSON batch,
+        `workers` batches in flight. An id that is no user (any more) is simply not returned."""
         select_text = ",".join(select)
         per_batch = IN_LIMIT * BATCH_LIMIT
-        for start in range(0, len(ids), per_batch):
-            chunk = list(ids[start : start + per_batch])
+
+        def read(chunk: list[str]) -> list[list[dict]]:
             groups = [chunk[n : n + IN_LIMIT] for n in range(0, len(chunk), IN_LIMIT)]
             requests_ = [
                 {
@@ -385,9 +439,14 @@ class GraphClient:
                 for i, group in enumerate(groups)
             ]
             answers = self.batch(requests_)
-            for i in range(len(groups)):
-                call = "GET /users?$filter=id in (...) (in a JSON batch)"
-                yield list(_batch_body(answers.get(str(i)), "users by object id", call)["value"])
+            call = "GET /users?$filter=id in (...) (in a JSON batch)"
+            return [
+                list(_batch_body(answers.get(str(i)), "users by object id", call)["value"]) for i in range(len(groups))
+            ]
+
+        chunks = [list(ids[start : start + per_batch]) for start in range(0, len(ids), per_batch)]
+        for pages in self.in_parallel(read, chunks, workers):
+            yield from pages
 
     def delta(self, select: Sequence[str], delta_link: str | None) -> Iterator[list[dict]]:
         """Pages of changed users; afterwards `last_delta_link` holds the link for the next round.
@@ -559,7 +618,7 @@ class GraphClient:
                 answers[answer_id] = answer
                 status = answer.get("status")
                 if status == 429:
-                    self.throttles += 1
+                    self._count(throttled=True)
                 if answer_id in pending and (status == 429 or (isinstance(status, int) and status >= 500)):
                     headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
                     throttled.append(

@@ -203,7 +203,7 @@ class EntraApp(EmulatorApp):
                     "id": item["id"],
                     "status": resp.status,
                     "headers": headers,
-                    "body": _inner_body(resp.body),
+                    "body": resp.payload if resp.payload is not None else _inner_body(resp.body),
                 }
             )
         responses.reverse()  # Graph does not keep the order; clients must correlate by id

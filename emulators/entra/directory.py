@@ -283,11 +283,18 @@ class DirectoryRoutes:
         top = self.app.top(request)
         if isinstance(top, Response):
             return top
-        live = self.state.users.keys() | self.state.groups.keys()  # soft-deleted principals' links are hidden
-        rows = [a for a in self.state.assignments.values() if a["principalId"] in live]
-        return self.app.page(
-            request, rows, top, dict, f"servicePrincipals('{self.state.service_principal['id']}')/appRoleAssignedTo"
-        )
+        select = request.query.get("$select")
+        props = [p.strip() for p in select.split(",") if p.strip()] if select else None
+
+        def rows() -> list[dict[str, Any]]:  # built for the first page only; later pages read the kept list
+            users, groups = self.state.users, self.state.groups  # soft-deleted principals' links are hidden
+            return [a for a in self.state.assignments.values() if a["principalId"] in users or a["principalId"] in groups]
+
+        def shape(assignment: dict[str, Any]) -> dict[str, Any]:
+            return {p: assignment.get(p) for p in props} if props else dict(assignment)
+
+        context = f"servicePrincipals('{self.state.service_principal['id']}')/appRoleAssignedTo"
+        return self.app.page(request, rows, top, shape, context)
 
     def assign(self, request: Request) -> Response:
         sp = self._sp(request)

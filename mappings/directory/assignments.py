@@ -17,6 +17,7 @@ The AssignmentSource protocol is what both the live reader and the stored snapsh
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -151,6 +152,88 @@ class AppRoles:
         )
 
 
+def _by_id_calls(count: int) -> int:
+    return math.ceil(count / (IN_LIMIT * BATCH_LIMIT))
+
+
+class _UserList:
+    """The tenant's whole user list, read page by page in a thread of its own; only the pages are kept."""
+
+    def __init__(self, graph: GraphClient, select: Sequence[str]) -> None:
+        self.pages: list[list[dict]] = []
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(graph, list(select)), daemon=True, name="user-list")
+        self._thread.start()
+
+    def _run(self, graph: GraphClient, select: list[str]) -> None:
+        try:
+            for page in graph.iter_users(select):
+                self.pages.append(page)
+                if self._stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the reader's thread by result()
+            self.error = exc
+
+    def result(self) -> list[list[dict]]:
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.pages
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class UserLookup:
+    """Users by object id, by whichever of two reads costs fewer Graph calls: by id (300 ids to a call, in JSON
+    batches read a few at once) or the tenant's whole user list (999 users to a call, only the wanted ones kept).
+
+    `expect(count)` while the ids are still being collected (the assignments being read): once the whole list is
+    certain to be the cheaper read for that many ids, it starts in the background, so that its pages, which can only
+    be read one after another, overlap the rest of the read instead of following it."""
+
+    def __init__(self, graph: GraphClient, select: Sequence[str] = DETAILS_SELECT) -> None:
+        self.graph = graph
+        self.select = list(select)
+        self._tenant_pages: int | None = None
+        self._list: _UserList | None = None
+
+    def _list_is_cheaper(self, count: int) -> bool:
+        by_id_calls = _by_id_calls(count)
+        if by_id_calls <= 1:
+            return False
+        if self._tenant_pages is None:
+            self._tenant_pages = math.ceil(self.graph.count_users() / PAGE_SIZE)
+        return self._tenant_pages < by_id_calls
+
+    def expect(self, count: int) -> None:
+        """At least `count` ids will be asked for: start the whole list now if it is already the cheaper read."""
+        if self._list is None and _by_id_calls(count) > 1 and self._list_is_cheaper(count):
+            self._list = _UserList(self.graph, self.select)
+
+    def read(self, ids: Sequence[str]) -> Iterator[dict]:
+        """The users of `ids` that exist."""
+        if not ids:
+            self.cancel()
+            return
+        if self._list is None and self._list_is_cheaper(len(ids)):
+            self._list = _UserList(self.graph, self.select)
+        if self._list is not None:
+            wanted = set(ids)
+            for page in self._list.result():
+                yield from (user for user in page if user.get("id") in wanted)
+            return
+        for page in self.graph.users_by_ids(ids, self.select):
+            yield from page
+
+    def cancel(self) -> None:
+        """Stop a whole-list read that is no longer wanted (the read that needed it failed)."""
+        if self._list is not None:
+            self._list.cancel()
+
+
 class AssignmentReader:
     """Reads the assignments of one enterprise application (the connection's service principal) live from Graph."""
 
@@ -198,18 +281,13 @@ class AssignmentReader:
                         yield Grant(row, member)
 
     def users(self, ids: Sequence[str], select: Sequence[str] = DETAILS_SELECT) -> Iterator[dict]:
-        """Users by object id, by whichever of two reads costs fewer Graph calls: by id (300 to a call) or the
-        tenant's whole user list (999 to a call, only the wanted ones kept). A user deleted meanwhile is left out."""
-        if not ids:
-            return
-        by_id_calls = math.ceil(len(ids) / (IN_LIMIT * BATCH_LIMIT))
-        if by_id_calls > 1 and math.ceil(self.graph.count_users() / PAGE_SIZE) < by_id_calls:
-            wanted = set(ids)
-            for page in self.graph.iter_users(list(select)):
-                yield from (user for user in page if user.get("id") in wanted)
-            return
-        for page in self.graph.users_by_ids(ids, list(select)):
-            yield from page
+        """Users by object id, by whichever of two reads costs fewer Graph calls (UserLookup). A user deleted
+        meanwhile is left out."""
+        yield from UserLookup(self.graph, select).read(ids)
+
+    def user_lookup(self, select: Sequence[str] = DETAILS_SELECT) -> UserLookup:
+        """A read of users by object id that can start while the ids are still being collected (UserLookup)."""
+        return UserLookup(self.graph, select)
 
     def roles_by_user(self) -> dict[str, tuple[str, ...]]:
         """Every assigned user's role values, sorted; () for a user assigned with Default Access only."""

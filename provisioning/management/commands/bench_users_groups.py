@@ -189,6 +189,7 @@ class Command(BaseCommand):
             "assignments": done.assignments,
             "users_reached": done.reached,
             "grants": SnapshotGrant.objects.filter(application=application).count(),
+            "steps_s": done.steps,
         }
         self.stderr.write(f"  {row}")
         return row
@@ -270,7 +271,8 @@ class Command(BaseCommand):
         for row in result["refresh"]:
             self.stdout.write(
                 f"  Refresh from Entra, {row['run']:24} {row['seconds']:7.2f} s  {row['graph_calls']:5} Graph calls  "
-                f"{row['assignments']} assignments reaching {row['users_reached']} users ({row['grants']} grants)"
+                f"{row['assignments']} assignments reaching {row['users_reached']} users ({row['grants']} grants); "
+                + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in row["steps_s"].items())
             )
         for name, row in result["pages"].items():
             self.stdout.write(
