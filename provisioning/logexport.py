@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -36,6 +37,7 @@ from provisioning.logcolumns import (
 )
 from provisioning.logparts import graph_properties, graph_steps, property_rows, step_rows
 from provisioning.logquery import iter_keyset_chunks
+from provisioning.logsql import stream_json_text
 from provisioning.models import ProvisioningJob
 
 CSV_FILES = (
@@ -63,14 +65,19 @@ def chunks_of(entries: QuerySet, fields: tuple[str, ...]) -> Iterator[list[Row]]
     return iter_keyset_chunks(entries.annotate(**texts) if texts else entries, names, Row)
 
 
+def _slow_graph_text(key: str, field: str, ctx: LogContext) -> Callable[[Any], str]:
+    """decoded list -> the column's JSON text, the columns' own way (for what logparts leaves to them)."""
+    value = LOG_COLUMNS[key].value
+    return lambda data: compact_json(value(Row({field: data}), ctx))
+
+
 def _graph_text(key: str, field: str, ctx: LogContext) -> Callable[[Row], str]:
     """row -> the JSON text of a steps or properties column, from the field's stored text."""
-    value, name = LOG_COLUMNS[key].value, TEXT_OF[field]
-    fast = graph_steps if field == "steps" else graph_properties
-
-    def slow(data: Any) -> str:
-        return compact_json(value(Row({field: data}), ctx))
-
+    fast, name, slow = (
+        (graph_steps if field == "steps" else graph_properties),
+        TEXT_OF[field],
+        _slow_graph_text(key, field, ctx),
+    )
     return lambda row: fast(row[name], slow)
 
 
@@ -78,14 +85,20 @@ def stream_json(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
     """A minified JSON array of provisioningObjectSummary objects, newest first: each entry's text made at once
     from its row (compile_shape_text), a chunk of rows a piece."""
     ctx = LogContext(job)
-    texts = {"steps": _graph_text("steps", "steps", ctx),
-             "properties": _graph_text("properties", "modified_properties", ctx)}  # fmt: skip
-    summary = compile_shape_text(GRAPH_SUMMARY, LOG_COLUMNS, ctx, texts)
+    lists = {"steps": "steps", "properties": "modified_properties"}
     yield b"["
     separator = ""
-    for chunk in chunks_of(entries, column_fields(LOG_COLUMNS)):
-        yield (separator + ",".join([summary(entry) for entry in chunk])).encode()
-        separator = ","
+    if connection.vendor == "postgresql":  # the database writes the leaves' text (logsql)
+        slow = {key: _slow_graph_text(key, field, ctx) for key, field in lists.items()}
+        for text in stream_json_text(entries, GRAPH_SUMMARY, ctx, slow):
+            yield (separator + text).encode()
+            separator = ","
+    else:
+        texts = {key: _graph_text(key, field, ctx) for key, field in lists.items()}
+        summary = compile_shape_text(GRAPH_SUMMARY, LOG_COLUMNS, ctx, texts)
+        for chunk in chunks_of(entries, column_fields(LOG_COLUMNS)):
+            yield (separator + ",".join([summary(entry) for entry in chunk])).encode()
+            separator = ","
     yield b"]"
 
 
