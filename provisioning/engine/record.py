@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from console.bulk import insert_objects
+from console.bulk import insert_objects, update_objects
 from mappings.target_types import is_redacted, redaction_marker
 from provisioning.engine.context import PageContext
 from provisioning.engine.escrow import next_attempt_at
@@ -97,7 +97,7 @@ def record_page(
         if new_links:
             insert_objects(new_links)
         if changed_links:
-            ProvisionedLink.objects.bulk_update(
+            update_objects(
                 changed_links,
                 [
                     "target_id",
@@ -110,7 +110,6 @@ def record_page(
                     "last_seen_cycle",
                     "updated_at",
                 ],
-                batch_size=500,
             )
         if seen_only:
             ProvisionedLink.objects.filter(pk__in=seen_only).update(last_seen_cycle=cycle.pk)
