@@ -34,6 +34,7 @@ def is_true(value: Any) -> bool:
 
 
 STANDARD_TYPES = TargetTypes()
+PLAIN = frozenset({str, bool, int})  # exact types whose equal values are equal when compared (not Redacted, a list)
 
 
 def plan(
@@ -70,11 +71,13 @@ def plan(
 
     baseline = dict(target.values)
     baseline[ACTIVE] = target.active
-    changes = {
-        name: value
-        for name, value in wanted.items()
-        if types.comparable(name, value) != types.comparable(name, baseline.get(name))
-    }
+    changes = {}
+    for name, value in wanted.items():
+        current = baseline.get(name)
+        if type(value) is type(current) and type(value) in PLAIN and value == current:
+            continue  # the same plain value compares the same: most values of an unchanged user
+        if types.comparable(name, value) != types.comparable(name, current):
+            changes[name] = value
     if not changes:
         return Plan(PlanKind.UNCHANGED, reason="Source and target already match.")
     if not policy.update:

@@ -145,7 +145,16 @@ def _remember(
         "user_principal_name": item.upn or "",
         "last_seen_cycle": cycle.pk,
     }
-    if item.target_id and succeeded:
+    if item.target_id and succeeded and link is not None and not item.plan.changes and _as_linked(item, link, redacted):
+        # Nothing written and the target is what the link remembered: the link keeps what it holds.
+        fields = {
+            "target_id": item.target_id,
+            "exported": link.exported,
+            "active": link.active,
+            "in_scope": item.in_scope,
+            **names,
+        }
+    elif item.target_id and succeeded:
         exported = dict(item.target.values) if item.target is not None else {}
         active = item.target.active if item.target is not None else True
         for name, value in (item.plan.changes or {}).items():
@@ -181,3 +190,13 @@ def _remember(
         setattr(link, name, value)
     link.updated_at = timezone.now()
     changed_links.append(link)
+
+
+def _as_linked(item: WorkItem, link: ProvisionedLink, redacted: frozenset[str]) -> bool:
+    """Whether the item's target state is the one its link gave it (engine/pipeline.py's _admit), with every
+    Redact()-ed value already kept as its fingerprint."""
+    target = item.target
+    if target is None or target.values is not link.exported or target.id != link.target_id:
+        return False
+    values = link.exported
+    return all(not isinstance(values.get(n), str) or values[n].startswith("[Redact]:") for n in redacted)

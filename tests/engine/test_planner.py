@@ -75,3 +75,11 @@ def test_in_scope_user_without_an_isactive_mapping_is_still_enabled():
 def test_blank_and_missing_values_compare_equal():
     result = plan({**DESIRED, "Title": ""}, in_scope=True, target=target(Title=None), policy=POLICY)
     assert result.kind == PlanKind.UNCHANGED
+
+
+def test_a_redacted_value_differs_from_the_same_text_read_back_plain():
+    from mappings.expressions import Redacted
+
+    secret = Redacted("ada-secret")
+    result = plan({**DESIRED, "Title": secret}, in_scope=True, target=target(Title="ada-secret"), policy=POLICY)
+    assert result.kind == PlanKind.UPDATE and list(result.changes) == ["Title"]
