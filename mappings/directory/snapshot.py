@@ -385,6 +385,9 @@ def refresh(
     computed = _compute(directory)
     computed_at = time.monotonic()
     seconds = computed_at - started
+    # What was read is in `computed` now: let it go before the rows are stored, the peak of a refresh's memory.
+    known = None
+    directory.rows, directory.reach, directory.people = {}, defaultdict(list), {}
     calls = reader.graph.calls - calls
     if incomplete:  # the stored snapshot stays as last read in full; the cycle goes on with what it knows
         reasons = "; ".join(incomplete)
