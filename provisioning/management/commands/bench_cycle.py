@@ -6,6 +6,7 @@ wall time, remote calls, peak memory of this process and log rows.
 
 - `plain` (the default): an initial cycle that creates everyone, an initial cycle with nothing to change, an
   incremental cycle with nothing to change and an incremental cycle after 1% of the users changed.
+- `initial`: the first two only (the full-read cycles, e.g. peak memory at two tenant sizes).
 
 Each run's counters are checked against what it must have done (nobody created twice, an unchanged run writes
 nothing, the 1% are updated and nobody else is touched): the command prints the figures and then fails, naming the
@@ -78,6 +79,20 @@ def check(run: dict) -> list[str]:
     return problems
 
 
+def summary_table(result: dict) -> str:
+    """The runs as a table: time, calls and peak memory, with the machine's load beside them."""
+    lines = [
+        f"bench_cycle: {result['users']:,} users, {result['latency_ms']} ms latency, {result['database']}",
+        f"{'run':<24}{'wall s':>9}{'calls':>7}{'SF':>6}{'Graph':>7}{'writes':>8}{'peak RSS MB':>13}{'load':>7}",
+    ]
+    for run in result["runs"]:
+        lines.append(
+            f"{run['name']:<24}{run['wall_s']:>9.1f}{run['api_calls']:>7}{run['salesforce_calls']:>6}"
+            f"{run['graph_calls']:>7}{run['salesforce_writes']:>8}{run['peak_rss_mb']:>13.0f}{run['load_average']:>7.2f}"
+        )
+    return "\n".join(lines)
+
+
 class PeakMemory:
     """Samples this process's resident memory every 20 ms while a run is going."""
 
@@ -147,10 +162,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", default="", help="Also write the results to this file.")
         parser.add_argument(
             "--scenario",
-            choices=("plain", "access"),
+            choices=("plain", "initial", "access"),
             default="plain",
-            help="plain: create, unchanged, 1%% incremental; access: create and unchanged with 2 permission sets "
-            "and 1 public group a user, against a plain run of the same invocation.",
+            help="plain: create, unchanged, 1%% incremental; initial: create and unchanged only (the full-read "
+            "runs, e.g. to compare peak memory at two tenant sizes); access: create and unchanged with 2 permission "
+            "sets and 1 public group a user, against a plain run of the same invocation.",
         )
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark application and its log.")
         parser.add_argument(
@@ -172,7 +188,9 @@ class Command(BaseCommand):
             job = application.job
             runs = [self.measure("initial_create", job, emulators, CycleKind.INITIAL)]
             runs.append(self.measure("initial_unchanged", job, emulators, CycleKind.INITIAL))
-            if scenario == "plain":
+            if scenario == "initial":
+                pass
+            elif scenario == "plain":
                 runs.append(self.measure("incremental_unchanged", job, emulators, CycleKind.INCREMENTAL))
                 changed = self.change_one_percent(emulators)
                 runs.append(self.measure("incremental_1pct", job, emulators, CycleKind.INCREMENTAL))
@@ -202,6 +220,7 @@ class Command(BaseCommand):
         result["problems"] = problems
         text = __import__("json").dumps(result, indent=2)
         self.stdout.write(text)
+        self.stderr.write(summary_table(result))
         if json:
             Path(json).write_text(text + "\n")
         if problems:
@@ -282,7 +301,9 @@ class Command(BaseCommand):
             "salesforce_calls": counters["totals"]["salesforce"],
             "graph_calls": counters["totals"]["entra"],
             "salesforce_writes": counters["writes"]["salesforce"],
+            "api_calls": counters["totals"]["salesforce"] + counters["totals"]["entra"],
             "peak_rss_mb": round(memory.peak, 1),
+            "load_average": round(os.getloadavg()[0], 2),  # of the machine, at the end of the run
             "log_rows": ProvisioningLogEntry.objects.filter(cycle=cycle).count(),
             "created": cycle.created,
             "updated": cycle.updated,
