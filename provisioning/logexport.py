@@ -203,7 +203,8 @@ def _csv_member(
 def stream_csv_zip(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
     """One zip holding Entra's three CSV files; each file is one pass over the filtered rows."""
     sink = _Sink()
-    archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
+    # Level 1: a third of the default level's time on this text, for a somewhat larger file.
+    archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
     for name, columns, fields, rows in _csv_passes(LogContext(job)):
         yield from _csv_member(archive, sink, name, columns, entries, fields, rows)
     archive.close()

@@ -192,7 +192,7 @@ def iter_keyset(entries: QuerySet, chunk_size: int = CHUNK_SIZE) -> Iterator[Pro
 
 
 def iter_keyset_values(entries: QuerySet, fields: tuple[str, ...], chunk_size: int = CHUNK_SIZE) -> Iterator[dict]:
-    """As iter_keyset, but dicts of only `fields` (plus activity_at and id): no model instances, no unused columns;
+    """As iter_keyset, but dicts of only `fields` (plus id): no model instances, no unused columns;
     what a download of a million rows needs."""
     for chunk in iter_keyset_chunks(entries, fields, dict, chunk_size):
         yield from chunk
@@ -202,9 +202,10 @@ def iter_keyset_chunks(
     entries: QuerySet, fields: tuple[str, ...], row: Callable[[Any], dict] = dict, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[list[dict]]:
     """The rows of iter_keyset_values a chunk at a time, each made by `row` (a dict class) from (name, value)
-    pairs: one mapping a row, built once."""
-    names = tuple(dict.fromkeys([*fields, "activity_at", "id"]))
-    last = (names.index("activity_at"), names.index("id"))
+    pairs: one mapping a row, built once. activity_at is only read when `fields` name it."""
+    names = tuple(dict.fromkeys([*fields, "id"]))
+    last = names.index("id")
+    timed = "activity_at" in names  # else the last row's time is read alone: a time a row costs Python to load
     cursor: tuple[datetime, int] | None = None
     while True:
         query = older_than(entries, cursor) if cursor else entries
@@ -213,4 +214,11 @@ def iter_keyset_chunks(
             yield [row(zip(names, value, strict=True)) for value in values]
         if len(values) < chunk_size:
             return
-        cursor = (values[-1][last[0]], values[-1][last[1]])
+        pk = values[-1][last]
+        if timed:
+            moment = values[-1][names.index("activity_at")]
+        else:
+            moment = entries.model.objects.filter(pk=pk).values_list("activity_at", flat=True).first()
+            if moment is None:  # purged meanwhile by retention, and with it every older row
+                return
+        cursor = (moment, pk)
