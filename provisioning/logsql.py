@@ -12,6 +12,7 @@ files of tests/logs/test_download_bytes.py hold both paths to the same bytes. Le
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import QuerySet
@@ -20,10 +21,7 @@ from django.db.models.expressions import RawSQL
 from provisioning.logcolumns import Fixed, LogContext, Shared, compact_json, encode_string
 from provisioning.logparts import graph_properties, graph_steps
 from provisioning.logquery import CHUNK_SIZE, older_than
-from provisioning.models import ProvisioningCycle, ProvisioningLogEntry
-
-ENTRY = ProvisioningLogEntry._meta.db_table
-CYCLE = ProvisioningCycle._meta.db_table
+from provisioning.models import ProvisioningLogEntry
 
 
 def _string(column: str) -> str:
@@ -35,7 +33,6 @@ SQL_TEXT: dict[str, str] = {
     "change": _string("change_id"),
     # utc_text: 2026-01-31T09:15:00.000000Z
     "date": """'"' || to_char(activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"'""",
-    "cycle": f"""coalesce((SELECT to_json(c.cycle_id)::text FROM "{CYCLE}" c WHERE c.id = "{ENTRY}".cycle_id), '""')""",  # noqa: S608  (table names of the models)
     "duration": "duration_ms::text",
     "action": _string("action"),
     "status": _string("status"),
@@ -56,13 +53,27 @@ SQL_TEXT: dict[str, str] = {
 }  # fmt: skip
 # Leaves whose value is the same for every row of the download.
 FROM_CONTEXT: dict[str, Callable[[LogContext], Any]] = {"job": lambda ctx: ctx.job.job_id}
-RAW = {"properties": "modified_properties", "steps": "steps"}
+# Leaves Python writes from a column read as it is stored: the two lists (logparts) and the cycle's GUID (one
+# dictionary lookup a row; a join would cost the database more).
+RAW = {"properties": "modified_properties::text", "steps": "steps::text", "cycle": "cycle_id"}
+
+
+class _CycleTexts(dict):
+    """cycle pk -> the JSON text of its GUID, the job's cycles read once (LogContext), a newer one when met."""
+
+    def __init__(self, ctx: LogContext) -> None:
+        super().__init__({pk: encode_string(guid or "") for pk, guid in ctx.cycle_ids.items()})
+        self.ctx = ctx
+
+    def __missing__(self, pk: int) -> str:
+        text = self[pk] = encode_string(self.ctx.cycle_guid(SimpleNamespace(cycle_id=pk)))
+        return text
 
 
 def _compile(shape: Mapping, ctx: LogContext, shared: Callable[[Any], Any]) -> tuple[str, list[str], list[str]]:
-    """(a str.format template, the SQL leaves in their order, the raw fields in their order). The template's fields
-    are numbered as the arguments come: the SQL leaves, the row's id (unused), the raw fields as stored (unused),
-    then their Graph texts."""
+    """(a str.format template, the SQL of the leaves in their order, the raw leaves in their order). The template's
+    fields are numbered as the arguments come: the SQL leaves (a column read twice is selected once), the row's id
+    (unused), the raw leaves as stored (unused), then their JSON texts."""
     literals: list[str] = [""]
     kinds: list[tuple[str, str]] = []  # ("sql", key) or ("raw", key) in shape order
 
@@ -82,11 +93,11 @@ def _compile(shape: Mapping, ctx: LogContext, shared: Callable[[Any], Any]) -> t
         literals[-1] += "}"
 
     walk(shape)
-    sql = [key for kind, key in kinds if kind == "sql"]
+    sql = list(dict.fromkeys(SQL_TEXT[key] for kind, key in kinds if kind == "sql"))
     raw = [key for kind, key in kinds if kind == "raw"]
     fields = []
     for kind, key in kinds:
-        fields.append(sql.index(key) if kind == "sql" else len(sql) + 1 + len(raw) + raw.index(key))
+        fields.append(sql.index(SQL_TEXT[key]) if kind == "sql" else len(sql) + 1 + len(raw) + raw.index(key))
     escaped = [literal.replace("{", "{{").replace("}", "}}") for literal in literals]
     template = escaped[0] + "".join(
         f"{{{field}}}" + literal for field, literal in zip(fields, escaped[1:], strict=True)
@@ -106,15 +117,20 @@ def stream_json_text(entries: QuerySet, shape: Mapping, ctx: LogContext, slow: M
             else leaf
         )
 
-    template, sql_keys, raw_keys = _compile(shape, ctx, shared)
+    template, sql, raw_keys = _compile(shape, ctx, shared)
     render = template.format
-    names = [f"_t{n}" for n in range(len(sql_keys))]
+    names = [f"_t{n}" for n in range(len(sql))]
     raw_names = [f"_r{n}" for n in range(len(raw_keys))]
-    expressions = [*(SQL_TEXT[key] for key in sql_keys), *(f"{RAW[key]}::text" for key in raw_keys)]
+    expressions = [*sql, *(RAW[key] for key in raw_keys)]
     # Constants of this module and field names only: nothing of the request reaches this SQL.
     annotations = {name: RawSQL(sql, ()) for name, sql in zip([*names, *raw_names], expressions, strict=True)}  # noqa: S611
-    makers = [(graph_steps if RAW[key] == "steps" else graph_properties, slow[key]) for key in raw_keys]
-    (first, first_slow), (second, second_slow) = makers  # the shape names both lists
+    cycles = _CycleTexts(ctx)
+    makers = {
+        "steps": lambda text: graph_steps(text, slow["steps"]),
+        "properties": lambda text: graph_properties(text, slow["properties"]),
+        "cycle": cycles.__getitem__,
+    }
+    first, second, third = (makers[key] for key in raw_keys)  # the shape names each once
     query = entries.annotate(**annotations).order_by("-activity_at", "-id")
     columns = (*names, "id", *raw_names)
     cursor = None
@@ -122,7 +138,7 @@ def stream_json_text(entries: QuerySet, shape: Mapping, ctx: LogContext, slow: M
         chunk = older_than(query, cursor) if cursor else query
         rows = list(chunk.values_list(*columns)[:CHUNK_SIZE])
         if rows:
-            yield ",".join([render(*row, first(row[-2], first_slow), second(row[-1], second_slow)) for row in rows])
+            yield ",".join([render(*row, first(row[-3]), second(row[-2]), third(row[-1])) for row in rows])
         if len(rows) < CHUNK_SIZE:
             return
         last = rows[-1][len(names)]
