@@ -288,7 +288,9 @@ class DirectoryRoutes:
 
         def rows() -> list[dict[str, Any]]:  # built for the first page only; later pages read the kept list
             users, groups = self.state.users, self.state.groups  # soft-deleted principals' links are hidden
-            return [a for a in self.state.assignments.values() if a["principalId"] in users or a["principalId"] in groups]
+            return [
+                a for a in self.state.assignments.values() if a["principalId"] in users or a["principalId"] in groups
+            ]
 
         def shape(assignment: dict[str, Any]) -> dict[str, Any]:
             return {p: assignment.get(p) for p in props} if props else dict(assignment)
