@@ -393,8 +393,12 @@ class Keyset:
     (key, id): the next page is "rows strictly after it", so a deep page costs what page 1 costs (an index range
     scan, no OFFSET), and a token changed by hand is refused with a message rather than read."""
 
-    def __init__(self, key: str, salt: str) -> None:
-        self.key, self.salt = key, salt
+    def __init__(self, key: str, salt: str, *, ids_first: bool = False) -> None:
+        """With `ids_first`, a page is read in two steps: the ids of its rows in (key, id) order, then those rows.
+        The first step can then be answered from an index that holds the key, the id and every column the filters
+        test (an index-only scan on PostgreSQL, a covering index on SQLite): walking it past many rows that do not
+        match costs little, where reading each of those rows to test it cost most of a page."""
+        self.key, self.salt, self.ids_first = key, salt, ids_first
 
     def order(self, rows: QuerySet) -> QuerySet:
         return rows.order_by(self.key, "id")
@@ -420,6 +424,15 @@ class Keyset:
         key, pk = position
         return rows.filter(**{f"{self.key}__lte": key}).filter(Q(**{f"{self.key}__lt": key}) | Q(id__lt=pk))
 
+    def _fetch(self, ordered: QuerySet, limit: int) -> list:
+        if not self.ids_first:
+            return list(ordered[:limit])
+        ids = list(ordered.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        by_pk = {row.pk: row for row in ordered.order_by().filter(pk__in=ids)}
+        return [by_pk[pk] for pk in ids if pk in by_pk]
+
     def page(self, rows: QuerySet, *, after: str = "", before: str = "", size: int) -> KeysetPage:
         """One page of `rows` after the `after` token, or before the `before` token, or the first."""
         try:
@@ -430,13 +443,13 @@ class Keyset:
             first.problem = PAGE_TOKEN_PROBLEM
             return first
         if before_at is not None:
-            found = list(self._before(rows, before_at).order_by(f"-{self.key}", "-id")[: size + 1])
+            found = self._fetch(self._before(rows, before_at).order_by(f"-{self.key}", "-id"), size + 1)
             if len(found) <= size:  # back at the start: a full first page rather than a short one
                 return self.page(rows, size=size)
             found = found[:size][::-1]
             return KeysetPage(found, self.encode(found[0]), self.encode(found[-1]), first=False)
         query = self._after(rows, after_at) if after_at else rows
-        found = list(self.order(query)[: size + 1])
+        found = self._fetch(self.order(query), size + 1)
         more = len(found) > size
         found = found[:size]
         previous = self.encode(found[0]) if after_at and found else None

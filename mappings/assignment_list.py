@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 from django.db import connection
-from django.db.models import CharField, F, Func, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from console.lists import ChoiceFilter, Filter, Keyset, ListFilters, SearchFilter
 from mappings.directory import warnings
@@ -32,14 +32,11 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 ANY_WARNING = "any"
 SEARCH_FIELDS = ("name_key", "upn_key", "mail_key")
 PAGES = Keyset("name_key", salt="mappings.assignment_list")
-# A search pages by the same order through a copy of the key that no index holds: the database then collects what the
-# prefix indexes find and sorts it, rather than walking the whole name order for matches (which it prefers whenever
-# it overestimates how many rows match, and which read 60,000 rows of 100,000 for a search of five letters).
-SEARCH_PAGES = Keyset("sort_key", salt="mappings.assignment_list.search")
-
-
-def _unindexed(name: str) -> Func:
-    return Func(F(name), template="(%(expressions)s || '')", output_field=CharField())
+# The list, searches included, pages in (name, id) order by the ids first (console/lists.py): the index
+# snapshot_assignment_walk holds the order and every column a search or the type and warning filters test, so that
+# finding a page walks that index only, however few of its rows match (a search of one letter matches a tenth of the
+# rows and had the database read or sort thousands of them).
+LIST_PAGES = Keyset("name_key", salt="mappings.assignment_list", ids_first=True)
 
 
 def role_choices(book: AppRoles, *, assignable: bool = True) -> list[tuple[str, str]]:
@@ -107,8 +104,10 @@ class WarningFilter(Filter, forms.ChoiceField):
     def narrow(self, value: str, form: ListFilters) -> Q:
         """The warning sets that hold one of the bits, as a list: an index probe (application, warnings) where a
         bitwise test would read every row, and an empty answer when no row has that warning costs nothing."""
-        bits = warnings.bits_of(form.kinds) if value == ANY_WARNING else warnings.BY_KEY[value].bit
-        return Q(warnings__in=warnings.sets_with(bits))
+        kinds = form.kinds if value == ANY_WARNING else (warnings.BY_KEY[value],)
+        if form.counts is not None and not any(form.counts.get(kind.key) for kind in kinds):
+            return Q(pk__in=[])  # the snapshot counted none: no query at all (Django answers an empty IN itself)
+        return Q(warnings__in=warnings.sets_with(warnings.bits_of(kinds)))
 
     def describe(self, value: str, form: ListFilters) -> str:
         return str(dict(self.choices)[value])
@@ -128,8 +127,18 @@ class AssignmentFilters(ListFilters):
     role = RoleFilter(label="Role assigned")
     warning = WarningFilter(label="Warnings")
 
-    def __init__(self, params: Mapping, *, book: AppRoles, kinds: Sequence[warnings.Kind]) -> None:
+    def __init__(
+        self,
+        params: Mapping,
+        *,
+        book: AppRoles,
+        kinds: Sequence[warnings.Kind],
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        """`counts`: the snapshot's warning counts (kept with its rows), when known: a warning no row has is then
+        answered without a query."""
         self.kinds = kinds
+        self.counts = counts
         self.base_fields["role"].choices = [("", "All"), *role_choices(book, assignable=False)]
         super().__init__(params)
         selected = self.value("role")
@@ -145,16 +154,17 @@ def filtered_assignments(application, filters: AssignmentFilters) -> tuple[Keyse
     """The application's stored assignments matching the filters in (name, id) order, and the keyset that pages
     them."""
     rows = filters.apply(SnapshotAssignment.objects.filter(application=application))
-    if filters.search:
-        return SEARCH_PAGES, SEARCH_PAGES.order(rows.annotate(sort_key=_unindexed("name_key")))
-    return PAGES, PAGES.order(rows)
+    return LIST_PAGES, LIST_PAGES.order(rows)
 
 
 def users_through_groups(application, text: str, limit: int = 20) -> list[SnapshotUser]:
-    """Users a search matches among those reached only through groups (they have no row of their own)."""
+    """Users a search matches among those reached only through groups (they have no row of their own): their ids
+    first, from the index snapshot_user_walk alone (as LIST_PAGES reads the list), then those users."""
     users = SnapshotUser.objects.filter(application=application, direct=False)
     users = users.filter(user_id=text.lower()) if GUID.match(text) else users.filter(_prefix(SEARCH_FIELDS, text))
-    return list(users.order_by(_unindexed("name_key"), "user_id")[:limit])
+    ids = list(users.order_by("name_key", "user_id").values_list("pk", flat=True)[:limit])
+    by_pk = {user.pk: user for user in SnapshotUser.objects.filter(pk__in=ids)}
+    return [by_pk[pk] for pk in ids if pk in by_pk]
 
 
 def member_match(text: str) -> Q:

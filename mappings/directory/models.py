@@ -104,7 +104,12 @@ class SnapshotAssignment(Searchable):
             models.UniqueConstraint(fields=["application", "assignment_id"], name="snapshot_assignment_unique"),
         ]
         indexes = [
-            models.Index(fields=["application", "name_key", "id"], name="snapshot_assignment_order"),
+            # The list's (name, id) order, with every column a search and the type and warning filters test: a page's
+            # ids are found from this index alone (mappings/assignment_list.py, LIST_PAGES).
+            models.Index(
+                fields=["application", "name_key", "id", "upn_key", "mail_key", "principal_type", "warnings"],
+                name="snapshot_assignment_walk",
+            ),
             models.Index(fields=["application", "principal_type", "name_key", "id"], name="snapshot_assignment_type"),
             models.Index(fields=["application", "role_id", "name_key", "id"], name="snapshot_assignment_role"),
             models.Index(fields=["application", "principal_id"], name="snapshot_assignment_principal"),
@@ -146,7 +151,13 @@ class SnapshotUser(Searchable):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["application", "user_id"], name="snapshot_user_unique")]
-        indexes = [models.Index(fields=["application", "name_key", "user_id"], name="snapshot_user_order")]
+        indexes = [
+            # (name, user id) order with what a search tests: users_through_groups reads ids from it alone.
+            models.Index(
+                fields=["application", "name_key", "user_id", "upn_key", "mail_key", "direct", "id"],
+                name="snapshot_user_walk",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -166,7 +166,7 @@ def _page(
     """The page (or, for htmx, its table); with a refused change, the conflict above the form that keeps it."""
     present = Presenter(application, snapshot)
     params = request.GET if request.method == "GET" else {}
-    filters = AssignmentFilters(params, book=present.book, kinds=present.kinds)
+    filters = AssignmentFilters(params, book=present.book, kinds=present.kinds, counts=snapshot.warning_counts or {})
     pages, rows = filtered_assignments(application, filters)
     page = pages.page(
         rows,
