@@ -72,21 +72,24 @@ def _prepared(fields: list, rows: Iterable[Sequence[Any]]) -> Iterable[list]:
         yield [field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)]
 
 
-def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """INSERT rows (Python values in `columns` order, as the model's fields take them); returns how many."""
+def insert_rows(
+    model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, ready: bool = False
+) -> int:
+    """INSERT rows (Python values in `columns` order, as the model's fields take them); returns how many. `ready`:
+    every value is already what the database takes (str, int, bool or None), so none goes through its field."""
     fields = _fields(model, columns)
     table = connection.ops.quote_name(model._meta.db_table)
     count = 0
     with connection.cursor() as cursor:
         if _uses_copy():
             with cursor.cursor.copy(f"COPY {table} ({_quoted(columns)}) FROM STDIN") as copy:
-                for values in _prepared(fields, rows):
+                for values in rows if ready else _prepared(fields, rows):
                     copy.write_row(values)
                     count += 1
             return count
         sql = f"INSERT INTO {table} ({_quoted(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
-        chunk: list[list] = []
-        for values in _prepared(fields, rows):
+        chunk: list = []
+        for values in rows if ready else _prepared(fields, rows):
             chunk.append(values)
             if len(chunk) >= EXECUTEMANY_CHUNK:
                 cursor.executemany(sql, chunk)

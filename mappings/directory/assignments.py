@@ -120,11 +120,23 @@ class AppRoles:
     def __init__(self, roles: list[dict]) -> None:
         self.roles = roles
         self.by_id = {role.get("id"): role for role in roles}
+        # role id -> (role, Default Access, label, assigned value): a full read asks for the same few roles 100,000
+        # times. The AssignedRole values are shared: nothing changes them once made.
+        self._known: dict[str, tuple[dict, bool, str, AssignedRole | None]] = {}
+
+    def _lookup(self, role_id: str) -> tuple[dict, bool, str, AssignedRole | None]:
+        known = self._known.get(role_id)
+        if known is None:
+            role = self.by_id.get(role_id, {"id": role_id})
+            default = is_default_access(role)
+            label = DEFAULT_ACCESS_LABEL if default else role_label(role)
+            known = self._known[role_id] = (role, default, label, None if default else assigned_role(role))
+        return known
 
     def role(self, role_id: str) -> tuple[dict, bool]:
         """(the role, whether it is Default Access)."""
-        role = self.by_id.get(role_id, {"id": role_id})
-        return role, is_default_access(role)
+        role, default, _, _ = self._lookup(role_id)
+        return role, default
 
     def defined(self, role_id: str) -> bool:
         """Whether the application defines this app role (Default Access always counts as defined)."""
@@ -132,23 +144,22 @@ class AppRoles:
 
     def assigned(self, role_id: str) -> AssignedRole | None:
         """What the role adds to appRoleAssignments; None for Default Access."""
-        role, default = self.role(role_id)
-        return None if default else assigned_role(role)
+        return self._lookup(role_id)[3]
 
     def row(self, assignment: Mapping) -> AssignmentRow:
         """An assignment as Graph gives it (appRoleAssignedTo, or the answer to adding one) as a row."""
         role_id = assignment.get("appRoleId") or DEFAULT_ACCESS_ID
-        role, default = self.role(role_id)
+        _, default, label, value = self._lookup(role_id)
         return AssignmentRow(
             id=assignment.get("id", ""),
             principal_id=assignment.get("principalId") or "",
             principal_type=assignment.get("principalType") or "",
             principal_name=assignment.get("principalDisplayName") or assignment.get("principalId") or "",
             role_id=role_id,
-            role_name=DEFAULT_ACCESS_LABEL if default else role_label(role),
+            role_name=label,
             default_access=default,
             created=assignment.get("createdDateTime") or "",
-            role_value="" if default else assigned_role(role),
+            role_value=value or "",
         )
 
 

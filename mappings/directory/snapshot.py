@@ -30,6 +30,7 @@ reads only the stored rows (mappings/assignment_list.py).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -297,13 +298,18 @@ def _user_values(user_id: str, person: Person, role_ids: Sequence[str], direct: 
 def _roles_by_user(book: AppRoles, roles: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
     """What appRoleAssignments holds for each user, sorted as the live reader sorts it."""
     out: dict[str, tuple[str, ...]] = {}
+    by_set: dict[tuple[str, ...], tuple[str, ...]] = {}  # most users share one of a few sets of roles
     for user_id, role_ids in roles.items():
-        values: dict[str, AssignedRole] = {}
-        for role_id in role_ids:
-            value = book.assigned(role_id)
-            if value is not None:
-                values.setdefault(str(value), value)
-        out[user_id] = tuple(sorted(values.values()))
+        role_set = tuple(role_ids)
+        found = by_set.get(role_set)
+        if found is None:
+            values: dict[str, AssignedRole] = {}
+            for role_id in role_set:
+                value = book.assigned(role_id)
+                if value is not None:
+                    values.setdefault(str(value), value)
+            found = by_set[role_set] = tuple(sorted(values.values()))
+        out[user_id] = found
     return out
 
 
@@ -326,6 +332,15 @@ def _sync(model: type[models.Model], application: Application, fields: Sequence[
     return len(doomed) + len(fresh)
 
 
+def _digest(rows: Mapping[Any, tuple]) -> str:
+    """The same for the same rows in any order, in any process (unlike hash(), which varies per process for text)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for row_key in sorted(rows):
+        digest.update(repr(rows[row_key]).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
 def _insert(model: type[models.Model], application: Application, fields: Sequence[str], rows: Sequence[tuple]) -> None:
     """Plain rows written at once (COPY on PostgreSQL, executemany on SQLite: console/bulk.py): a refresh of 100,000
     assignments writes some 300,000 rows, and a model instance per row cost more than the database did. The values
@@ -333,7 +348,7 @@ def _insert(model: type[models.Model], application: Application, fields: Sequenc
     if not rows:
         return
     columns = [model._meta.get_field(name).column for name in ("application", *fields)]
-    insert_rows(model, columns, ((application.pk, *values) for values in rows))
+    insert_rows(model, columns, ((application.pk, *values) for values in rows), ready=True)
 
 
 def _figures(application: Application) -> dict[str, Any]:
@@ -467,9 +482,17 @@ def _store(
     snapshot = _locked(application)
     if snapshot.as_of and snapshot.as_of > started_at:
         return False  # the stored rows carry a change made after this read began
-    _sync(SnapshotAssignment, application, ASSIGNMENT_FIELDS, 1, computed.assignments)
-    _sync(SnapshotGrant, application, GRANT_FIELDS, 2, computed.grants)
-    _sync(SnapshotUser, application, USER_FIELDS, 1, computed.users)
+    stored_digests = snapshot.row_digests or {}
+    digests = {}
+    for model, fields, width, rows in (
+        (SnapshotAssignment, ASSIGNMENT_FIELDS, 1, computed.assignments),
+        (SnapshotGrant, GRANT_FIELDS, 2, computed.grants),
+        (SnapshotUser, USER_FIELDS, 1, computed.users),
+    ):
+        name = model._meta.model_name
+        digests[name] = _digest(rows)
+        if stored_digests.get(name) != digests[name]:
+            _sync(model, application, fields, width, rows)
     counts = warnings.count_warnings(
         (values[-1] for values in computed.assignments.values()), (values[-1] for values in computed.users.values())
     )
@@ -484,6 +507,7 @@ def _store(
     snapshot.groups = sum(1 for values in rows if values[2] == PrincipalType.GROUP)
     snapshot.reached = len(computed.users)
     snapshot.warning_counts = counts
+    snapshot.row_digests = digests
     snapshot.graph_calls = calls
     snapshot.seconds = round(seconds, 3)
     snapshot.error = ""
@@ -550,7 +574,7 @@ def apply(
     _recompute(application, book, affected, touched)
     figures = _figures(application)
     now = timezone.now()
-    AssignmentSnapshot.objects.filter(pk=snapshot.pk).update(changed_at=now, as_of=now, **figures)
+    AssignmentSnapshot.objects.filter(pk=snapshot.pk).update(changed_at=now, as_of=now, row_digests={}, **figures)
     return True
 
 

@@ -16,7 +16,10 @@ The benchmark application is deleted afterwards unless --keep.
 
 from __future__ import annotations
 
+import cProfile
+import io
 import json
+import pstats
 import random
 import statistics
 import time
@@ -59,6 +62,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", default="", help="Also write the results to this file.")
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark application (prints its slug).")
         parser.add_argument(
+            "--profile", default="", help="Write a cProfile of each refresh to this folder and print its top functions."
+        )
+        parser.add_argument(
             "--pages-of", default="", help="Only time the pages of an application kept by an earlier --keep run."
         )
 
@@ -66,6 +72,7 @@ class Command(BaseCommand):
         if assignments < 1000 or not 0 < groups < assignments // 2:
             raise CommandError("--assignments must be at least 1000 and --groups between 1 and half of them.")
         settings.DEBUG = False  # DEBUG keeps every SQL statement in memory
+        self.profile_dir = Path(options["profile"]) if options["profile"] else None
         if options["pages_of"]:
             application = Application.objects.filter(slug=options["pages_of"]).first()
             if application is None:
@@ -178,9 +185,20 @@ class Command(BaseCommand):
     def refresh(self, application, emulators: EmulatorProcess, label: str) -> dict[str, Any]:
         emulators.control("reset_counters")
         self.stderr.write(f"Refresh from Entra, {label} …")
+        profiler = cProfile.Profile() if self.profile_dir else None
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         done = refresh(application, AssignmentReader(GraphClient(application.entra)), source=SnapshotSource.REFRESH)
+        if profiler:
+            profiler.disable()
         seconds = time.perf_counter() - started
+        if profiler:
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            profiler.dump_stats(self.profile_dir / f"refresh-{label.replace(' ', '-')}.prof")
+            report = io.StringIO()
+            pstats.Stats(profiler, stream=report).sort_stats("cumulative").print_stats(30)
+            self.stderr.write(report.getvalue())
         counters = emulators.control("counters")
         if not done.stored:
             raise CommandError("The refresh was not stored.")
