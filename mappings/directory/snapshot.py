@@ -447,6 +447,7 @@ def name_people(application: Application, users: Iterable[Mapping]) -> int:
         (SnapshotGrant, "user_id", "", False),
     )
     with transaction.atomic(), connection.cursor() as cursor:
+        AssignmentSnapshot.objects.filter(application=application).update(row_digests={})  # the rows change here
         for start in range(0, len(values), WRITE_BATCH):
             chunk = values[start : start + WRITE_BATCH]
             rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
