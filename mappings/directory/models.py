@@ -118,7 +118,6 @@ class SnapshotAssignment(Searchable):
                 fields=["application", "name_key", "id", "upn_key", "mail_key", "principal_type", "warnings"],
                 name="snapshot_assignment_walk",
             ),
-            models.Index(fields=["application", "principal_type", "name_key", "id"], name="snapshot_assignment_type"),
             models.Index(fields=["application", "role_id", "name_key", "id"], name="snapshot_assignment_role"),
             models.Index(fields=["application", "principal_id"], name="snapshot_assignment_principal"),
             models.Index(fields=["application", "warnings"], name="snapshot_assignment_warnings"),

@@ -1,6 +1,7 @@
 """The Users and groups list finds a page's ids by walking one index that holds the (name, id) order and every column
 a search or the type and warning filters test (mappings/assignment_list.py, LIST_PAGES): it replaces the plain order
-indexes, which it begins with."""
+indexes, which it begins with, and the type filter's index (the type is one of the columns it holds): a refresh writes
+one index fewer for each of 100,000 rows."""
 
 from django.db import migrations, models
 
@@ -20,6 +21,10 @@ class Migration(migrations.Migration):
         migrations.RemoveIndex(
             model_name='snapshotuser',
             name='snapshot_user_order',
+        ),
+        migrations.RemoveIndex(
+            model_name='snapshotassignment',
+            name='snapshot_assignment_type',
         ),
         migrations.AddIndex(
             model_name='snapshotassignment',
