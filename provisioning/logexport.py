@@ -37,9 +37,10 @@ from provisioning.logcolumns import (
 )
 from provisioning.logparts import graph_properties, graph_steps, property_rows, step_rows
 from provisioning.logquery import iter_keyset_chunks
-from provisioning.logsql import stream_json_text
+from provisioning.logsql import csv_row_chunks, stream_json_text
 from provisioning.models import ProvisioningJob
 
+SQL_CELLS = ("<cells made by PostgreSQL>",)  # a pass whose rows the database makes (logsql.csv_row_chunks)
 CSV_FILES = (
     "ProvisioningLogs.csv",
     "ProvisioningLogs_ProvisioningSteps.csv",
@@ -130,8 +131,11 @@ def _texts(columns: list[Column], ctx: LogContext) -> Callable[[Any], list]:
 def _csv_passes(ctx: LogContext) -> Iterator[tuple[str, list[Column], tuple[str, ...], Callable]]:
     """(file, columns, fields read, entry -> its rows) of the three CSV files."""
     log = [LOG_COLUMNS[key] for key in CSV_COLUMNS]
-    log_row = _texts(log, ctx)
-    yield CSV_FILES[0], log, column_fields(log), lambda entry: [log_row(entry)]
+    if connection.vendor == "postgresql":
+        yield CSV_FILES[0], log, SQL_CELLS, lambda entries: csv_row_chunks(entries, CSV_COLUMNS, ctx)
+    else:
+        log_row = _texts(log, ctx)
+        yield CSV_FILES[0], log, column_fields(log), lambda entry: [log_row(entry)]
     for name, field, sub_columns, fast in (
         (CSV_FILES[1], "steps", STEP_COLUMNS, step_rows),
         (CSV_FILES[2], "modified_properties", PROPERTY_COLUMNS, property_rows),
@@ -189,9 +193,13 @@ def _csv_member(
     with archive.open(name, "w", force_zip64=True) as member:
         member.write("\ufeff".encode())  # a BOM so that spreadsheet programs read UTF-8
         writer.writerow([column.export_heading for column in columns])
-        for chunk in chunks_of(entries, fields):
-            for entry in chunk:
-                writer.writerows(rows(entry))
+        chunks = rows(entries) if fields == SQL_CELLS else chunks_of(entries, fields)
+        for chunk in chunks:
+            if fields == SQL_CELLS:  # cells made by the database: the chunk as it came
+                writer.writerows(chunk)
+            else:
+                for entry in chunk:
+                    writer.writerows(rows(entry))
             member.write(text.getvalue().encode())
             text.seek(0)
             text.truncate()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import SimpleNamespace
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, CharField, F, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
 from provisioning.logcolumns import Fixed, LogContext, Shared, compact_json, encode_string
@@ -142,6 +142,68 @@ def stream_json_text(entries: QuerySet, shape: Mapping, ctx: LogContext, slow: M
         if len(rows) < CHUNK_SIZE:
             return
         last = rows[-1][len(names)]
+        moment = ProvisioningLogEntry.objects.filter(pk=last).values_list("activity_at", flat=True).first()
+        if moment is None:  # purged meanwhile by retention, and with it every older row
+            return
+        cursor = (moment, last)
+
+
+# ProvisioningLogs.csv on PostgreSQL: the database hands over each row's cells as the csv module is to write them
+# (text, a number, or NULL for an empty cell), so that a chunk is one writerows() call.
+UTC_TEXT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def _csv_cells(ctx: LogContext) -> dict[str, Any]:
+    """column key -> the expression of its cell (logexport._cell's value, text for text)."""
+    from provisioning.logcolumns import LOG_COLUMNS, Label
+
+    def label(key: str, field: str) -> Case:
+        labels = LOG_COLUMNS[key].text
+        assert isinstance(labels, Label)
+        resolved = labels.resolved()
+        return Case(
+            *(When(**{field: value}, then=Value(resolved(value))) for value in labels.labels),
+            default=F(field),
+            output_field=CharField(),
+        )
+
+    return {
+        "date": RawSQL(UTC_TEXT.format("activity_at"), ()),  # noqa: S611  (a constant)
+        "next_attempt": RawSQL(UTC_TEXT.format("next_attempt_at"), ()),  # noqa: S611  (a constant)
+        "cycle": F("cycle__cycle_id"),
+        "job": Value(ctx.job.job_id, output_field=CharField()),
+        "action": label("action", "action"),
+        "status": label("status", "status"),
+        "source_system": Value(LOG_COLUMNS["source_system"].value(None, ctx), output_field=CharField()),
+        "target_system": Value(LOG_COLUMNS["target_system"].value(None, ctx), output_field=CharField()),
+        "dry_run": Case(When(dry_run=True, then=Value("true")), default=Value("false"), output_field=CharField()),
+    }
+
+
+def csv_row_chunks(entries: QuerySet, keys: tuple[str, ...], ctx: LogContext) -> Iterator[list[tuple]]:
+    """The cells of ProvisioningLogs.csv (the columns `keys`), a chunk of rows at a time, newest first."""
+    from provisioning.logcolumns import LOG_COLUMNS
+
+    cells = _csv_cells(ctx)
+    annotations, names = {}, []
+    for key in keys:
+        column = LOG_COLUMNS[key]
+        if key in cells:
+            annotations[f"_c_{key}"] = cells[key]
+            names.append(f"_c_{key}")
+        else:  # a field written as stored
+            assert column.field, key
+            names.append(column.field)
+    query = entries.annotate(**annotations).order_by("-activity_at", "-id")
+    cursor = None
+    while True:
+        chunk = older_than(query, cursor) if cursor else query
+        rows = list(chunk.values_list(*names, "id")[:CHUNK_SIZE])
+        if rows:
+            yield [row[:-1] for row in rows]
+        if len(rows) < CHUNK_SIZE:
+            return
+        last = rows[-1][-1]
         moment = ProvisioningLogEntry.objects.filter(pk=last).values_list("activity_at", flat=True).first()
         if moment is None:  # purged meanwhile by retention, and with it every older row
             return
