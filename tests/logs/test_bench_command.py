@@ -21,3 +21,6 @@ def test_bench_logs_fills_and_times(db, tmp_path):
     assert {"json all", "csv zip all", "json last 7 days"} <= set(results["downloads"])
     assert results["downloads"]["json all"]["rows"] == 1500
     assert results["downloads"]["json all"]["megabytes"] > 0
+    printed = (tmp_path / "log").read_text()
+    assert "Download json of all 1,500 rows: " in printed and "rows per CPU-second" in printed
+    assert "Download csv zip of all 1,500 rows: " in printed and "load average" in printed

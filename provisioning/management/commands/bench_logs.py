@@ -9,6 +9,7 @@ Views are called in-process with RequestFactory, so the times are server time: q
 from __future__ import annotations
 
 import json
+import os
 import random
 import resource
 import statistics
@@ -112,11 +113,13 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE provisioning_provisioninglogentry")
         refresh_planner_statistics()  # SQLite: what the daily purge does
-        results = {"rows": rows, "database": connection.vendor, "pages": {}, "downloads": {}}
+        results = {"rows": rows, "database": connection.vendor, "pages": {}, "downloads": {},
+                   "load_average_at_start": round(os.getloadavg()[0], 1)}  # fmt: skip
         user = self.reader()
         self.time_pages(application, job, user, repeat, results)
         if not no_download:
             self.time_downloads(application, user, results, options["trace_memory"])
+        results["load_average_at_end"] = round(os.getloadavg()[0], 1)
         self.report(results)
         if json_file:
             with open(json_file, "w") as handle:
@@ -296,7 +299,11 @@ class Command(BaseCommand):
         return filtered_entries(application.job, parse_filters(params)).count()
 
     def report(self, results: dict) -> None:
-        self.stdout.write(f"\n{results['rows']} rows on {results['database']}")
+        self.stdout.write(
+            f"\n{results['rows']} rows on {results['database']}; load average "
+            f"{results['load_average_at_start']} at the start, {results['load_average_at_end']} at the end "
+            f"({os.cpu_count()} CPUs: the wall clock of a loaded machine says little, CPU-seconds more)"
+        )
         for name, row in results["pages"].items():
             self.stdout.write(
                 f"  {name:34} median {row['median_ms']:8.1f} ms  max {row['max_ms']:8.1f} ms  rows {row['rows']}"
@@ -308,4 +315,10 @@ class Command(BaseCommand):
                 f"{row['megabytes']:8.1f} MB  "
                 f"RSS {row['rss_start_mb']} MB + peak growth {row['rss_peak_growth_mb']} MB"
                 + (f"  peak traced {row['peak_traced_mb']} MB" if "peak_traced_mb" in row else "")
+            )
+        full = [(name, row) for name, row in results["downloads"].items() if name.endswith(" all")]
+        for name, row in full:
+            self.stdout.write(
+                f"Download {name[: -len(' all')]} of all {row['rows']:,} rows: {row['rows_per_s'] or 0:,} rows/s "
+                f"(wall clock), {row['rows_per_cpu_s'] or 0:,} rows per CPU-second of this process"
             )
