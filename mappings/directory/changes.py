@@ -51,6 +51,7 @@ in between leaves them to the next one (after a full read, the next cycle reads 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ from connections.clients.errors import (
     RemoteError,
     StopError,
 )
+from connections.clients.graph import BATCH_LIMIT, PAGE_SIZE
 from connections.clients.shapes import UnexpectedAnswer
 from mappings.directory.assignments import DETAILS_SELECT, AssignmentReader, AssignmentRow
 from mappings.directory.models import (
@@ -237,6 +239,10 @@ def _read_changes(
         if snapshot.audit_since is None:
             raise AuditLogUnusable("no audit log query since the last full read")
         principals, entries = audited_principals(reader, snapshot.audit_since - AUDIT_OVERLAP)
+        if math.ceil(len(principals) / BATCH_LIMIT) > max(1, math.ceil((snapshot.assignments or 0) / PAGE_SIZE)):
+            raise AuditLogUnusable(
+                f"{len(principals)} users and groups changed, more than appRoleAssignedTo costs to read in full"
+            )
         current, covered = _principal_rows(reader, principals)
     except AuditLogUnusable as exc:
         current = {row.id: row for row in reader.assignments()}

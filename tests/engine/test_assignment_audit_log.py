@@ -207,3 +207,14 @@ def test_an_incremental_cycle_without_changes_makes_a_handful_of_graph_calls(fol
     reads = emu.control.counters()["entra"]
     assert cycle.objects_done == 0 and cycle.assignments_read.startswith("audit log: 0 entries")
     assert ASSIGNED_TO not in reads and sum(reads.values()) <= 6, reads
+
+
+def test_more_changed_principals_than_a_full_read_costs_are_compared_in_full(followed, emu):
+    app, _ = followed
+    state = emu.control._entra.state
+    direct = sorted({a["principalId"] for a in state.assignments.values() if a["principalType"] == "User"})[:25]
+    assert len(direct) == 25
+    removed = sum(emu.control.unassign(user_id) for user_id in direct)
+    cycle = run(app.job)
+    assert cycle.assignments_read.startswith("appRoleAssignedTo compared in full: 25 users and groups changed")
+    assert removed >= 25 and all(StoredAssignments(app).roles_of(user_id) is None for user_id in direct)
