@@ -155,22 +155,37 @@ def upsert_rows(
 
 
 def update_objects(objects: Sequence[Model], names: Sequence[str]) -> int:
-    """UPDATE the fields `names` of model instances by primary key: one prepared statement run for all of them
-    (`executemany`, which psycopg pipelines on PostgreSQL), instead of the CASE expression per row and field that
-    `bulk_update` builds and the database then parses. Returns how many instances were written."""
+    """UPDATE the fields `names` of model instances by primary key, instead of the CASE expression per row and field
+    that `bulk_update` builds and the database then parses. On PostgreSQL the rows are copied into a temporary table
+    and merged with one `UPDATE ... FROM`; elsewhere one prepared UPDATE runs for all of them (`executemany`).
+    Returns how many instances were written."""
     if not objects:
         return 0
     meta = type(objects[0])._meta
-    fields = [meta.get_field(name) for name in names]
+    fields = [meta.pk, *(meta.get_field(name) for name in names)]
     table = connection.ops.quote_name(meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {table} SET {assignments} WHERE {connection.ops.quote_name(meta.pk.column)} = %s"  # noqa: S608
-    rows = [
-        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
-        + [meta.pk.get_db_prep_save(obj.pk, connection)]
-        for obj in objects
-    ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), EXECUTEMANY_CHUNK):
-            cursor.executemany(sql, rows[start : start + EXECUTEMANY_CHUNK])
+    rows = list(_prepared(fields, ([getattr(obj, field.attname) for field in fields] for obj in objects)))
+    key, *columns = (connection.ops.quote_name(field.column) for field in fields)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if _uses_copy():
+            staging = connection.ops.quote_name(f"bulk_update_{meta.db_table}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"SELECT {key}, {', '.join(columns)} FROM {table} WITH NO DATA"
+            )
+            cursor.execute(f"TRUNCATE {staging}")
+            with cursor.cursor.copy(f"COPY {staging} ({key}, {', '.join(columns)}) FROM STDIN") as copy:
+                for values in rows:
+                    copy.write_row(values)
+            assignments = ", ".join(f"{column} = staged.{column}" for column in columns)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM {staging} AS staged "  # noqa: S608
+                f"WHERE {table}.{key} = staged.{key}"
+            )
+            cursor.execute(f"TRUNCATE {staging}")
+            return len(rows)
+        sql = f"UPDATE {table} SET {', '.join(f'{column} = %s' for column in columns)} WHERE {key} = %s"  # noqa: S608
+        ordered = [[*values[1:], values[0]] for values in rows]
+        for start in range(0, len(ordered), EXECUTEMANY_CHUNK):
+            cursor.executemany(sql, ordered[start : start + EXECUTEMANY_CHUNK])
     return len(rows)
