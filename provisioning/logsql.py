@@ -150,6 +150,7 @@ def stream_json_text(entries: QuerySet, shape: Mapping, ctx: LogContext, slow: M
 
 # ProvisioningLogs.csv on PostgreSQL: the database hands over each row's cells as the csv module is to write them
 # (text, a number, or NULL for an empty cell), so that a chunk is one writerows() call.
+ENTRY = ProvisioningLogEntry._meta.db_table
 UTC_TEXT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
@@ -168,8 +169,9 @@ def _csv_cells(ctx: LogContext) -> dict[str, Any]:
         )
 
     return {
-        "date": RawSQL(UTC_TEXT.format("activity_at"), ()),  # noqa: S611  (a constant)
-        "next_attempt": RawSQL(UTC_TEXT.format("next_attempt_at"), ()),  # noqa: S611  (a constant)
+        # Qualified: the cycle's GUID joins the cycles' table.
+        "date": RawSQL(UTC_TEXT.format(f'"{ENTRY}".activity_at'), ()),  # noqa: S611  (constants)
+        "next_attempt": RawSQL(UTC_TEXT.format(f'"{ENTRY}".next_attempt_at'), ()),  # noqa: S611  (constants)
         "cycle": F("cycle__cycle_id"),
         "job": Value(ctx.job.job_id, output_field=CharField()),
         "action": label("action", "action"),
