@@ -454,10 +454,12 @@ def name_people(application: Application, users: Iterable[Mapping]) -> int:
     ]
     if not values:
         return 0
+    # A user's object id names only that user's own assignments (directory object ids are unique across types);
+    # each statement searches the rows by the (application, user or principal id) index for every value given.
     tables = (
-        (SnapshotUser, "user_id", "", True),
-        (SnapshotAssignment, "principal_id", f"AND {{t}}.principal_type = '{PrincipalType.USER}'", True),
-        (SnapshotGrant, "user_id", "", False),
+        (SnapshotUser, "user_id", True),
+        (SnapshotAssignment, "principal_id", True),
+        (SnapshotGrant, "user_id", False),
     )
     with transaction.atomic(), connection.cursor() as cursor:
         AssignmentSnapshot.objects.filter(application=application).update(row_digests={})  # the rows change here
@@ -465,15 +467,14 @@ def name_people(application: Application, users: Iterable[Mapping]) -> int:
             chunk = values[start : start + WRITE_BATCH]
             rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
             params = [value for row in chunk for value in row]
-            for model, user_column, extra, searchable in tables:
+            for model, user_column, searchable in tables:
                 table = connection.ops.quote_name(model._meta.db_table)
                 keys = ", upn_key = v.upn_key, mail_key = v.mail_key" if searchable else ""
                 # Table and column names are the models' own; every value is a parameter.
                 cursor.execute(
                     f"WITH v (uid, upn, mail, upn_key, mail_key) AS (VALUES {rows}) "  # noqa: S608
                     f"UPDATE {table} SET upn = v.upn, mail = v.mail{keys} FROM v "
-                    f"WHERE {table}.application_id = %s AND {table}.{user_column} = v.uid AND {table}.upn = '' "
-                    + extra.format(t=table),
+                    f"WHERE {table}.application_id = %s AND {table}.{user_column} = v.uid AND {table}.upn = ''",
                     [*params, application.pk],
                 )
     return len(values)
