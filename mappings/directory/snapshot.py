@@ -167,7 +167,7 @@ def _read(
         unread = directory.unread if application is not None else None
         for grant in reader.grants(list(directory.rows.values()), DETAILS_SELECT, unread):
             directory.reach[grant.assignment.id].append(grant.user_id)
-            if not grant.direct:
+            if not grant.direct and grant.user_id not in directory.people:  # a member of several groups: once
                 directory.people[grant.user_id] = Person.of(grant.user)
         if directory.unread and application is not None:
             _last_known_members(application, directory)
@@ -243,6 +243,7 @@ def _compute(directory: _Directory) -> _Computed:
     users: dict[str, tuple] = {}
     roles: dict[str, tuple[str, ...]] = {}
     bits_of: dict[str, int] = {}
+    named: dict[str, tuple[str, str, str, str]] = {}  # user id -> what each of their grant rows repeats
     for user_id, grants in per_user.items():
         role_ids, bits = warnings.user_warnings(grants)
         roles[user_id] = role_ids
@@ -250,7 +251,8 @@ def _compute(directory: _Directory) -> _Computed:
         person = directory.people.get(user_id) or Person(user_id)
         direct = any(not through for _, through in grants)
         groups = sum(1 for _, through in grants if through)
-        users[user_id] = _user_values(user_id, person, role_ids, direct, groups, bits)
+        users[user_id] = values = _user_values(user_id, person, role_ids, direct, groups, bits)
+        named[user_id] = values[1:5]  # name, UPN, mail, name key: as _grant_values gives them
     assignments: dict[str, tuple] = {}
     grants_out: dict[tuple[str, str], tuple] = {}
     for assignment_id, row in directory.rows.items():
@@ -258,10 +260,10 @@ def _compute(directory: _Directory) -> _Computed:
         member_bits = 0
         warned = 0
         for user_id in reached:
-            member_bits |= bits_of.get(user_id, 0)
-            warned += 1 if bits_of.get(user_id) else 0
-            person = directory.people.get(user_id) or Person(user_id)
-            grants_out[(assignment_id, user_id)] = _grant_values(assignment_id, user_id, person)
+            bits = bits_of[user_id]
+            member_bits |= bits
+            warned += 1 if bits else 0
+            grants_out[(assignment_id, user_id)] = (assignment_id, user_id, *named[user_id])
         is_group = row.principal_type == PrincipalType.GROUP
         members = len(reached) if is_group else None
         bits = warnings.assignment_warnings(
@@ -347,11 +349,14 @@ def _digest(rows: Mapping[Any, tuple]) -> str:
     """The same for the same rows in any order, in any process (unlike hash(), which varies per process for text).
     marshal's format 2 writes every value in full (no references that depend on which objects are shared); "" when
     a value is of a type it cannot write (the rows are then compared one by one)."""
+    digest = hashlib.blake2b(digest_size=16)
+    keys = sorted(rows)
     try:
-        data = marshal.dumps([rows[row_key] for row_key in sorted(rows)], 2)
+        for start in range(0, len(keys), 5000):  # in pieces: one buffer of 100 MB cost more than the work
+            digest.update(marshal.dumps([rows[row_key] for row_key in keys[start : start + 5000]], 2))
     except ValueError:
         return ""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return digest.hexdigest()
 
 
 def _insert(model: type[models.Model], application: Application, fields: Sequence[str], rows: Sequence[tuple]) -> None:
