@@ -19,6 +19,7 @@ from __future__ import annotations
 import cProfile
 import io
 import json
+import os
 import pstats
 import random
 import statistics
@@ -80,9 +81,7 @@ class Command(BaseCommand):
             self.analyze()
             pages = self.time_pages(application, repeat)
             for name, row in pages.items():
-                self.stdout.write(
-                    f"  {name:40} median {row['median_ms']:7.1f} ms  max {row['max_ms']:7.1f} ms  rows {row['rows']}"
-                )
+                self.stdout.write(_page_line(name, row))
             if options["json"]:
                 Path(options["json"]).write_text(json.dumps({"database": connection.vendor, "pages": pages}, indent=2))
             return
@@ -112,6 +111,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"Kept: --pages-of {application.slug}")
         worst = max(row["median_ms"] for row in pages.values())
         result = {
+            "load_average": [round(x, 2) for x in os.getloadavg()],
             "database": connection.vendor,
             "latency_ms": latency_ms,
             "tenant": tenant,
@@ -206,6 +206,7 @@ class Command(BaseCommand):
             "run": label,
             "seconds": round(seconds, 2),
             "graph_calls": counters["totals"]["entra"],
+            "http_requests": done.graph_calls,
             "graph_calls_by_endpoint": {k: v for k, v in counters["entra"].items() if v},
             "assignments": done.assignments,
             "users_reached": done.reached,
@@ -222,20 +223,29 @@ class Command(BaseCommand):
         return User.objects.get(pk=user.pk)
 
     def timed(self, view, user, params: dict, repeat: int, **kwargs) -> dict[str, Any]:
-        times = []
+        times, sql = [], []
         for _ in range(repeat + 1):  # one warm-up
             request = RequestFactory().get("/", params)
             request.user = user
             request.session = {}
             request._messages = _Messages()
+            queries = _QueryClock()
             started = time.perf_counter()
-            response = view(request, **kwargs)
+            with connection.execute_wrapper(queries):
+                response = view(request, **kwargs)
             times.append((time.perf_counter() - started) * 1000)
+            sql.append(queries)
             if response.status_code != 200:
                 raise CommandError(f"{view.__name__} {params}: {response.status_code}")
         rows = response.content.count(b"<tr>") - response.content.count(b"<thead>")
-        times = times[1:]
-        return {"median_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1), "rows": rows}
+        times, sql = times[1:], sql[1:]
+        return {
+            "median_ms": round(statistics.median(times), 1),
+            "max_ms": round(max(times), 1),
+            "rows": rows,
+            "queries": sql[-1].count,
+            "sql_median_ms": round(statistics.median(q.ms for q in sql), 1),
+        }
 
     def time_pages(self, application, repeat: int) -> dict[str, dict[str, Any]]:
         user = self.reader()
@@ -287,23 +297,46 @@ class Command(BaseCommand):
         tenant = result["tenant"]
         self.stdout.write(
             f"\n{tenant['assignments']} assignments ({tenant['groups_added']} groups added to the seed's "
-            f"{tenant['seed_users']} users) on {result['database']}, Graph latency {result['latency_ms']} ms"
+            f"{tenant['seed_users']} users) on {result['database']}, Graph latency {result['latency_ms']} ms; "
+            f"load average at the end {' '.join(map(str, result['load_average']))} on {os.cpu_count()} CPUs "
+            "(timings under load are slower)"
         )
         for row in result["refresh"]:
             self.stdout.write(
-                f"  Refresh from Entra, {row['run']:24} {row['seconds']:7.2f} s  {row['graph_calls']:5} Graph calls  "
+                f"  Refresh from Entra, {row['run']:24} {row['seconds']:7.2f} s  {row['http_requests']} HTTP requests "
+                f"({row['graph_calls']} Graph calls counting batch parts)  "
                 f"{row['assignments']} assignments reaching {row['users_reached']} users ({row['grants']} grants); "
                 + ", ".join(f"{step} {seconds:.2f} s" for step, seconds in row["steps_s"].items())
             )
         for name, row in result["pages"].items():
-            self.stdout.write(
-                f"  {name:40} median {row['median_ms']:7.1f} ms  max {row['max_ms']:7.1f} ms  rows {row['rows']}"
-            )
+            self.stdout.write(_page_line(name, row))
         self.stdout.write(f"  Graph calls during all page views: {result['graph_calls_during_page_views']}")
         self.stdout.write(
             f"  slowest page median {result['slowest_page_median_ms']} ms (bound {result['page_bound_ms']} ms); "
             f"refresh bound {result['refresh_bound_s']} s"
         )
+
+
+def _page_line(name: str, row: dict[str, Any]) -> str:
+    return (
+        f"  {name:40} median {row['median_ms']:7.1f} ms  max {row['max_ms']:7.1f} ms  rows {row['rows']:3}  "
+        f"{row['queries']:2} queries, {row['sql_median_ms']:6.1f} ms of SQL (median)"
+    )
+
+
+class _QueryClock:
+    """Counts a page view's SQL statements and the time spent in them (an execute_wrapper)."""
+
+    def __init__(self) -> None:
+        self.count, self.ms = 0, 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.count += 1
+            self.ms += (time.perf_counter() - started) * 1000
 
 
 class _Messages(list):
