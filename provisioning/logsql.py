@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import Case, CharField, F, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
-from provisioning.logcolumns import Fixed, LogContext, Shared, compact_json, encode_string
+from provisioning.logcolumns import LOG_COLUMNS, Fixed, Label, LogContext, Shared, compact_json, encode_string
 from provisioning.logparts import graph_properties, graph_steps
 from provisioning.logquery import CHUNK_SIZE, older_than
 from provisioning.models import ProvisioningLogEntry
@@ -156,7 +156,6 @@ UTC_TEXT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 def _csv_cells(ctx: LogContext) -> dict[str, Any]:
     """column key -> the expression of its cell (logexport._cell's value, text for text)."""
-    from provisioning.logcolumns import LOG_COLUMNS, Label
 
     def label(key: str, field: str) -> Case:
         labels = LOG_COLUMNS[key].text
@@ -184,8 +183,6 @@ def _csv_cells(ctx: LogContext) -> dict[str, Any]:
 
 def csv_row_chunks(entries: QuerySet, keys: tuple[str, ...], ctx: LogContext) -> Iterator[list[tuple]]:
     """The cells of ProvisioningLogs.csv (the columns `keys`), a chunk of rows at a time, newest first."""
-    from provisioning.logcolumns import LOG_COLUMNS
-
     cells = _csv_cells(ctx)
     annotations, names = {}, []
     for key in keys:
