@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, F, Func, Q, QuerySet
 
 from console.lists import ChoiceFilter, Filter, Keyset, ListFilters, SearchFilter
 from mappings.directory import warnings
@@ -37,6 +37,15 @@ PAGES = Keyset("name_key", salt="mappings.assignment_list")
 # finding a page walks that index only, however few of its rows match (a search of one letter matches a tenth of the
 # rows and had the database read or sort thousands of them).
 LIST_PAGES = Keyset("name_key", salt="mappings.assignment_list", ids_first=True)
+# A search of three characters or more matches few rows: the database collects what the prefix indexes find and sorts
+# it, through a copy of the key that no index holds (so that it does not walk the whole name order for a search that
+# matches nothing). Shorter searches match many rows and walk the index (LIST_PAGES).
+SEARCH_PAGES = Keyset("sort_key", salt="mappings.assignment_list.search")
+WALKED_SEARCH = 2  # the longest search that walks the name order
+
+
+def _unindexed(name: str) -> Func:
+    return Func(F(name), template="(%(expressions)s || '')", output_field=CharField())
 
 
 def role_choices(book: AppRoles, *, assignable: bool = True) -> list[tuple[str, str]]:
@@ -154,6 +163,8 @@ def filtered_assignments(application, filters: AssignmentFilters) -> tuple[Keyse
     """The application's stored assignments matching the filters in (name, id) order, and the keyset that pages
     them."""
     rows = filters.apply(SnapshotAssignment.objects.filter(application=application))
+    if len(filters.search) > WALKED_SEARCH:
+        return SEARCH_PAGES, SEARCH_PAGES.order(rows.annotate(sort_key=_unindexed("name_key")))
     return LIST_PAGES, LIST_PAGES.order(rows)
 
 
@@ -162,7 +173,8 @@ def users_through_groups(application, text: str, limit: int = 20) -> list[Snapsh
     first, from the index snapshot_user_walk alone (as LIST_PAGES reads the list), then those users."""
     users = SnapshotUser.objects.filter(application=application, direct=False)
     users = users.filter(user_id=text.lower()) if GUID.match(text) else users.filter(_prefix(SEARCH_FIELDS, text))
-    ids = list(users.order_by("name_key", "user_id").values_list("pk", flat=True)[:limit])
+    order = _unindexed("name_key") if len(text) > WALKED_SEARCH else "name_key"
+    ids = list(users.order_by(order, "user_id").values_list("pk", flat=True)[:limit])
     by_pk = {user.pk: user for user in SnapshotUser.objects.filter(pk__in=ids)}
     return [by_pk[pk] for pk in ids if pk in by_pk]
 
