@@ -72,6 +72,19 @@ def _prepared(fields: list, rows: Iterable[Sequence[Any]]) -> Iterable[list]:
         yield [field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)]
 
 
+def _stage(cursor, staging: str, table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Copy `rows` into the temporary table `staging`, made once per connection with `table`'s column types for
+    `columns` (without the table's constraints: its NOT NULL id may have no value here) and emptied at commit."""
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {staging}")
+    with cursor.cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
+        for values in rows:
+            copy.write_row(values)
+
+
 def insert_rows(
     model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, ready: bool = False
 ) -> int:
@@ -131,15 +144,7 @@ def upsert_rows(
     with transaction.atomic(), connection.cursor() as cursor:
         if _uses_copy():
             staging = connection.ops.quote_name(f"bulk_{model._meta.db_table}")
-            # the columns' types without the table's constraints (its NOT NULL id has no value here)
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
-                f"SELECT {_quoted(columns)} FROM {table} WITH NO DATA"
-            )
-            cursor.execute(f"TRUNCATE {staging}")
-            with cursor.cursor.copy(f"COPY {staging} ({_quoted(columns)}) FROM STDIN") as copy:
-                for values in _prepared(fields, rows):
-                    copy.write_row(values)
+            _stage(cursor, staging, table, _quoted(columns), _prepared(fields, rows))
             cursor.execute(
                 f"INSERT INTO {table} ({_quoted(columns)}) SELECT {_quoted(columns)} FROM {staging} {on_conflict}"  # noqa: S608
             )
@@ -169,14 +174,7 @@ def update_objects(objects: Sequence[Model], names: Sequence[str]) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         if _uses_copy():
             staging = connection.ops.quote_name(f"bulk_update_{meta.db_table}")
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS "  # noqa: S608
-                f"SELECT {key}, {', '.join(columns)} FROM {table} WITH NO DATA"
-            )
-            cursor.execute(f"TRUNCATE {staging}")
-            with cursor.cursor.copy(f"COPY {staging} ({key}, {', '.join(columns)}) FROM STDIN") as copy:
-                for values in rows:
-                    copy.write_row(values)
+            _stage(cursor, staging, table, ", ".join([key, *columns]), rows)
             assignments = ", ".join(f"{column} = staged.{column}" for column in columns)
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM {staging} AS staged "  # noqa: S608
