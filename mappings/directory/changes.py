@@ -104,7 +104,7 @@ class Followed:
     reason: str = ""
     incomplete: list[str] = field(default_factory=list)  # a full read that could not read everything: why
     mechanism: str = ""
-    unnamed: int = 0  # users stored without UPN and mail, for the caller's read of every user (snapshot.name_people)
+    unnamed: int = 0  # users stored without UPN and mail, for the caller's read of every user (snapshot.PeopleNames)
 
 
 class NeedsFullRead(Exception):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from django.db.models import Q
 from django.utils import timezone
@@ -35,7 +35,7 @@ from mappings.directory.changes import StoredRoles
 from mappings.directory.changes import follow as follow_assignments
 from mappings.directory.changes import full_read as full_assignment_read
 from mappings.directory.changes import provisioned as assignments_provisioned
-from mappings.directory.snapshot import name_people
+from mappings.directory.snapshot import PeopleNames
 from mappings.directory.users import select_for, source_user
 from mappings.lookups import GraphTenant, SalesforceUniqueness
 from mappings.target_types import TargetTypes
@@ -319,10 +319,12 @@ class CycleRunner:
         # The snapshot left the UPN and mail of users new to it to this read of every user (no second list).
         naming = self.unnamed > 0
         also = ("mail",) if naming and "mail" not in self.reader.select else ()
-        with self._reading("a page of users"):
+        # Named once the read is done (a read that fails names nobody: they are read again next time).
+        names = PeopleNames(self.application) if naming else nullcontext()
+        with self._reading("a page of users"), names:
             for page, pages in _grouped(self.reader.all_users(also=also), FULL_READ_PAGES):
                 if naming:
-                    name_people(self.application, page)
+                    names.add(page)
                 for name in also:
                     for raw in page:
                         raw.pop(name, None)

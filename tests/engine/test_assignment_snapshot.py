@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from connections.clients.errors import TransientError
 from connections.clients.graph import GraphClient
 from mappings.directory.assignments import AssignmentReader
 from mappings.directory.models import (
@@ -16,6 +17,7 @@ from mappings.directory.models import (
     SnapshotUser,
 )
 from mappings.directory.snapshot import StoredAssignments, refresh
+from provisioning.engine.importer import SourceReader
 from provisioning.models import CycleKind, CycleStatus, ProvisionedLink
 from provisioning.tasks import run_cycle
 
@@ -102,4 +104,74 @@ def test_users_a_full_cycle_could_not_name_are_read_by_the_next_one(configured_a
     configured_app.job.needs_initial_cycle = False
     configured_app.job.save(update_fields=["needs_initial_cycle"])
     run_cycle(configured_app.job.pk, CycleKind.INITIAL)
+    assert _people(configured_app) == named
+
+
+def _unnamed_direct_users(application) -> set[str]:
+    """Users assigned directly whom the snapshot holds without a UPN, checked to be the same in its three tables."""
+    users = set(
+        SnapshotUser.objects.filter(application=application, direct=True, upn="").values_list("user_id", flat=True)
+    )
+    rows = SnapshotAssignment.objects.filter(application=application, principal_type="User", upn="")
+    assert set(rows.values_list("principal_id", flat=True)) == users
+    assert set(SnapshotGrant.objects.filter(application=application, upn="").values_list("user_id", flat=True)) == users
+    return users
+
+
+def _forgotten_names(application) -> set[str]:
+    """The snapshot as a full cycle stores it before its read of users: users assigned directly without UPN or mail
+    (unless a group's members gave them)."""
+    in_groups = set(
+        SnapshotGrant.objects.filter(application=application)
+        .exclude(assignment_id__in=SnapshotAssignment.objects.filter(principal_type="User").values("assignment_id"))
+        .values_list("user_id", flat=True)
+    )
+    direct = (
+        set(SnapshotUser.objects.filter(application=application, direct=True).values_list("user_id", flat=True))
+        - in_groups
+    )
+    assert direct
+    SnapshotUser.objects.filter(application=application, user_id__in=direct).update(
+        upn="", mail="", upn_key="", mail_key=""
+    )
+    SnapshotAssignment.objects.filter(application=application, principal_id__in=direct).update(
+        upn="", mail="", upn_key="", mail_key=""
+    )
+    SnapshotGrant.objects.filter(application=application, user_id__in=direct).update(upn="", mail="")
+    application.job.needs_initial_cycle = False
+    application.job.save(update_fields=["needs_initial_cycle"])
+    return direct
+
+
+def test_a_full_cycle_names_its_new_users_in_every_table_once_its_read_of_users_is_done(configured_app, emu):
+    run_cycle(configured_app.job.pk)
+    named = _people(configured_app)
+    unnamed = _forgotten_names(configured_app)
+    assert _unnamed_direct_users(configured_app) == unnamed
+    cycle = run_cycle(configured_app.job.pk, CycleKind.INITIAL)
+    assert cycle.status in (CycleStatus.SUCCEEDED, CycleStatus.COMPLETED_WITH_ERRORS), cycle.error_message
+    assert _unnamed_direct_users(configured_app) == set()
+    assert _people(configured_app) == named
+
+
+def test_a_full_cycle_whose_read_of_users_fails_part_way_names_nobody_and_the_next_one_does(
+    configured_app, emu, monkeypatch
+):
+    run_cycle(configured_app.job.pk)
+    named = _people(configured_app)
+    unnamed = _forgotten_names(configured_app)
+    all_users = SourceReader.all_users
+
+    def failing(reader, *args, **kwargs):
+        for page in all_users(reader, *args, **kwargs):
+            yield page[: len(page) // 2]  # the users of the first half reached the cycle, then the read failed
+            raise TransientError("the next page of users could not be read")
+
+    monkeypatch.setattr(SourceReader, "all_users", failing)
+    failed = run_cycle(configured_app.job.pk, CycleKind.INITIAL)
+    assert failed.status == CycleStatus.COMPLETED_WITH_ERRORS
+    assert _unnamed_direct_users(configured_app) == unnamed  # nobody named, in any table
+    monkeypatch.setattr(SourceReader, "all_users", all_users)
+    again = run_cycle(configured_app.job.pk, CycleKind.INITIAL)
+    assert again.status in (CycleStatus.SUCCEEDED, CycleStatus.COMPLETED_WITH_ERRORS), again.error_message
     assert _people(configured_app) == named
