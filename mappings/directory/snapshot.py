@@ -319,52 +319,79 @@ def _roles_by_user(book: AppRoles, roles: Mapping[str, Sequence[str]]) -> dict[s
 # Writing ---------------------------------------------------------------------------------------------------------
 
 
-def _sync(model: type[models.Model], application: Application, fields: Sequence[str], width: int, new: Mapping):
+def _sync(
+    model: type[models.Model], application: Application, fields: Sequence[str], width: int, new: Mapping, ordered: list
+):
     """Make the application's rows of `model` equal `new` ({key: values in `fields` order}, the key being the first
-    `width` fields), deleting and inserting only the rows that differ. Returns how many rows were written."""
+    `width` fields; `ordered`: the same values in the order they are written), deleting and inserting only the rows
+    that differ. Returns how many rows were written."""
     stored: dict[Any, tuple[int, int]] = {}
     rows = model.objects.filter(application=application).values_list("pk", *fields)
     for pk, *values in rows.iterator(chunk_size=5000):
         row_key = values[0] if width == 1 else tuple(values[:width])
         stored[row_key] = (pk, hash(tuple(values)))
     doomed = [pk for row_key, (pk, digest) in stored.items() if row_key not in new or hash(new[row_key]) != digest]
-    fresh = [values for row_key, values in new.items() if stored.get(row_key, (0, None))[1] != hash(values)]
-    # In the order of the tables' main indexes: each index page is then filled once rather than visited again and
-    # again (a fifth less time writing 400,000 rows into PostgreSQL with its buffers shared by other work).
-    fresh.sort(key=_INSERT_ORDER[model])
+    fresh = [
+        values
+        for values in ordered
+        if stored.get(values[0] if width == 1 else values[:width], (0, None))[1] != hash(values)
+    ]
     for start in range(0, len(doomed), WRITE_BATCH):
         model.objects.filter(pk__in=doomed[start : start + WRITE_BATCH]).delete()
     _insert(model, application, fields, fresh)
     return len(doomed) + len(fresh)
 
 
+# The order rows are written in, that of the tables' main indexes: each index page is then filled once rather than
+# visited again and again (a fifth less time writing 400,000 rows into PostgreSQL with its buffers shared by other
+# work). It is also the order a table's digest reads them in: each key is a row's own (no two rows share one).
 _INSERT_ORDER = {
     SnapshotAssignment: lambda values: (values[6], values[0]),  # name_key, assignment_id
     SnapshotGrant: lambda values: (values[0], values[5], values[1]),  # assignment_id, name_key, user_id
     SnapshotUser: lambda values: (values[4], values[0]),  # name_key, user_id
 }
+DIGEST_CHUNK = 5000  # rows marshalled at once: one buffer of 100 MB cost more than the work
 
 
-def _digest(rows: Mapping[Any, tuple]) -> str:
-    """The same for the same rows in any order, in any process (unlike hash(), which varies per process for text).
-    marshal's format 2 writes every value in full (no references that depend on which objects are shared); "" when
-    a value is of a type it cannot write (the rows are then compared one by one)."""
-    digest = hashlib.blake2b(digest_size=16)
-    keys = sorted(rows)
-    try:
-        for start in range(0, len(keys), 5000):  # in pieces: one buffer of 100 MB cost more than the work
-            digest.update(marshal.dumps([rows[row_key] for row_key in keys[start : start + 5000]], 2))
-    except ValueError:
-        return ""
+class _Digest:
+    """The same for the same rows in the same order, in any process (unlike hash(), which varies per process for
+    text). marshal's format 2 writes every value in full (no references that depend on which objects are shared); ""
+    when a value is of a type it cannot write (the rows are then compared one by one)."""
+
+    def __init__(self) -> None:
+        self.hash: Any = hashlib.blake2b(digest_size=16)
+
+    def update(self, rows: list[tuple]) -> None:
+        if self.hash is not None:
+            try:
+                self.hash.update(marshal.dumps(rows, 2))
+            except ValueError:
+                self.hash = None
+
+    def hexdigest(self) -> str:
+        return self.hash.hexdigest() if self.hash is not None else ""
+
+
+def _digested(rows: Sequence[tuple], digest: _Digest) -> Iterator[tuple]:
+    """`rows`, adding them to `digest` a chunk at a time as they go (written through COPY, the digest is made while
+    PostgreSQL takes the rows in)."""
+    for start in range(0, len(rows), DIGEST_CHUNK):
+        chunk = list(rows[start : start + DIGEST_CHUNK])
+        digest.update(chunk)
+        yield from chunk
+
+
+def _digest(rows: Sequence[tuple]) -> str:
+    digest = _Digest()
+    for _ in _digested(rows, digest):
+        pass
     return digest.hexdigest()
 
 
-def _insert(model: type[models.Model], application: Application, fields: Sequence[str], rows: Sequence[tuple]) -> None:
+def _insert(model: type[models.Model], application: Application, fields: Sequence[str], rows: Iterable[tuple]) -> None:
     """Plain rows written at once (COPY on PostgreSQL, executemany on SQLite: console/bulk.py): a refresh of 100,000
     assignments writes some 300,000 rows, and a model instance per row cost more than the database did. The values
     are those _compute made (every column given, none left to a model default)."""
-    if not rows:
-        return
     columns = [model._meta.get_field(name).column for name in ("application", *fields)]
     insert_rows(model, columns, ((application.pk, *values) for values in rows), ready=True)
 
@@ -571,9 +598,16 @@ def _store(
         (SnapshotUser, USER_FIELDS, 1, computed.users),
     ):
         name = model._meta.model_name
-        digests[name] = _digest(rows)
+        ordered = sorted(rows.values(), key=_INSERT_ORDER[model])
+        if not model.objects.filter(application=application).exists():
+            # Nothing stored (a first refresh): every row is written, digested on the way.
+            digest = _Digest()
+            _insert(model, application, fields, _digested(ordered, digest))
+            digests[name] = digest.hexdigest()
+            continue
+        digests[name] = _digest(ordered)
         if not digests[name] or stored_digests.get(name) != digests[name]:
-            _sync(model, application, fields, width, rows)
+            _sync(model, application, fields, width, rows, ordered)
     counts = warnings.count_warnings(
         (values[-1] for values in computed.assignments.values()), (values[-1] for values in computed.users.values())
     )

@@ -16,7 +16,13 @@ from mappings import assignment_list
 from mappings.access.models import AccessKind, AccessSettings, AppRoleAccess, OrgAccessItem
 from mappings.directory import snapshot as snapshot_module
 from mappings.directory.assignments import DEFAULT_ACCESS_ID, AssignmentReader
-from mappings.directory.models import AssignmentSnapshot, SnapshotAssignment, SnapshotSource, SnapshotUser
+from mappings.directory.models import (
+    AssignmentSnapshot,
+    SnapshotAssignment,
+    SnapshotGrant,
+    SnapshotSource,
+    SnapshotUser,
+)
 from mappings.directory.snapshot import StoredAssignments, refresh, snapshot_of
 from mappings.views import assignments as assignment_views
 
@@ -578,3 +584,40 @@ def test_a_refresh_asked_for_that_fails_is_said_on_the_page_and_stops_waiting(ad
     html = _page(admin_client, stored)
     assert "Reading the assignments from Microsoft Graph failed" in html and "Reading the assignments from" in html
     assert "hx-trigger" not in html.split('id="snapshot-status"', 1)[1].split(">", 1)[0]
+
+
+def _stored_rows(app) -> list:
+    return [
+        sorted(model.objects.filter(application=app).values_list("pk", *fields))
+        for model, fields in (
+            (SnapshotAssignment, snapshot_module.ASSIGNMENT_FIELDS),
+            (SnapshotGrant, snapshot_module.GRANT_FIELDS),
+            (SnapshotUser, snapshot_module.USER_FIELDS),
+        )
+    ]
+
+
+def test_an_unchanged_refresh_after_the_first_writes_nothing_and_reads_no_row_back(live_app, emu, monkeypatch):
+    _refresh(live_app)
+    first = _stored_rows(live_app)
+    compared = []
+    sync = snapshot_module._sync
+    monkeypatch.setattr(snapshot_module, "_sync", lambda *args: compared.append(args[0]) or sync(*args))
+    _refresh(live_app)
+    assert compared == []  # the digests stored by the first refresh say every table is unchanged
+    assert _stored_rows(live_app) == first
+    emu.control.unassign("Sales Team")
+    _refresh(live_app)
+    assert compared  # a change is compared row by row: only what changed is written
+    assert not SnapshotAssignment.objects.filter(application=live_app, display_name="Sales Team").exists()
+
+
+def test_a_user_joining_a_group_twice_has_one_grant_of_it(stored, emu):
+    newcomer = _unassigned_user(emu)
+    group = _group(emu, "Sales Team")
+    book = StoredAssignments(stored).book
+    for _ in range(2):
+        assert snapshot_module.apply(stored, book, joined={group["id"]: [newcomer]})
+    grants = SnapshotGrant.objects.filter(application=stored, user_id=newcomer["id"])
+    assert grants.count() == SnapshotAssignment.objects.filter(application=stored, principal_id=group["id"]).count()
+    assert SnapshotUser.objects.get(application=stored, user_id=newcomer["id"]).groups == grants.count()
