@@ -164,21 +164,29 @@ def provisioned(application) -> None:
 
 
 @_noting_errors
-def follow(application, reader: AssignmentReader) -> Followed:
-    """Bring the snapshot up to date with what changed in Entra since the last cycle (or read it in full)."""
+def follow(application, reader: AssignmentReader, *, named_later: bool = False) -> Followed:
+    """Bring the snapshot up to date with what changed in Entra since the last cycle (or read it in full).
+
+    A full cycle follows the changes too when it can (it reads every user anyway, and asks the snapshot for their
+    roles): the reconciliation stays every RECONCILE_AFTER, whatever kind of cycle comes. `named_later` is passed to
+    a full read (see full_read)."""
     snapshot = snapshot_of(application)
+
+    def read_in_full(reason: str) -> Followed:
+        return full_read(application, reader, reason, named_later=named_later)
+
     if snapshot.refreshed_at is None or not snapshot.group_delta_link:
-        return full_read(application, reader, "no full read to follow from")
+        return read_in_full("no full read to follow from")
     if timezone.now() - snapshot.refreshed_at >= RECONCILE_AFTER:
-        return full_read(application, reader, "the periodic full read")
+        return read_in_full("the periodic full read")
     if EVERYONE in (snapshot.pending_users or []):
-        return full_read(application, reader, "the cycle after the last full read did not complete")
+        return read_in_full("the cycle after the last full read did not complete")
     try:
         return _follow(application, reader, snapshot)
     except NeedsFullRead as exc:
-        return full_read(application, reader, str(exc))
+        return read_in_full(str(exc))
     except DeltaExpired:
-        return full_read(application, reader, "the group delta link expired")
+        return read_in_full("the group delta link expired")
 
 
 def _graph_time(moment: datetime) -> str:
@@ -414,13 +422,21 @@ def _save_link(application, reader: AssignmentReader, *, audit_since: datetime) 
 
 class StoredRoles:
     """The assigned users' role values as the engine asks for them (`user_id in roles`, `roles.get(user_id)`), read
-    from the snapshot a page at a time (`load(ids)`) rather than all at once: an incremental cycle touches few."""
+    from the snapshot a page at a time (`load(ids)`) rather than all at once: an incremental cycle touches few.
+    `forgetful`: each load forgets the users of the pages before (a full cycle asks for every user once), so memory
+    stays that of a page whatever the tenant."""
 
-    def __init__(self, application) -> None:
+    def __init__(self, application, *, forgetful: bool = False) -> None:
         self.stored = StoredAssignments(application)
         self.known: dict[str, tuple[str, ...] | None] = {}
+        self.forgetful = forgetful
 
     def load(self, user_ids) -> None:
+        if self.forgetful:
+            self.known.clear()
+        self._read(user_ids)
+
+    def _read(self, user_ids) -> None:
         wanted = [uid for uid in user_ids if uid not in self.known]
         for start in range(0, len(wanted), 2000):
             chunk = wanted[start : start + 2000]
@@ -429,7 +445,7 @@ class StoredRoles:
 
     def get(self, user_id: str, default=None):
         if user_id not in self.known:
-            self.load([user_id])
+            self._read([user_id])
         roles = self.known[user_id]
         return default if roles is None else roles
 

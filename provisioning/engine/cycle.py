@@ -5,9 +5,10 @@ that holds the job's claim (engine/lock.py): provisioning/tasks.py's run_cycle, 
 provisioning/operations/after_cycle.py. CycleRunner runs inside lifecycle.running_cycle(), which ends the cycle;
 provision on demand uses the same runner for one user (provision_users).
 
-Memory stays bounded by a page of users plus the map of assignments (read in full and stored as the application's
-assignment snapshot first); the watermark (Graph delta link) is saved only when every change was exported or
-escrowed.
+Memory stays bounded by a page of users plus, when the assignments had to be read in full (no snapshot to follow, or
+its periodic reconciliation), the map of assignments that read gave (stored as the application's assignment snapshot
+first); a full cycle whose snapshot could follow the changes since the last cycle reads each page's roles from it.
+The watermark (Graph delta link) is saved only when every change was exported or escrowed.
 
 An incomplete import (a page of users that could not be read after the retries, a group whose members could not be
 read) does not end the cycle: users that were read are created and updated, but nobody is deactivated (the deletion
@@ -33,8 +34,8 @@ from mappings.compiled import compile_mapping
 from mappings.directory.assignments import AssignmentReader
 from mappings.directory.changes import StoredRoles
 from mappings.directory.changes import follow as follow_assignments
-from mappings.directory.changes import full_read as full_assignment_read
 from mappings.directory.changes import provisioned as assignments_provisioned
+from mappings.directory.models import AssignmentSnapshot
 from mappings.directory.snapshot import PeopleNames
 from mappings.directory.users import select_for, source_user
 from mappings.lookups import GraphTenant, SalesforceUniqueness
@@ -306,7 +307,16 @@ class CycleRunner:
         assignments = self._assignments()
         self.ctx.assignments = assignments
         links = ProvisionedLink.objects.filter(job=self.job).count()
-        estimate = len(assignments) if not self.sync_all else self._previous_total()
+        if self.sync_all:
+            estimate = self._previous_total()
+        elif isinstance(assignments, StoredRoles):
+            estimate = (
+                AssignmentSnapshot.objects.filter(application=self.application)
+                .values_list("reached", flat=True)
+                .first()
+            )
+        else:
+            estimate = len(assignments)
         self._set_totals(estimate)
         if estimate and estimate - links >= INDEX_THRESHOLD and self.compiled.matching:
             self.matcher.build_index([attrs[0] for attrs in self.compiled.matching if attrs])
@@ -328,6 +338,7 @@ class CycleRunner:
                 for name in also:
                     for raw in page:
                         raw.pop(name, None)
+                self._load_roles([raw["id"] for raw in page if raw.get("id")])
                 self._page([self._item(raw) for raw in page], pages=pages)
         if not self.incomplete:
             self._disable_unseen()
@@ -412,14 +423,19 @@ class CycleRunner:
         if isinstance(self.ctx.assignments, StoredRoles):
             self.ctx.assignments.load(source_ids)
 
-    def _assignments(self) -> dict[str, tuple[str, ...]]:
-        """Who is assigned, with their role values: read in full and stored as the application's assignment snapshot
-        (the Users and groups page lists it), with what the next incremental cycle follows its changes from. A failed
-        read ends the cycle and leaves the previous snapshot."""
+    def _assignments(self) -> dict[str, tuple[str, ...]] | StoredRoles:
+        """Who is assigned, with their role values, as the application's assignment snapshot has them (the Users and
+        groups page lists it): brought up to date by following what changed since the last cycle, as an incremental
+        cycle does (mappings/directory/changes.py: the audit log, else appRoleAssignedTo compared in full), or read
+        in full and stored when the snapshot cannot be followed or its periodic reconciliation is due. Followed, the
+        roles are read from the snapshot a page of users at a time (StoredRoles); read in full, they are the map the
+        read gave. A failed read ends the cycle and leaves the previous snapshot: it never makes a user unassigned."""
         if self.sync_all:
             return {}
-        followed = full_assignment_read(self.application, self.directory, "a full cycle", named_later=True)
+        followed = follow_assignments(self.application, self.directory, named_later=True)
         self._note_assignments_read(followed.mechanism)
+        if not followed.full:
+            return StoredRoles(self.application, forgetful=True)
         self.incomplete.extend(followed.incomplete)
         self.unnamed = followed.unnamed
         return followed.roles_by_user or {}
@@ -544,6 +560,7 @@ class CycleRunner:
         self.ctx.deletion_hold = None  # released deactivations are exported, not held again
         try:
             for start in range(0, len(released), PAGE_SIZE):
+                self._load_roles([item.source_id for item in released[start : start + PAGE_SIZE]])
                 process(released[start : start + PAGE_SIZE], self.ctx)
         finally:
             self.ctx.deletion_hold = hold

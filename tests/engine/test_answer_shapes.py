@@ -3,13 +3,18 @@ clients against the emulators answering in the wrong shape, and cycles that must
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from connections.clients.graph import GraphClient
 from connections.clients.salesforce import SalesforceClient
 from connections.clients.shapes import UnexpectedAnswer
 from mappings.access.models import AccessSettings
 from mappings.directory.assignments import AssignmentReader
+from mappings.directory.changes import RECONCILE_AFTER
+from mappings.directory.models import AssignmentSnapshot
 from provisioning.models import CycleStatus, ProvisionedLink
 from provisioning.tasks import run_cycle
 
@@ -99,6 +104,11 @@ def test_an_assignment_list_without_value_fails_the_cycle_and_deactivates_nobody
     first = run_cycle(job.pk)
     active = set(ProvisionedLink.objects.filter(job=job, active=True).values_list("target_id", flat=True))
     assert active
+    # A full cycle reads appRoleAssignedTo in full when the snapshot's reconciliation is due (else it follows the
+    # changes since the last cycle).
+    AssignmentSnapshot.objects.filter(application=configured_app).update(
+        refreshed_at=timezone.now() - RECONCILE_AFTER - timedelta(minutes=1)
+    )
     emu.control.malformed_answers("entra", r"/appRoleAssignedTo(\?|$)", "no_value", count=50)
     second = run_cycle(job.pk, kind="initial")
     second.refresh_from_db()

@@ -4,8 +4,12 @@ appRoleAssignedTo in full, as before. Real cycles against the HTTPS emulators.""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from mappings.directory.changes import RECONCILE_AFTER
 from mappings.directory.models import AssignmentSnapshot
 from mappings.directory.snapshot import StoredAssignments
 from provisioning.models import CycleKind, CycleStatus, ProvisioningCycle
@@ -49,7 +53,7 @@ def full_read_at(app):
 def followed(configured_app, emu):
     """The application after its initial cycle, and the time of that cycle's full read of the assignments."""
     cycle = run(configured_app.job)
-    assert cycle.kind == CycleKind.INITIAL and cycle.assignments_read == "read in full (a full cycle)"
+    assert cycle.kind == CycleKind.INITIAL and cycle.assignments_read == "read in full (no full read to follow from)"
     return configured_app, full_read_at(configured_app)
 
 
@@ -229,3 +233,75 @@ def test_the_overview_says_how_the_last_cycle_read_the_assignments(followed, emu
     client.force_login(User.objects.create_superuser("olga.overview", "olga@example.com", "x-long-password-1"))
     content = client.get(reverse("application_overview", args=[app.slug])).content.decode()
     assert "<dt>Assignments</dt><dd>audit log: 0 entries, 0 users or groups read</dd>" in content
+
+
+def test_a_full_cycle_follows_the_audit_log_and_still_deactivates_a_user_unassigned(followed, emu):
+    """A full cycle (a new mapping version, Restart) reads every user but follows the assignments' changes like an
+    incremental cycle instead of reading appRoleAssignedTo again; the roles come from the snapshot it followed."""
+    app, read_at = followed
+    user, kept = newcomers(emu, 2)
+    emu.control.assign(user["id"], "Standard User")
+    emu.control.assign(kept["id"], "Standard User")
+    assert run(app.job).created == 2
+    emu.control.unassign(user["id"])
+    emu.control.reset_counters()
+
+    cycle = run_cycle(app.job.pk, CycleKind.INITIAL)
+    cycle.refresh_from_db()
+    reads = emu.control.counters()["entra"]
+    assert cycle.status == CycleStatus.SUCCEEDED and cycle.kind == CycleKind.INITIAL
+    assert cycle.assignments_read.startswith("audit log:")  # the overlap lists the earlier entries again
+    assert ASSIGNED_TO not in reads and reads.get(AUDIT) == 1, reads
+    assert cycle.disabled == 1 and cycle.created == 0 and cycle.failed == 0
+    assert sf_user(emu, user)["IsActive"] is False and sf_user(emu, kept)["IsActive"] is True
+    assert full_read_at(app) == read_at
+
+    emu.control.assign(user["id"], "Chatter Free User")  # assigned again: enabled with the new role's profile
+    cycle = run_cycle(app.job.pk, CycleKind.INITIAL)
+    cycle.refresh_from_db()
+    assert cycle.assignments_read.startswith("audit log:") and cycle.enabled == 1
+    record = sf_user(emu, user)
+    assert record["IsActive"] is True and record["ProfileId"] == emu.control.profile_id("Chatter Free User")
+
+
+def test_a_full_cycle_whose_followed_read_fails_deactivates_nobody(followed, emu):
+    app, _ = followed
+    user = newcomers(emu)[0]
+    emu.control.assign(user["id"], "Standard User")
+    assert run(app.job).created == 1
+    emu.control.unassign(user["id"])
+    emu.control.malformed_answers("entra", rf"/users/{user['id']}/appRoleAssignments", "no_value", count=50)
+
+    cycle = run_cycle(app.job.pk, CycleKind.INITIAL)
+    cycle.refresh_from_db()
+    assert cycle.status == CycleStatus.FAILED and cycle.error_code == "UNEXPECTED_ANSWER"
+    assert cycle.disabled == 0 and sf_user(emu, user)["IsActive"] is True
+    assert StoredAssignments(app).roles_of(user["id"]) == ("Standard User",)
+
+
+def test_a_full_cycle_whose_audit_log_is_refused_compares_approleassignedto_and_deactivates(followed, emu):
+    app, read_at = followed
+    user = newcomers(emu)[0]
+    emu.control.assign(user["id"], "Standard User")
+    assert run(app.job).created == 1
+    emu.control.unassign(user["id"])
+    emu.control.withhold_permission("AuditLog.Read.All")
+
+    cycle = run_cycle(app.job.pk, CycleKind.INITIAL)
+    cycle.refresh_from_db()
+    assert cycle.assignments_read.startswith("appRoleAssignedTo compared in full: reading the audit log was refused")
+    assert cycle.disabled == 1 and sf_user(emu, user)["IsActive"] is False
+    assert full_read_at(app) == read_at
+
+
+def test_a_full_cycle_reads_the_assignments_in_full_when_the_reconciliation_is_due(followed, emu):
+    app, read_at = followed
+    due = timezone.now() - RECONCILE_AFTER - timedelta(minutes=1)
+    AssignmentSnapshot.objects.filter(application=app).update(refreshed_at=due)
+    emu.control.reset_counters()
+    cycle = run_cycle(app.job.pk, CycleKind.INITIAL)
+    cycle.refresh_from_db()
+    assert cycle.status == CycleStatus.SUCCEEDED
+    assert cycle.assignments_read == "read in full (the periodic full read)"
+    assert emu.control.counters()["entra"].get(ASSIGNED_TO, 0) >= 1
+    assert full_read_at(app) > read_at and cycle.disabled == 0

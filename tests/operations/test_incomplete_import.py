@@ -4,10 +4,14 @@ why and what to do. Real cycles against the emulators, with the real clients."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from connections.clients import graph as graph_module
+from mappings.directory.changes import RECONCILE_AFTER
 from mappings.directory.models import AssignmentSnapshot
 from provisioning.models import CycleKind, CycleStatus, LogAction, LogStatus, ProvisionedLink, ProvisioningLogEntry
 
@@ -79,7 +83,11 @@ def test_a_group_whose_members_cannot_be_read_keeps_its_members_and_deactivates_
     emu.control.unassign(leaver.source_id)  # no longer assigned at all
     emu.control.malformed_answers("entra", f"/groups/{group['id']}/transitiveMembers", "no_value", count=1)
 
-    cycle = run(job, kind=CycleKind.INITIAL)  # a full read: incremental cycles follow the changes, reading no members
+    # A full read (its reconciliation due): cycles that follow the changes read no members.
+    AssignmentSnapshot.objects.filter(application=configured_app).update(
+        refreshed_at=timezone.now() - RECONCILE_AFTER - timedelta(minutes=1)
+    )
+    cycle = run(job, kind=CycleKind.INITIAL)
     assert cycle.status == CycleStatus.COMPLETED_WITH_ERRORS and cycle.error_code == "IMPORT_INCOMPLETE"
     assert f"the members of group {group['id']} could not be read" in cycle.error_message
     assert cycle.disabled == 0

@@ -90,6 +90,11 @@ def summary_table(result: dict) -> str:
             f"{run['name']:<24}{run['wall_s']:>9.1f}{run['api_calls']:>7}{run['salesforce_calls']:>6}"
             f"{run['graph_calls']:>7}{run['salesforce_writes']:>8}{run['peak_rss_mb']:>13.0f}{run['load_average']:>7.2f}"
         )
+    lines.extend(
+        f"{run['name']:<24}assignments {run['assignments_read']}"
+        for run in result["runs"]
+        if run.get("assignments_read")
+    )
     return "\n".join(lines)
 
 
@@ -315,6 +320,7 @@ class Command(BaseCommand):
             "granted": cycle.granted,
             "revoked": cycle.revoked,
             "objects": cycle.objects_done,
+            "assignments_read": cycle.assignments_read,
         }
         self.stderr.write(f"  {row}")
         return row
