@@ -14,6 +14,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from operator import itemgetter
 from typing import Any
 
@@ -22,6 +23,8 @@ from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
 from console.lists import Column, column_fields, plain
+from provisioning import logahead
+from provisioning.logahead import WriteBehind, read_ahead
 from provisioning.logcolumns import (
     CSV_COLUMNS,
     GRAPH_SUMMARY,
@@ -91,9 +94,10 @@ def stream_json(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
     separator = ""
     if connection.vendor == "postgresql":  # the database writes the leaves' text (logsql)
         slow = {key: _slow_graph_text(key, field, ctx) for key, field in lists.items()}
-        for text in stream_json_text(entries, GRAPH_SUMMARY, ctx, slow):
-            yield (separator + text).encode()
-            separator = ","
+        with closing(stream_json_text(entries, GRAPH_SUMMARY, ctx, slow)) as texts:  # a stop ends its reads
+            for text in texts:
+                yield (separator + text).encode()
+                separator = ","
     else:
         texts = {key: _graph_text(key, field, ctx) for key, field in lists.items()}
         summary = compile_shape_text(GRAPH_SUMMARY, LOG_COLUMNS, ctx, texts)
@@ -194,16 +198,37 @@ def _csv_member(
         member.write("\ufeff".encode())  # a BOM so that spreadsheet programs read UTF-8
         writer.writerow([column.export_heading for column in columns])
         chunks = rows(entries) if fields == SQL_CELLS else chunks_of(entries, fields)
-        for chunk in chunks:
-            if fields == SQL_CELLS:  # cells made by the database: the chunk as it came
-                writer.writerows(chunk)
-            else:
-                for entry in chunk:
-                    writer.writerows(rows(entry))
-            member.write(text.getvalue().encode())
-            text.seek(0)
-            text.truncate()
-            yield sink.drain()
+        threaded = connection.vendor == "postgresql" and logahead.OVERLAP
+        if threaded:  # the next chunk is read while this one is written
+            chunks = read_ahead(chunks)
+        # The chunk's text is deflated in a thread while the next chunk's text is made (zlib releases the GIL).
+        compress = WriteBehind(member.write) if threaded else None
+        try:
+            for chunk in chunks:
+                if fields == SQL_CELLS:  # cells made by the database: the chunk as it came
+                    writer.writerows(chunk)
+                else:
+                    for entry in chunk:
+                        writer.writerows(rows(entry))
+                data = text.getvalue().encode()
+                text.seek(0)
+                text.truncate()
+                if compress is None:
+                    member.write(data)
+                    yield sink.drain()
+                else:
+                    compress.flush()  # the previous chunk's bytes are complete: hand them out
+                    done = sink.drain()
+                    compress.submit(data)
+                    yield done
+            if compress is not None:
+                compress.flush()
+        finally:
+            if compress is not None:
+                compress.close()
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
         member.write(text.getvalue().encode())
     yield sink.drain()
 

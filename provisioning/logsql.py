@@ -12,12 +12,15 @@ files of tests/logs/test_download_bytes.py hold both paths to the same bytes. Le
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from types import SimpleNamespace
 from typing import Any
 
 from django.db.models import Case, CharField, F, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
+from provisioning import logahead
+from provisioning.logahead import read_ahead
 from provisioning.logcolumns import LOG_COLUMNS, Fixed, Label, LogContext, Shared, compact_json, encode_string
 from provisioning.logparts import graph_properties, graph_steps
 from provisioning.logquery import CHUNK_SIZE, older_than
@@ -133,15 +136,24 @@ def stream_json_text(entries: QuerySet, shape: Mapping, ctx: LogContext, slow: M
     first, second, third = (makers[key] for key in raw_keys)  # the shape names each once
     query = entries.annotate(**annotations).order_by("-activity_at", "-id")
     columns = (*names, "id", *raw_names)
+    chunks = keyset_rows(query, columns, len(names))
+    with closing(read_ahead(chunks) if logahead.OVERLAP else chunks) as chunks:
+        for rows in chunks:
+            yield ",".join([render(*row, first(row[-3]), second(row[-2]), third(row[-1])) for row in rows])
+
+
+def keyset_rows(query: QuerySet, columns: tuple[str, ...], id_at: int) -> Iterator[list[tuple]]:
+    """The rows of `query` (ordered newest first) as tuples of `columns`, a keyset chunk at a time; row[id_at] is
+    the id."""
     cursor = None
     while True:
         chunk = older_than(query, cursor) if cursor else query
         rows = list(chunk.values_list(*columns)[:CHUNK_SIZE])
         if rows:
-            yield ",".join([render(*row, first(row[-3]), second(row[-2]), third(row[-1])) for row in rows])
+            yield rows
         if len(rows) < CHUNK_SIZE:
             return
-        last = rows[-1][len(names)]
+        last = rows[-1][id_at]
         moment = ProvisioningLogEntry.objects.filter(pk=last).values_list("activity_at", flat=True).first()
         if moment is None:  # purged meanwhile by retention, and with it every older row
             return
@@ -194,16 +206,5 @@ def csv_row_chunks(entries: QuerySet, keys: tuple[str, ...], ctx: LogContext) ->
             assert column.field, key
             names.append(column.field)
     query = entries.annotate(**annotations).order_by("-activity_at", "-id")
-    cursor = None
-    while True:
-        chunk = older_than(query, cursor) if cursor else query
-        rows = list(chunk.values_list(*names, "id")[:CHUNK_SIZE])
-        if rows:
-            yield [row[:-1] for row in rows]
-        if len(rows) < CHUNK_SIZE:
-            return
-        last = rows[-1][-1]
-        moment = ProvisioningLogEntry.objects.filter(pk=last).values_list("activity_at", flat=True).first()
-        if moment is None:  # purged meanwhile by retention, and with it every older row
-            return
-        cursor = (moment, last)
+    for rows in keyset_rows(query, (*names, "id"), len(names)):
+        yield [row[:-1] for row in rows]

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from connections.models import Application
 from provisioning.models import ProvisioningCycle, ProvisioningJob, ProvisioningLogEntry
+from tests.logs.test_download_chunks import chunks_of_size
 
 GOLDEN = Path(__file__).parent / "golden"
 CSV_NAMES = (
@@ -108,4 +109,13 @@ def test_downloads_are_the_same_bytes_as_before(reader_client, fixed_log):
         for name, data in made.items():
             (golden / name).write_bytes(data)
     for name, data in made.items():
+        assert data == (golden / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_downloads_in_chunks_of_few_rows_are_the_same_bytes(reader_client, fixed_log, monkeypatch, size):
+    """Every chunk boundary falls between the fixed rows: the next chunk read while one is written (PostgreSQL)."""
+    chunks_of_size(monkeypatch, size)
+    golden = GOLDEN / connection.vendor
+    for name, data in downloads(reader_client, fixed_log).items():
         assert data == (golden / name).read_bytes(), name
