@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import F
 from django.utils import timezone
 
 from connections.clients.errors import TransientError
@@ -24,6 +25,7 @@ from provisioning.engine.organization import repair_invalid_emails
 from provisioning.engine.planner import plan, plan_items
 from provisioning.engine.record import record_page
 from provisioning.engine.scope import decide_scope
+from provisioning.engine.sql import AnyOf
 from provisioning.models import Escrow, ProvisionedLink
 
 logger = logging.getLogger(__name__)
@@ -36,8 +38,8 @@ def process(
     """Run a page of items through the pipeline and record the outcome; returns the items processed."""
     job_id = ctx.cycle.job_id
     ids = [item.source_id for item in items]
-    links = {link.source_id: link for link in ProvisionedLink.objects.filter(job_id=job_id, source_id__in=ids)}
-    escrows = {e.source_id: e for e in Escrow.objects.filter(job_id=job_id, source_id__in=ids)}
+    links = {link.source_id: link for link in ProvisionedLink.objects.filter(AnyOf(F("source_id"), ids), job_id=job_id)}
+    escrows = {e.source_id: e for e in Escrow.objects.filter(AnyOf(F("source_id"), ids), job_id=job_id)}
 
     kept = _admit(items, ctx, links, escrows, assigned_scope_drops_unlinked)
     _match_with_retry(kept, ctx)
