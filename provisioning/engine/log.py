@@ -7,10 +7,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from console.bulk import insert_objects
+from console.bulk import insert_rows
 from mappings.target_types import is_redacted
 from provisioning.engine.items import WARNING, AccessChange, PlanKind, WorkItem
-from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningLogEntry
+from provisioning.models import LogAction, LogStatus, ProvisioningCycle, ProvisioningLogEntry, new_guid
 
 SOURCE_SYSTEM = "Microsoft Entra ID"
 TARGET_SYSTEM = "Salesforce Sandbox"
@@ -177,7 +177,8 @@ def modified_properties(item: WorkItem, redacted: frozenset[str] = frozenset()) 
     return rows + access_properties(item)
 
 
-def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()) -> ProvisioningLogEntry:
+def entry_values(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The log entry of an item, as its fields' values (attribute names; its change id and key left to the row)."""
     plan = item.plan
     if (item.error and item.error.category == WARNING) or (item.error is None and item.warnings):
         status = LogStatus.WARNING
@@ -194,28 +195,34 @@ def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str]
     else:
         action = LogAction.CREATE if item.target is None and item.in_scope else LogAction.OTHER
     error = item.error
-    return ProvisioningLogEntry(
-        job_id=cycle.job_id,
-        cycle=cycle,
-        activity_at=timezone.now(),
-        action=action,
-        status=status,
-        dry_run=cycle.dry_run,
-        source_id=item.source_id,
-        source_display_name=item.display_name or "",
-        source_upn=item.upn or "",
-        target_id=item.target_id or "",
-        target_display_name=item.target_name or "",
-        modified_properties=modified_properties(item, redacted),
-        steps=steps_for(item, cycle.dry_run),
-        error_code=error.code if error else "",
-        error_reason=error.reason if error else " ".join(item.warnings),
-        error_recommendation=error.recommendation if error else "",
-        error_category=error.category if error else "",
-        duration_ms=max(0, int((time.monotonic() - item.started) * 1000)),
-        escrow_attempt=item.escrow_attempt,
-        next_attempt_at=item.next_attempt_at,
-    ).fit_columns()
+    return {
+        "job_id": cycle.job_id,
+        "cycle_id": cycle.pk,
+        "activity_at": timezone.now(),
+        "action": action,
+        "status": status,
+        "dry_run": cycle.dry_run,
+        "source_id": item.source_id,
+        "source_display_name": item.display_name or "",
+        "source_upn": item.upn or "",
+        "target_id": item.target_id or "",
+        "target_display_name": item.target_name or "",
+        "modified_properties": modified_properties(item, redacted),
+        "steps": steps_for(item, cycle.dry_run),
+        "error_code": error.code if error else "",
+        "error_reason": error.reason if error else " ".join(item.warnings),
+        "error_recommendation": error.recommendation if error else "",
+        "error_category": error.category if error else "",
+        "duration_ms": max(0, int((time.monotonic() - item.started) * 1000)),
+        "escrow_attempt": item.escrow_attempt,
+        "next_attempt_at": item.next_attempt_at,
+    }
+
+
+def entry_for(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()) -> ProvisioningLogEntry:
+    values = entry_values(item, cycle, redacted)
+    del values["cycle_id"]
+    return ProvisioningLogEntry(cycle=cycle, **values).fit_columns()
 
 
 def should_log(item: WorkItem, *, initial: bool) -> bool:
@@ -230,6 +237,26 @@ def should_log(item: WorkItem, *, initial: bool) -> bool:
     return True
 
 
+# The columns a log row is written with (console/bulk.py), and the strings among them cut to their column's length as
+# the model's fit_columns() does.
+_LOGGED = [field for field in ProvisioningLogEntry._meta.concrete_fields if not field.primary_key]
+LOG_COLUMNS = [field.column for field in _LOGGED]
+_NAMES = [field.attname for field in _LOGGED]
+_LIMITS = [(n, field.max_length) for n, field in enumerate(_LOGGED) if field.max_length]
+
+
+def log_row(item: WorkItem, cycle: ProvisioningCycle, redacted: frozenset[str] = frozenset()) -> list[Any]:
+    """The row of LOG_COLUMNS that `entry_for(...)` would save, without building the model instance."""
+    values = entry_values(item, cycle, redacted)
+    values["change_id"] = new_guid()
+    row = [values[name] for name in _NAMES]
+    for n, limit in _LIMITS:
+        value = row[n]
+        if isinstance(value, str) and len(value) > limit:
+            row[n] = value[:limit]
+    return row
+
+
 class LogWriter:
     """Collects a page's entries and writes them at once per flush (COPY on PostgreSQL: console/bulk.py)."""
 
@@ -239,16 +266,16 @@ class LogWriter:
         self.cycle = cycle
         self.redacted_targets = redacted_targets
         self.batch_size = batch_size
-        self.pending: list[ProvisioningLogEntry] = []
+        self.pending: list[list[Any]] = []
         self.written = 0
 
     def add(self, item: WorkItem) -> None:
-        self.pending.append(entry_for(item, self.cycle, self.redacted_targets))
+        self.pending.append(log_row(item, self.cycle, self.redacted_targets))
 
     def flush(self) -> int:
         if not self.pending:
             return 0
-        count = insert_objects(self.pending)
+        count = insert_rows(ProvisioningLogEntry, LOG_COLUMNS, self.pending)
         self.written += count
         self.pending = []
         return count
