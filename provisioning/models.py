@@ -358,7 +358,8 @@ class ProvisioningCycle(FitsColumns, models.Model):
 class ProvisionedLink(FitsColumns, models.Model):
     """Entra user <-> Salesforce user, with what was last exported so unchanged users cost no write."""
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="links")
+    # (job, source_id) is unique: its index serves what one of the job alone would.
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="links", db_index=False)
     source_id = models.CharField("Entra object id", max_length=64)
     target_id = models.CharField("Salesforce user id", max_length=18, blank=True)
     display_name = models.CharField(max_length=256, blank=True)
@@ -479,9 +480,13 @@ class ProvisioningLogEntry(FitsColumns, models.Model):
       modified_properties: [{"displayName", "oldValue", "newValue"}]   (Redact()-ed values are "[Redact]")
     """
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="log_entries")
-    cycle = models.ForeignKey(ProvisioningCycle, on_delete=models.CASCADE, related_name="log_entries")
-    change_id = models.CharField(max_length=36, unique=True, default=new_guid, editable=False)
+    # Every row a cycle writes updates each of the table's indexes: the keys lead the (job, time) and (cycle, time)
+    # indexes below, which serve what an index of the key alone would (a cascade's delete among it), and the change
+    # id's uniqueness is a constraint, whose index is the only one it needs (a unique field would add a second one on
+    # PostgreSQL for LIKE, which no search of a change id does).
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="log_entries", db_index=False)
+    cycle = models.ForeignKey(ProvisioningCycle, on_delete=models.CASCADE, related_name="log_entries", db_index=False)
+    change_id = models.CharField(max_length=36, default=new_guid, editable=False)
     activity_at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=20, choices=LogAction.choices)
     status = models.CharField(max_length=20, choices=LogStatus.choices)
@@ -517,12 +522,13 @@ class ProvisioningLogEntry(FitsColumns, models.Model):
             models.Index(fields=["cycle", "-activity_at", "-id"], name="log_cycle_recent"),
             models.Index(fields=["job", "source_id"], name="log_job_source"),
             models.Index(fields=["job", "target_id"], name="log_job_target"),
-            models.Index(fields=["job", "source_upn"], name="log_job_upn"),
-            models.Index(fields=["job", "source_display_name"], name="log_job_name"),
             models.Index(fields=["activity_at"], name="log_activity"),  # retention purge
-            # The identity filter's case-insensitive prefix search has PostgreSQL expression indexes
-            # (UPPER(col) text_pattern_ops) created by migration 0003_logs_indexes, outside the model state.
+            # The identity filter's case-insensitive prefix search of the UPN and display name has PostgreSQL
+            # expression indexes (UPPER(col) text_pattern_ops, migration 0003_logs_indexes) and SQLite NOCASE ones
+            # (migration 0011_logs_nocase_indexes), outside the model state: an index of the plain column serves
+            # neither database's search, so there is none.
         ]
+        constraints = [models.UniqueConstraint(fields=["change_id"], name="log_change_id_unique")]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.source_upn or self.source_id}: {self.get_status_display()}"
