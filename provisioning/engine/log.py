@@ -34,6 +34,8 @@ EXPORT_VERBS = {
 
 def shown(value: Any) -> str:
     """A value as the log shows it: Redact()-ed values never appear."""
+    if type(value) is str:  # most values; a Redact()-ed one is of a subclass of str
+        return value
     if value is None:
         return ""
     if is_redacted(value):

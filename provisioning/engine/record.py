@@ -28,6 +28,8 @@ UNASSIGNED = "(unassigned)"  # roles_key of a user not assigned: any assignment 
 
 def stored(value: Any) -> Any:
     """A value as the link remembers it (JSON; Redact()-ed values only as a fingerprint)."""
+    if type(value) is str:  # most values; a Redact()-ed one is of a subclass of str
+        return value
     if is_redacted(value):
         return redaction_marker(value)
     if isinstance(value, tuple):

@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from mappings.expressions import Redacted
+from mappings.target_types import redaction_marker
 from provisioning.engine.items import AccessChange, ItemError, Plan, PlanKind, WorkItem
-from provisioning.engine.log import LogWriter, entry_for
+from provisioning.engine.log import LogWriter, entry_for, shown
+from provisioning.engine.record import stored
 from provisioning.models import CycleKind, ProvisioningCycle, ProvisioningLogEntry
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +64,11 @@ def test_log_writer_rows_are_the_entries_the_orm_saves(application, dry_run):
     entries = ProvisioningLogEntry.objects.filter(cycle=written)
     assert len({entry.change_id for entry in entries}) == 4
     assert all(entry.job_id == job.pk and entry.activity_at for entry in entries)
+
+
+def test_a_redacted_value_is_never_shown_or_stored_as_it_is():
+    secret = Redacted("hunter2")
+    assert shown(secret) == "[Redact]" and shown([secret, "b"]) == "[Redact];b"
+    assert stored(secret) == redaction_marker("hunter2") and "hunter2" not in stored(secret)
+    assert (shown("plain"), shown(None), shown(True), shown(3), shown(("a", 1))) == ("plain", "", "True", "3", "a;1")
+    assert (stored("plain"), stored(None), stored(("a", 1)), stored(2.5)) == ("plain", None, ["a", 1], 2.5)
