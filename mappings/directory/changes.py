@@ -164,17 +164,19 @@ def provisioned(application) -> None:
 
 
 @_noting_errors
-def follow(application, reader: AssignmentReader, *, named_later: bool = False) -> Followed:
+def follow(application, reader: AssignmentReader, *, named_later: bool = False, in_full: str = "") -> Followed:
     """Bring the snapshot up to date with what changed in Entra since the last cycle (or read it in full).
 
     A full cycle follows the changes too when it can (it reads every user anyway, and asks the snapshot for their
     roles): the reconciliation stays every RECONCILE_AFTER, whatever kind of cycle comes. `named_later` is passed to
-    a full read (see full_read)."""
+    a full read (see full_read); `in_full`, when given, is why the caller wants a full read whatever the snapshot."""
     snapshot = snapshot_of(application)
 
     def read_in_full(reason: str) -> Followed:
         return full_read(application, reader, reason, named_later=named_later)
 
+    if in_full:
+        return read_in_full(in_full)
     if snapshot.refreshed_at is None or not snapshot.group_delta_link:
         return read_in_full("no full read to follow from")
     if timezone.now() - snapshot.refreshed_at >= RECONCILE_AFTER:

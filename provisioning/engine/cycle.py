@@ -432,7 +432,9 @@ class CycleRunner:
         read gave. A failed read ends the cycle and leaves the previous snapshot: it never makes a user unassigned."""
         if self.sync_all:
             return {}
-        followed = follow_assignments(self.application, self.directory, named_later=True)
+        # Restart provisioning starts over: every assignment is read again, not followed from the snapshot.
+        in_full = "Restart provisioning reads every assignment" if self.cycle.trigger == CycleTrigger.RESTART else ""
+        followed = follow_assignments(self.application, self.directory, named_later=True, in_full=in_full)
         self._note_assignments_read(followed.mechanism)
         if not followed.full:
             return StoredRoles(self.application, forgetful=True)

@@ -86,7 +86,11 @@ def _dry_run(job: ProvisioningJob, user: User) -> Done:
 
 def _restart(job: ProvisioningJob, user: User) -> Done:
     scheduling.restart(job)
-    return Done("Provisioning restarts with an initial cycle: watermark, escrows and quarantine were cleared.", [])
+    return Done(
+        "Provisioning restarts with an initial cycle: watermark, escrows and quarantine were cleared; every user and "
+        "every assignment is read again.",
+        [],
+    )
 
 
 def _rematch(repair_emails: bool) -> Callable[[ProvisioningJob, User], Done]:
@@ -148,7 +152,7 @@ OVERVIEW_ACTIONS: dict[str, OverviewAction] = {
             _restart,
             audit=AuditActivity.RESTART,
             confirm="Restart provisioning? The watermark, escrows and quarantine are cleared and the next cycle is "
-            "an initial cycle over every user in scope. Links are kept.",
+            "an initial cycle that reads every user and every assignment again. Links are kept.",
             style="danger",
         ),
         # deletions.allow_deletes and reject_deletes write their audit entries (manage.py provisioning shares them).

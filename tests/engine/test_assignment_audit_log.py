@@ -12,7 +12,7 @@ from django.utils import timezone
 from mappings.directory.changes import RECONCILE_AFTER
 from mappings.directory.models import AssignmentSnapshot
 from mappings.directory.snapshot import StoredAssignments
-from provisioning.models import CycleKind, CycleStatus, ProvisioningCycle
+from provisioning.models import CycleKind, CycleStatus, CycleTrigger, ProvisioningCycle
 from provisioning.tasks import run_cycle
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -305,3 +305,23 @@ def test_a_full_cycle_reads_the_assignments_in_full_when_the_reconciliation_is_d
     assert cycle.assignments_read == "read in full (the periodic full read)"
     assert emu.control.counters()["entra"].get(ASSIGNED_TO, 0) >= 1
     assert full_read_at(app) > read_at and cycle.disabled == 0
+
+
+def test_restart_provisioning_reads_every_assignment_in_full_instead_of_following(followed, emu):
+    """Restart starts over: its initial cycle reads appRoleAssignedTo in full even though the snapshot could be
+    followed, so a change the audit log never reported reaches Salesforce."""
+    from provisioning import scheduling
+
+    app, read_at = followed
+    user = newcomers(emu)[0]
+    emu.control.assign(user["id"], "Standard User")
+    emu.control.hold_audit_log(True)  # the log does not report this assignment
+    emu.control.reset_counters()
+
+    scheduling.restart(app.job)  # the tests' broker runs the queued cycle at once
+    cycle = ProvisioningCycle.objects.filter(job=app.job, trigger=CycleTrigger.RESTART).get()
+    assert cycle.kind == CycleKind.INITIAL and cycle.status != CycleStatus.FAILED, cycle.error_message
+    assert cycle.assignments_read == "read in full (Restart provisioning reads every assignment)"
+    assert emu.control.counters()["entra"].get(ASSIGNED_TO, 0) >= 1
+    assert cycle.created == 1 and sf_user(emu, user)["IsActive"] is True
+    assert full_read_at(app) > read_at
