@@ -40,11 +40,10 @@ from provisioning.logcolumns import (
 )
 from provisioning.logparts import graph_properties, graph_steps, property_rows, step_rows
 from provisioning.logquery import iter_keyset_chunks
-from provisioning.logsql import LINES, PART_LINES_NAME, csv_line_chunks, csv_part_chunks, stream_json_text
+from provisioning.logsql import csv_row_chunks, stream_json_text
 from provisioning.models import ProvisioningJob
 
-SQL_LINES = ("<lines made by PostgreSQL>",)  # a pass whose lines the database writes (logsql.csv_line_chunks)
-SQL_PARTS = ("<lines made by PostgreSQL, else the list's text>",)  # logsql.csv_part_chunks
+SQL_CELLS = ("<cells made by PostgreSQL>",)  # a pass whose rows the database makes (logsql.csv_row_chunks)
 CSV_FILES = (
     "ProvisioningLogs.csv",
     "ProvisioningLogs_ProvisioningSteps.csv",
@@ -134,12 +133,10 @@ def _texts(columns: list[Column], ctx: LogContext) -> Callable[[Any], list]:
 
 
 def _csv_passes(ctx: LogContext) -> Iterator[tuple[str, list[Column], tuple[str, ...], Callable]]:
-    """(file, columns, fields read, entry -> its rows) of the three CSV files. On PostgreSQL the database writes
-    the lines (logsql): of every entry in the first file, of the entries whose lists it can write in the others."""
+    """(file, columns, fields read, entry -> its rows) of the three CSV files."""
     log = [LOG_COLUMNS[key] for key in CSV_COLUMNS]
-    postgresql = connection.vendor == "postgresql"
-    if postgresql:
-        yield CSV_FILES[0], log, SQL_LINES, lambda entries: csv_line_chunks(entries, ctx)
+    if connection.vendor == "postgresql":
+        yield CSV_FILES[0], log, SQL_CELLS, lambda entries: csv_row_chunks(entries, CSV_COLUMNS, ctx)
     else:
         log_row = _texts(log, ctx)
         yield CSV_FILES[0], log, column_fields(log), lambda entry: [log_row(entry)]
@@ -148,28 +145,13 @@ def _csv_passes(ctx: LogContext) -> Iterator[tuple[str, list[Column], tuple[str,
         (CSV_FILES[2], "modified_properties", PROPERTY_COLUMNS, property_rows),
     ):
         sub = list(sub_columns.values())
-        if postgresql:
-            rows = _part_rows(field, _texts(sub, ctx), fast, PART_LINES_NAME)
-            yield name, sub, SQL_PARTS, _sql_parts(field, rows)
-        else:
-            yield name, sub, ("change_id", field), _part_rows(field, _texts(sub, ctx), fast)
+        yield name, sub, ("change_id", field), _part_rows(field, _texts(sub, ctx), fast)
 
 
-def _sql_parts(field: str, rows: Callable[[Any], list[list]]) -> Callable:
-    """The steps or properties file's chunks (logsql.csv_part_chunks) and entry -> its rows for the entries whose
-    lines the database did not write."""
-
-    def chunks(entries: QuerySet) -> Iterator[list[dict]]:
-        return csv_part_chunks(entries, field)
-
-    chunks.rows = rows  # type: ignore[attr-defined]
-    return chunks
-
-
-def _part_rows(field: str, sub_row: Callable, fast: Callable, name: str = "") -> Callable[[Row], list[list]]:
-    """entry -> its rows in a steps or properties file, from the field's stored text (logparts, at `name`); the
-    columns' own path for what logparts leaves to it."""
-    name = name or TEXT_OF[field]
+def _part_rows(field: str, sub_row: Callable, fast: Callable) -> Callable[[Row], list[list]]:
+    """entry -> its rows in a steps or properties file, from the field's stored text (logparts); the columns' own
+    path for what logparts leaves to it."""
+    name = TEXT_OF[field]
 
     def rows(entry: Row) -> list[list]:
         change_id = entry["change_id"]
@@ -215,7 +197,7 @@ def _csv_member(
     with archive.open(name, "w", force_zip64=True) as member:
         member.write("\ufeff".encode())  # a BOM so that spreadsheet programs read UTF-8
         writer.writerow([column.export_heading for column in columns])
-        chunks = rows(entries) if fields in (SQL_LINES, SQL_PARTS) else chunks_of(entries, fields)
+        chunks = rows(entries) if fields == SQL_CELLS else chunks_of(entries, fields)
         threaded = connection.vendor == "postgresql" and logahead.OVERLAP
         if threaded:  # the next chunk is read while this one is written
             chunks = read_ahead(chunks)
@@ -223,17 +205,8 @@ def _csv_member(
         compress = WriteBehind(member.write) if threaded else None
         try:
             for chunk in chunks:
-                if fields == SQL_LINES:  # lines written by the database
-                    text.write("".join(chunk))
-                elif fields == SQL_PARTS:  # an entry's lines written by the database, else its rows here
-                    for entry in chunk:
-                        lines = entry[PART_LINES_NAME]
-                        if lines is not None and lines[0] == LINES:
-                            text.write(lines[1:])
-                        else:  # the list's stored text after its tag (logsql.TEXT), or None
-                            if lines is not None:
-                                entry[PART_LINES_NAME] = lines[1:]
-                            writer.writerows(rows.rows(entry))
+                if fields == SQL_CELLS:  # cells made by the database: the chunk as it came
+                    writer.writerows(chunk)
                 else:
                     for entry in chunk:
                         writer.writerows(rows(entry))
