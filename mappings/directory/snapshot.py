@@ -573,6 +573,23 @@ def _emptied(table: str) -> str:
     return f"TRUNCATE {table}" if connection.vendor == "postgresql" else f"DELETE FROM {table}"  # noqa: S608
 
 
+def _stored_roles(application_id: int, user_ids: list[str]) -> list[tuple[str, str]]:
+    """(user id, stored role ids) of those of `user_ids` the snapshot holds, on PostgreSQL: one probe of the
+    (application, user) unique index per id. Asked as `user_id IN (...)` (or `= ANY(array)`) of a page's ~2,000 ids,
+    PostgreSQL scanned every row of the application instead (a bitmap of the application's rows, or a seq scan once
+    the table is analyzed: 45-60 ms a page at 100,000 users, against a few ms for the probes), the largest part of
+    what an unchanged full cycle waited on the database."""
+    table = connection.ops.quote_name(SnapshotUser._meta.db_table)
+    with connection.cursor() as cursor:
+        # The table name is the model's own; the ids and the application are parameters.
+        cursor.execute(
+            f"SELECT wanted.id, (SELECT u.role_ids FROM {table} u "  # noqa: S608
+            "WHERE u.application_id = %s AND u.user_id = wanted.id) FROM unnest(%s::text[]) AS wanted(id)",
+            [application_id, user_ids],
+        )
+        return [(user_id, roles) for user_id, roles in cursor.fetchall() if roles is not None]
+
+
 def _note_error(application: Application, text: str) -> None:
     AssignmentSnapshot.objects.filter(pk=snapshot_of(application).pk).update(error=text[:2000], error_at=timezone.now())
 
@@ -836,8 +853,14 @@ class StoredAssignments:
 
     def roles_for(self, user_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
         """The role values of those of `user_ids` who are assigned (the others are left out)."""
-        users = SnapshotUser.objects.filter(application=self.application, user_id__in=list(user_ids))
-        rows = users.values_list("user_id", "role_ids")
+        wanted = list(dict.fromkeys(user_ids))
+        if not wanted:
+            return {}
+        if connection.vendor == "postgresql":
+            rows = _stored_roles(self.application.pk, wanted)
+        else:
+            users = SnapshotUser.objects.filter(application=self.application, user_id__in=wanted)
+            rows = users.values_list("user_id", "role_ids")
         return _roles_by_user(self.book, {user_id: roles.split() for user_id, roles in rows})
 
     def roles_of(self, user_id: str) -> tuple[str, ...] | None:
