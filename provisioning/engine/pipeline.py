@@ -14,7 +14,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import F
 from django.utils import timezone
 
 from connections.clients.errors import TransientError
@@ -25,7 +24,7 @@ from provisioning.engine.organization import repair_invalid_emails
 from provisioning.engine.planner import plan, plan_items
 from provisioning.engine.record import record_page
 from provisioning.engine.scope import decide_scope
-from provisioning.engine.sql import AnyOf
+from provisioning.engine.sql import rows_of
 from provisioning.models import Escrow, ProvisionedLink
 
 logger = logging.getLogger(__name__)
@@ -38,8 +37,8 @@ def process(
     """Run a page of items through the pipeline and record the outcome; returns the items processed."""
     job_id = ctx.cycle.job_id
     ids = [item.source_id for item in items]
-    links = {link.source_id: link for link in ProvisionedLink.objects.filter(AnyOf(F("source_id"), ids), job_id=job_id)}
-    escrows = {e.source_id: e for e in Escrow.objects.filter(AnyOf(F("source_id"), ids), job_id=job_id)}
+    links = {link.source_id: link for link in rows_of(ProvisionedLink, "source_id", ids, job_id=job_id)}
+    escrows = {e.source_id: e for e in rows_of(Escrow, "source_id", ids, job_id=job_id)}
 
     kept = _admit(items, ctx, links, escrows, assigned_scope_drops_unlinked)
     _match_with_retry(kept, ctx)

@@ -1,4 +1,4 @@
-"""The per-page reads' `column IN (ids)` as one parameter on PostgreSQL.
+"""The per-page reads' `column IN (ids)` as one parameter on PostgreSQL, and a page's rows found by index probes.
 
 A page asks for the rows of up to 2,000 users at a time. Written as `IN (%s, %s, ...)`, each query carries 2,000
 placeholders, which psycopg's client-side binding (Django's default) splits and quotes one by one on every query (too
@@ -11,8 +11,12 @@ answers the same rows; SQLite, which has no arrays, keeps the IN list.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.core.exceptions import EmptyResultSet
-from django.db.models import Lookup
+from django.db import connection
+from django.db.models import Lookup, Model
 
 
 class AnyOf(Lookup):
@@ -32,3 +36,32 @@ class AnyOf(Lookup):
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s)", (*lhs_params, values)
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+
+
+def rows_of(model: type[Model], key: str, values: Iterable[str], **scope: Any) -> list[Model]:
+    """The rows of `model` whose `key` is one of `values` and whose `scope` fields equal theirs (e.g. a job's links
+    of a page of users), each found through the unique index that leads with the scope fields and ends with `key`.
+
+    On PostgreSQL `key = ANY(ids)` is planned from the table's statistics, and a table just filled by a cycle has
+    none until autovacuum's next ANALYZE: the planner then reads every row of the job through the job's index and
+    filters (95-380 ms a page of 1,900 at 100,000 links, whatever the page). Here each id is one probe of the unique
+    index, in a LATERAL subquery that the planner cannot flatten into a join (a subquery with OFFSET is not pulled up
+    into the outer query), whatever the statistics say: 15 ms a page. SQLite's planner probes its index for
+    `IN (...)` by itself.
+    """
+    wanted = list(dict.fromkeys(values))
+    if not wanted:
+        return []
+    if connection.vendor != "postgresql":
+        return list(model._default_manager.filter(**{f"{key}__in": wanted}, **scope))
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    conditions = [f"t.{quote(meta.get_field(name).column)} = %s" for name in scope]
+    conditions.append(f"t.{quote(meta.get_field(key).column)} = wanted.value")
+    # Names from the model's own metadata, quoted; the values are parameters.
+    sql = (
+        "SELECT t.* FROM unnest(%s::text[]) AS wanted(value) CROSS JOIN LATERAL "  # noqa: S608
+        f"(SELECT * FROM {table} AS t WHERE {' AND '.join(conditions)} OFFSET 0) AS t"
+    )
+    return list(model._default_manager.raw(sql, [wanted, *scope.values()]))
