@@ -370,6 +370,8 @@ class ProvisionedLink(FitsColumns, models.Model):
     in_scope = models.BooleanField(default=True)
     # Sorted role values the user had when last evaluated: an assignment change re-reads the user.
     roles_key = models.CharField(max_length=1000, blank=True)
+    # Written with the rest of the row when a cycle writes it; a cycle that reads an unchanged link only remembers it
+    # read it (engine/context.py SeenLinks), so this is the last cycle that read *and wrote* the link.
     last_seen_cycle = models.BigIntegerField(null=True, blank=True, help_text="pk of the last cycle that read it.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

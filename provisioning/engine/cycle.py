@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connections.clients.errors import BadRequest, DeltaExpired, RemoteError, RequestLimitExceeded, StopError
@@ -62,6 +62,7 @@ from provisioning.engine.organization import EMAIL, check_organization
 from provisioning.engine.pipeline import process
 from provisioning.engine.planner import Policy
 from provisioning.engine.record import UNASSIGNED
+from provisioning.engine.sql import AnyOf
 from provisioning.engine.writer import ProfileCache, SalesforceWriter
 from provisioning.models import (
     CycleKind,
@@ -80,6 +81,7 @@ PAGE_SIZE = 999
 # (2 Composite calls of at most 5), two pages' take 10 or 11 (2 or 3 calls).
 FULL_READ_PAGES = 2
 IMPORT_INCOMPLETE = "IMPORT_INCOMPLETE"
+UNSEEN_KEYS = 20000  # link keys read at a time when looking for the links a full cycle did not read
 
 
 def _grouped(pages: Iterable[list[dict]], size: int) -> Iterator[tuple[list[dict], int]]:
@@ -185,7 +187,6 @@ class CycleRunner:
         if keeper is not None and hasattr(self.salesforce, "before_write"):
             self.salesforce.before_write = keeper.check
         self.directory = AssignmentReader(self.graph)
-        self.seen: set[str] = set()  # dry runs only: links seen (real cycles mark them in the database)
         self.incomplete: list[str] = []  # why the import is incomplete (then nobody is deactivated)
         self.unnamed = 0  # users the assignment snapshot stored without UPN and mail, named by the full read
 
@@ -522,19 +523,34 @@ class CycleRunner:
 
     def _disable_unseen(self) -> None:
         """Links the full import did not return: the user was deleted in Entra (or left its visibility)."""
-        stale = ~Q(target_id="") & (Q(active=True) | Q(in_scope=True))
-        if not self.cycle.dry_run:  # links this cycle saw are left in the database, not read to be skipped
-            stale &= ~Q(last_seen_cycle=self.cycle.pk)
         pending: list[WorkItem] = []
-        for link in self._links(("source_id", "user_principal_name", "display_name", "last_seen_cycle"), stale):
-            if link["last_seen_cycle"] == self.cycle.pk or link["source_id"] in self.seen:
-                continue
+        for link in self._unseen_links(("source_id", "user_principal_name", "display_name")):
             pending.append(self._link_item(link, "Not returned by Microsoft Entra ID: deleted or no longer visible"))
             if len(pending) >= PAGE_SIZE:
                 self._page(pending)
                 pending = []
         if pending:
             self._page(pending)
+
+    def _unseen_links(self, fields: Iterable[str]) -> Iterator[dict]:
+        """The job's links to a Salesforce user still active or in scope that no page of this cycle read: their keys
+        first (one column, in large chunks), then the rows of the few left."""
+        seen = self.ctx.seen
+        candidates = (
+            ProvisionedLink.objects.filter(job=self.job).exclude(target_id="").filter(Q(active=True) | Q(in_scope=True))
+        )
+        if not self.cycle.dry_run:  # links written by this cycle: saw the user (PageContext.seen has them too)
+            candidates = candidates.exclude(last_seen_cycle=self.cycle.pk)
+        last = 0
+        while True:
+            keys = list(candidates.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:UNSEEN_KEYS])
+            if not keys:
+                return
+            last = keys[-1]
+            unseen = [pk for pk in keys if pk not in seen]
+            for start in range(0, len(unseen), PAGE_SIZE):
+                chunk = unseen[start : start + PAGE_SIZE]
+                yield from ProvisionedLink.objects.filter(AnyOf(F("pk"), chunk)).order_by("pk").values(*fields)
 
     def _refetch(self, ids: list[str]) -> None:
         for start in range(0, len(ids), PAGE_SIZE):
@@ -571,8 +587,6 @@ class CycleRunner:
         if not items:
             return
         process(items, self.ctx)
-        if self.cycle.dry_run:
-            self.seen.update(item.source_id for item in items)
         self.cycle.pages_done += pages
         self._flush_counts()
         if self.keeper is not None and not self.keeper.renew():

@@ -39,6 +39,7 @@ def process(
     ids = [item.source_id for item in items]
     links = {link.source_id: link for link in rows_of(ProvisionedLink, "source_id", ids, job_id=job_id)}
     escrows = {e.source_id: e for e in rows_of(Escrow, "source_id", ids, job_id=job_id)}
+    ctx.seen.add(link.pk for link in links.values())  # read, whatever happens to them next (skipped, held, failed)
 
     kept = _admit(items, ctx, links, escrows, assigned_scope_drops_unlinked)
     _match_with_retry(kept, ctx)

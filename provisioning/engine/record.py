@@ -50,7 +50,6 @@ def record_page(
     now = timezone.now()
     new_links: list[ProvisionedLink] = []
     changed_links: list[ProvisionedLink] = []
-    seen_only: list[int] = []
     new_escrows: list[Escrow] = []
     changed_escrows: list[Escrow] = []
     resolved_escrows: list[int] = []
@@ -88,7 +87,7 @@ def record_page(
                 ctx.failures.add(escrow.attempts)
         elif escrow is not None:
             resolved_escrows.append(escrow.pk)
-        _remember(item, cycle, new_links, changed_links, seen_only, ctx.log.redacted_targets)
+        _remember(item, cycle, new_links, changed_links, ctx.log.redacted_targets)
     for link in (*new_links, *changed_links):
         link.fit_columns()
 
@@ -113,8 +112,6 @@ def record_page(
                     "updated_at",
                 ],
             )
-        if seen_only:
-            ProvisionedLink.objects.filter(pk__in=seen_only).update(last_seen_cycle=cycle.pk)
         if new_escrows:
             Escrow.objects.bulk_create(new_escrows)
         for escrow in changed_escrows:
@@ -134,7 +131,6 @@ def _remember(
     cycle: ProvisioningCycle,
     new_links: list[ProvisionedLink],
     changed_links: list[ProvisionedLink],
-    seen_only: list[int],
     redacted: frozenset[str] = frozenset(),
 ) -> None:
     """Update the item's link with what Salesforce now holds (or create it for a new or matched user)."""
@@ -179,15 +175,12 @@ def _remember(
         # assignments in later cycles need not read it from Graph again.
         fields = {"target_id": "", "exported": {}, "active": False, "in_scope": item.in_scope, **names}
     else:
-        if link is not None:
-            seen_only.append(link.pk)
         return
     if link is None:
         new_links.append(ProvisionedLink(job_id=cycle.job_id, source_id=item.source_id, **fields))
         return
     if all(getattr(link, name) == value for name, value in fields.items() if name != "last_seen_cycle"):
-        seen_only.append(link.pk)
-        return
+        return  # unchanged: not written (the cycle knows it saw the link, PageContext.seen)
     for name, value in fields.items():
         setattr(link, name, value)
     link.updated_at = timezone.now()

@@ -384,3 +384,52 @@ def test_a_cycle_with_nothing_to_write_still_reports_credentials_that_stopped_wo
     assert cycle.kind == CycleKind.INCREMENTAL
     assert cycle.status == CycleStatus.FAILED
     assert cycle.error_code == "INVALID_LOGIN"
+
+
+def test_a_linked_user_waiting_in_escrow_is_not_taken_for_deleted_by_a_full_cycle(configured_app, emu):
+    """A user whose last update failed waits for its next attempt (skipped by the cycle); the full read still
+    returned them, so they are neither "not returned by Entra" nor deactivated."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = configured_app.job
+    run(job)
+    link = ProvisionedLink.objects.filter(job=job, active=True).exclude(target_id="").first()
+    now = timezone.now()
+    Escrow.objects.create(
+        job=job,
+        source_id=link.source_id,
+        attempts=1,
+        first_failed_at=now,
+        last_failed_at=now,
+        next_attempt_at=now + timedelta(hours=6),
+        error_code="SalesforceTransient",
+    )
+    second = run(job, kind=CycleKind.INITIAL)
+    assert second.disabled == 0 and second.skipped >= 1
+    assert emu.control.get_salesforce_user(id=link.target_id)["IsActive"] is True
+    assert not ProvisioningLogEntry.objects.filter(cycle=second, source_id=link.source_id).exists()
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_full_cycle_deactivates_the_user_it_no_longer_reads_and_rewrites_no_unchanged_link(
+    configured_app, emu, dry_run
+):
+    """A user gone from Entra without a trace (hard-deleted) is found by being absent from the full read; the links
+    of the users the read returned unchanged are not written (the cycle remembers it read them)."""
+    job = configured_app.job
+    run(job)
+    gone, kept = list(ProvisionedLink.objects.filter(job=job, active=True).order_by("pk")[:2])
+    emu.control.hard_delete_entra_user(gone.source_id)
+    before = {link.pk: (link.last_seen_cycle, link.updated_at) for link in ProvisionedLink.objects.filter(job=job)}
+    cycle = run(job, kind=CycleKind.INITIAL, dry_run=dry_run)
+    entry = ProvisioningLogEntry.objects.get(cycle=cycle, source_id=gone.source_id)
+    assert entry.action == LogAction.DISABLE and "Not returned by Microsoft Entra ID" in str(entry.steps)
+    assert cycle.disabled == 1
+    assert emu.control.get_salesforce_user(id=gone.target_id)["IsActive"] is dry_run
+    assert emu.control.get_salesforce_user(id=kept.target_id)["IsActive"] is True
+    assert not ProvisioningLogEntry.objects.filter(cycle=cycle, source_id=kept.source_id).exists()
+    after = {link.pk: (link.last_seen_cycle, link.updated_at) for link in ProvisionedLink.objects.filter(job=job)}
+    rewritten = {pk for pk in before if after[pk] != before[pk]}
+    assert rewritten == (set() if dry_run else {gone.pk})
