@@ -16,11 +16,15 @@ from console.concurrency import Versioned
 
 class FitsColumns:
     """For rows written from remote text (names, codes, requests): `fit_columns()` cuts each string to its
-    column's max_length, once, before the row is saved or bulk-created."""
+    column's max_length, once, before the row is saved or bulk-created. A field deferred when the row was read is
+    neither loaded (a query per row) nor written."""
 
     def fit_columns(self):
+        values = self.__dict__
         for column in self._meta.concrete_fields:
-            value = getattr(self, column.attname)
+            if column.attname not in values:  # deferred
+                continue
+            value = values[column.attname]
             if column.max_length and isinstance(value, str) and len(value) > column.max_length:
                 setattr(self, column.attname, value[: column.max_length])
         return self

@@ -97,3 +97,13 @@ def test_rows_of_probes_the_unique_index_without_statistics(jobs):
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "one_link_per_source" in plan and "provisioning_provisionedlink_pkey" in plan, plan
     assert "link_job_target" not in plan and "Seq Scan on provisioning_provisionedlink" not in plan, plan
+
+
+def test_a_link_read_without_its_times_is_cut_to_its_columns_without_a_query(jobs, django_assert_num_queries):
+    ours, _theirs = jobs
+    (link,) = rows_of(ProvisionedLink, "source_id", ["s07"], job_id=ours.pk).defer("created_at", "updated_at")
+    link.display_name = "x" * 300
+    with django_assert_num_queries(0):
+        link.fit_columns()
+    assert link.display_name == "x" * 256
+    assert "created_at" not in link.__dict__  # still deferred: not loaded one row at a time
