@@ -17,6 +17,7 @@ from django.utils import timezone
 from console.bulk import upsert_rows
 from mappings.access.models import AccessKind
 from provisioning.engine.items import WorkItem
+from provisioning.engine.sql import rows_of
 from provisioning.models import AccessGrant, ProvisioningCycle, ProvisioningJob
 
 # kind -> (sObject, the field naming the item, the field naming the user)
@@ -59,7 +60,7 @@ class Ledger:
         """The ledger rows of the page's users."""
         self.rows = defaultdict(dict)
         ids = [item.source_id for item in items]
-        for values in AccessGrant.objects.filter(job=self.job, source_id__in=ids).values_list(*COLUMNS, "pk"):
+        for values in rows_of(AccessGrant, "source_id", ids, job_id=self.job.pk).values_list(*COLUMNS, "pk"):
             row = Grant(*values)
             self.rows[row.source_id][(row.kind, row.item_id)] = row
 

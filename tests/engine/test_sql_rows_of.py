@@ -95,7 +95,7 @@ def test_rows_of_probes_the_unique_index_without_statistics(jobs):
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "one_link_per_source" in plan and "provisioning_provisionedlink_pkey" in plan, plan
+    assert "one_link_per_source" in plan and "provisioning_provisionedlink_pkey" in plan and "Loop" in plan, plan
     assert "link_job_target" not in plan and "Seq Scan on provisioning_provisionedlink" not in plan, plan
 
 
@@ -107,3 +107,21 @@ def test_a_link_read_without_its_times_is_cut_to_its_columns_without_a_query(job
         link.fit_columns()
     assert link.display_name == "x" * 256
     assert "created_at" not in link.__dict__  # still deferred: not loaded one row at a time
+
+
+def test_rows_of_finds_every_row_of_a_key_that_is_not_unique(jobs):
+    """Access grants: several rows per user (one per item), all found, only the job's."""
+    from provisioning.models import AccessGrant
+
+    ours, theirs = jobs
+    for job in (ours, theirs):
+        for n, item in enumerate(("0PS1", "0PS2", "00G1")):
+            AccessGrant.objects.create(
+                job=job, source_id="s01", target_id="005A", kind="permission_set", item_id=item, record_id=f"0Pa{n}"
+            )
+        AccessGrant.objects.create(
+            job=job, source_id="s02", target_id="005B", kind="permission_set", item_id="0PS1", record_id="0Pa9"
+        )
+    found = rows_of(AccessGrant, "source_id", ["s01", "s03"], job_id=ours.pk)
+    assert sorted(found.values_list("item_id", flat=True)) == ["00G1", "0PS1", "0PS2"]
+    assert {grant.job_id for grant in found} == {ours.pk}
