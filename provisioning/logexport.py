@@ -3,16 +3,15 @@ files (ProvisioningLogs, ProvisioningLogs_ProvisioningSteps, ProvisioningLogs_Mo
 change id) in one zip.
 
 Both are generators of bytes over keyset chunks of the rows (provisioning.logquery.iter_keyset): a download of
-a million rows holds one chunk in memory, never the whole set. The zip is written by the standard zipfile
-module to an unseekable sink (zipfile then writes data descriptors after each member), which is drained after
-every chunk.
+a million rows holds one chunk in memory, never the whole set. The zip's three files are made in one read of the
+rows: the first is streamed, the other two are deflated to temporary files meanwhile and copied in after it
+(provisioning.logzip writes the zip's framing).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from operator import itemgetter
@@ -38,12 +37,20 @@ from provisioning.logcolumns import (
     compile_shape_text,
     parts,
 )
-from provisioning.logparts import graph_properties, graph_steps, property_rows, step_rows
+from provisioning.logparts import (
+    graph_properties,
+    graph_steps,
+    property_lines,
+    property_rows,
+    step_lines,
+    step_rows,
+    unquoted,
+)
 from provisioning.logquery import iter_keyset_chunks
 from provisioning.logsql import csv_row_chunks, stream_json_text
+from provisioning.logzip import Deflater, Spool, ZipStream
 from provisioning.models import ProvisioningJob
 
-SQL_CELLS = ("<cells made by PostgreSQL>",)  # a pass whose rows the database makes (logsql.csv_row_chunks)
 CSV_FILES = (
     "ProvisioningLogs.csv",
     "ProvisioningLogs_ProvisioningSteps.csv",
@@ -132,113 +139,148 @@ def _texts(columns: list[Column], ctx: LogContext) -> Callable[[Any], list]:
     return lambda row: [cell(row) for cell in cells]
 
 
-def _csv_passes(ctx: LogContext) -> Iterator[tuple[str, list[Column], tuple[str, ...], Callable]]:
-    """(file, columns, fields read, entry -> its rows) of the three CSV files."""
-    log = [LOG_COLUMNS[key] for key in CSV_COLUMNS]
-    if connection.vendor == "postgresql":
-        yield CSV_FILES[0], log, SQL_CELLS, lambda entries: csv_row_chunks(entries, CSV_COLUMNS, ctx)
-    else:
-        log_row = _texts(log, ctx)
-        yield CSV_FILES[0], log, column_fields(log), lambda entry: [log_row(entry)]
-    for name, field, sub_columns, fast in (
-        (CSV_FILES[1], "steps", STEP_COLUMNS, step_rows),
-        (CSV_FILES[2], "modified_properties", PROPERTY_COLUMNS, property_rows),
-    ):
-        sub = list(sub_columns.values())
-        yield name, sub, ("change_id", field), _part_rows(field, _texts(sub, ctx), fast)
+class _Writer:
+    """Rows as the csv module writes Entra's files (minimal quoting, CRLF): what the lines made at once leave to it."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def text(self, rows: Iterable[Iterable[Any]]) -> str:
+        self.writer.writerows(rows)
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
 
 
-def _part_rows(field: str, sub_row: Callable, fast: Callable) -> Callable[[Row], list[list]]:
-    """entry -> its rows in a steps or properties file, from the field's stored text (logparts); the columns' own
-    path for what logparts leaves to it."""
-    name = TEXT_OF[field]
+def _part_rows(field: str, sub_row: Callable, fast: Callable) -> Callable[[str, str | None], list[list]]:
+    """(change id, stored text) -> the entry's rows in a steps or properties file (logparts); the columns' own path
+    for what logparts leaves to it."""
 
-    def rows(entry: Row) -> list[list]:
-        change_id = entry["change_id"]
+    def rows(change_id: str, text: str | None) -> list[list]:
         return fast(
             change_id,
-            entry[name],
+            text,
             lambda data: [sub_row(p) for p in parts(Row(change_id=change_id, **{field: data}), field)],
         )
 
     return rows
 
 
-class _Sink(io.RawIOBase):
-    """An unseekable file that keeps what zipfile writes until the generator hands it out."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def drain(self) -> bytes:
-        data = b"".join(self.parts)
-        self.parts.clear()
-        return data
+def _cell_text(value: Any) -> str:
+    """A cell as the csv module writes it: None empty, anything else as str() gives it."""
+    return value if value.__class__ is str else "" if value is None else str(value)
 
 
-def _csv_member(
-    archive: zipfile.ZipFile,
-    sink: _Sink,
-    name: str,
-    columns: list[Column],
-    entries: QuerySet,
-    fields: tuple[str, ...],
-    rows: Callable[[Row], Iterable[list]],
-) -> Iterator[bytes]:
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
-    with archive.open(name, "w", force_zip64=True) as member:
-        member.write("\ufeff".encode())  # a BOM so that spreadsheet programs read UTF-8
-        writer.writerow([column.export_heading for column in columns])
-        chunks = rows(entries) if fields == SQL_CELLS else chunks_of(entries, fields)
-        threaded = connection.vendor == "postgresql" and logahead.OVERLAP
-        if threaded:  # the next chunk is read while this one is written
-            chunks = read_ahead(chunks)
-        # The chunk's text is deflated in a thread while the next chunk's text is made (zlib releases the GIL).
-        compress = WriteBehind(member.write) if threaded else None
-        try:
-            for chunk in chunks:
-                if fields == SQL_CELLS:  # cells made by the database: the chunk as it came
-                    writer.writerows(chunk)
-                else:
-                    for entry in chunk:
-                        writer.writerows(rows(entry))
-                data = text.getvalue().encode()
-                text.seek(0)
-                text.truncate()
-                if compress is None:
-                    member.write(data)
-                    yield sink.drain()
-                else:
-                    compress.flush()  # the previous chunk's bytes are complete: hand them out
-                    done = sink.drain()
-                    compress.submit(data)
-                    yield done
-            if compress is not None:
-                compress.flush()
-        finally:
-            if compress is not None:
-                compress.close()
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
-        member.write(text.getvalue().encode())
-    yield sink.drain()
+def _row_chunks(entries: QuerySet, log: list[Column], ctx: LogContext) -> Iterator[list[tuple]]:
+    """Chunks of rows (ProvisioningLogs.csv's cells as text, the id, the stored steps' text, the stored properties'
+    text), newest first."""
+    if connection.vendor == "postgresql":  # the database makes the cells (logsql)
+        return csv_row_chunks(entries, CSV_COLUMNS, ctx)
+    log_row = _texts(log, ctx)
+    names = ("id", TEXT_OF["steps"], TEXT_OF["modified_properties"])
+
+    def chunks() -> Iterator[list[tuple]]:
+        for chunk in chunks_of(entries, (*column_fields(log), "change_id", *JSON_FIELDS)):
+            yield [(*map(_cell_text, log_row(entry)), *map(entry.__getitem__, names)) for entry in chunk]
+
+    return chunks()
+
+
+class _CsvText:
+    """The text a chunk of rows adds to each of the three files, each line made at once where the csv module would
+    quote nothing, by the module otherwise: the same text either way."""
+
+    def __init__(self, ctx: LogContext) -> None:
+        self.width = len(CSV_COLUMNS)
+        self.change_at = CSV_COLUMNS.index("change")
+        self.writer = _Writer()
+        self.step_rows = _part_rows("steps", _texts(list(STEP_COLUMNS.values()), ctx), step_rows)
+        self.property_rows = _part_rows(
+            "modified_properties", _texts(list(PROPERTY_COLUMNS.values()), ctx), property_rows
+        )
+
+    def headings(self) -> tuple[str, str, str]:
+        """Each file's first line, after a BOM so that spreadsheet programs read UTF-8."""
+        log = [LOG_COLUMNS[key] for key in CSV_COLUMNS]
+        files = (log, STEP_COLUMNS.values(), PROPERTY_COLUMNS.values())
+        return tuple("\ufeff" + self.writer.text([[c.export_heading for c in columns]]) for columns in files)  # type: ignore[return-value]
+
+    def chunk(self, rows: list[tuple]) -> tuple[str, str, str]:
+        width, count = self.width, len(rows)
+        lines = "\r\n".join([",".join(row[:width]) for row in rows]) + "\r\n" if rows else ""
+        # No cell of the chunk holds a comma, quote, CR or LF: then every line is as the csv module writes it.
+        every_plain = (
+            lines.count(",") == (width - 1) * count and '"' not in lines and lines.count("\n") == count
+            and lines.count("\r") == count
+        )  # fmt: skip
+        if not every_plain:
+            lines = "".join([self._log_line(row[:width]) for row in rows])
+        steps, properties = [], []
+        change_at, text = self.change_at, self.writer.text
+        for row in rows:
+            change_id, step_text, property_text = row[change_at], row[-2], row[-1]
+            fast = every_plain or unquoted(change_id)
+            made = step_lines(change_id, step_text) if fast else None
+            steps.append(made if made is not None else text(self.step_rows(change_id, step_text)))
+            made = property_lines(change_id, property_text) if fast else None
+            properties.append(made if made is not None else text(self.property_rows(change_id, property_text)))
+        return lines, "".join(steps), "".join(properties)
+
+    def _log_line(self, cells: tuple[str, ...]) -> str:
+        line = ",".join(cells)
+        if line.count(",") == self.width - 1 and '"' not in line and "\n" not in line and "\r" not in line:
+            return line + "\r\n"
+        return self.writer.text([cells])
 
 
 def stream_csv_zip(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
-    """One zip holding Entra's three CSV files; each file is one pass over the filtered rows."""
-    sink = _Sink()
-    # Level 1: a third of the default level's time on this text, for a somewhat larger file.
-    archive = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
-    for name, columns, fields, rows in _csv_passes(LogContext(job)):
-        yield from _csv_member(archive, sink, name, columns, entries, fields, rows)
-    archive.close()
-    yield sink.drain()
+    """One zip holding Entra's three CSV files, made in one pass over the filtered rows: the first file is streamed,
+    the other two are deflated to temporary files meanwhile and copied in after it (logzip)."""
+    ctx = LogContext(job)
+    texts = _CsvText(ctx)
+    archive, first, spools = ZipStream(), Deflater(), (Spool(), Spool())
+    ready: list[bytes] = []  # the first file's deflated bytes not yet handed out
+
+    def write(chunk: tuple[str, str, str]) -> None:
+        ready.append(first.compress(chunk[0].encode()))
+        spools[0].write(chunk[1].encode())
+        spools[1].write(chunk[2].encode())
+
+    chunks = _row_chunks(entries, [LOG_COLUMNS[key] for key in CSV_COLUMNS], ctx)
+    if connection.vendor == "postgresql" and logahead.OVERLAP:  # the next chunk is read while this one is written
+        chunks = read_ahead(chunks)
+    # A chunk's text is deflated in a thread while the next chunk's text is made (zlib releases the GIL).
+    deflate = WriteBehind(write) if logahead.OVERLAP else None
+    try:
+        write(texts.headings())
+        yield archive.member(CSV_FILES[0], first)
+        for rows in chunks:
+            chunk = texts.chunk(rows)
+            if deflate is None:
+                write(chunk)
+            else:
+                deflate.flush()  # the previous chunk's bytes are complete: hand them out
+            done = b"".join(ready)
+            ready.clear()
+            if deflate is not None:
+                deflate.submit(chunk)
+            if done:
+                yield done
+        if deflate is not None:
+            deflate.flush()
+        yield b"".join([*ready, first.flush(), archive.end_member(first)])
+        for name, spool in zip(CSV_FILES[1:], spools, strict=True):
+            yield archive.member(name, spool.deflater)
+            yield from spool.blocks()
+            yield archive.end_member(spool.deflater)
+        yield archive.finish()
+    finally:
+        if deflate is not None:
+            deflate.close()
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+        for spool in spools:
+            spool.close()

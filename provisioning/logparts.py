@@ -110,3 +110,76 @@ def property_rows(change_id: str, text: str | None, slow: Callable[[Any], list[l
     except _FAILED:
         return slow(json.loads(text) if text else [])
     return [[change_id, p.displayName, p.oldValue or "", p.newValue or ""] for p in properties]
+
+
+# The CSV files' lines at once ---------------------------------------------------------------------------------
+# step_rows and property_rows give the cells the csv module writes; for an entry whose values are text that needs no
+# quoting (no comma, double quote, CR or LF), these write the same lines with one format call a line. Anything else
+# (a null or a number where text is expected, a value to quote) returns None: the caller writes that entry's rows
+# with the csv module.
+
+
+class CsvStep(msgspec.Struct, gc=False):
+    """A stored step whose name, type, status and description are text."""
+
+    name: str = ""
+    description: str = ""
+    details: Any = {}
+    type: str = ""
+    status: str = ""
+
+
+class CsvProperty(msgspec.Struct, gc=False):
+    """A stored modified property whose values are text (or null: an empty cell)."""
+
+    displayName: str = ""  # noqa: N815  (Graph's name)
+    oldValue: str | None = None  # noqa: N815
+    newValue: str | None = None  # noqa: N815
+
+
+_csv_steps = msgspec.json.Decoder(list[CsvStep], float_hook=_float).decode
+_csv_properties = msgspec.json.Decoder(list[CsvProperty]).decode
+
+
+def unquoted(text: str) -> bool:
+    """Whether the csv module writes `text` as it is (QUOTE_MINIMAL, "," and CRLF)."""
+    return not ("," in text or '"' in text or "\n" in text or "\r" in text)
+
+
+def _quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"' if '"' in cell or "," in cell else cell
+
+
+def step_lines(change_id: str, text: str | None) -> str | None:
+    """The lines step_rows' rows make (change_id plain), or None."""
+    try:
+        steps = _csv_steps(text or "[]")
+    except _FAILED:
+        return None
+    lines = []
+    for number, step in enumerate(steps, start=1):
+        name, kind, status, description = step.name, step.type, step.status, step.description
+        if not unquoted(name + kind + status + description):
+            return None
+        details = step.details
+        if not details or (details.__class__ is _DECIMAL and float(bytes(details)) == 0):
+            cell = "{}"
+        else:  # JSON text: no CR or LF (the encoder escapes them)
+            cell = _quoted(_encode(details).decode())
+        lines.append(f"{change_id},{number},{name},{kind},{status},{description},{cell}\r\n")
+    return "".join(lines)
+
+
+def property_lines(change_id: str, text: str | None) -> str | None:
+    """The lines property_rows' rows make (change_id plain), or None."""
+    try:
+        properties = _csv_properties(text or "[]")
+    except _FAILED:
+        return None
+    lines = []
+    for item in properties:
+        name, old, new = item.displayName, item.oldValue or "", item.newValue or ""
+        if not unquoted(name + old + new):
+            return None
+        lines.append(f"{change_id},{name},{old},{new}\r\n")
+    return "".join(lines)

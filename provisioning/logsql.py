@@ -16,7 +16,7 @@ from contextlib import closing
 from types import SimpleNamespace
 from typing import Any
 
-from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.db.models import Case, CharField, F, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
 
 from provisioning import logahead
@@ -160,14 +160,15 @@ def keyset_rows(query: QuerySet, columns: tuple[str, ...], id_at: int) -> Iterat
         cursor = (moment, last)
 
 
-# ProvisioningLogs.csv on PostgreSQL: the database hands over each row's cells as the csv module is to write them
-# (text, a number, or NULL for an empty cell), so that a chunk is one writerows() call.
+# The CSV files on PostgreSQL: the database hands over each row's cells of ProvisioningLogs.csv as the csv module
+# writes them, all text ('' for NULL), and the stored steps and properties as text, so that one read of the rows
+# makes the three files (logexport).
 ENTRY = ProvisioningLogEntry._meta.db_table
-UTC_TEXT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+UTC_TEXT = "COALESCE(to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')"
 
 
 def _csv_cells(ctx: LogContext) -> dict[str, Any]:
-    """column key -> the expression of its cell (logexport._cell's value, text for text)."""
+    """column key -> the expression of its cell (logexport._cell's value, as text)."""
 
     def label(key: str, field: str) -> Case:
         labels = LOG_COLUMNS[key].text
@@ -193,18 +194,21 @@ def _csv_cells(ctx: LogContext) -> dict[str, Any]:
     }
 
 
+def _as_text(name: str) -> Any:
+    """A field written as stored: as it is when it is text that cannot be NULL, else its text ('' for NULL)."""
+    field = ProvisioningLogEntry._meta.get_field(name)
+    if isinstance(field, CharField | TextField) and not field.null:
+        return F(name)
+    return RawSQL(f"""COALESCE("{ENTRY}"."{field.column}"::text, '')""", ())  # noqa: S611  (a field's column)
+
+
 def csv_row_chunks(entries: QuerySet, keys: tuple[str, ...], ctx: LogContext) -> Iterator[list[tuple]]:
-    """The cells of ProvisioningLogs.csv (the columns `keys`), a chunk of rows at a time, newest first."""
+    """Rows (the cells of ProvisioningLogs.csv's columns `keys`, the id, the steps' text, the properties' text), a
+    chunk at a time, newest first."""
     cells = _csv_cells(ctx)
-    annotations, names = {}, []
-    for key in keys:
-        column = LOG_COLUMNS[key]
-        if key in cells:
-            annotations[f"_c_{key}"] = cells[key]
-            names.append(f"_c_{key}")
-        else:  # a field written as stored
-            assert column.field, key
-            names.append(column.field)
+    annotations = {f"_c_{key}": cells[key] if key in cells else _as_text(LOG_COLUMNS[key].field) for key in keys}
+    annotations["_steps"] = RawSQL(f'"{ENTRY}".steps::text', ())  # noqa: S611  (constants)
+    annotations["_properties"] = RawSQL(f'"{ENTRY}".modified_properties::text', ())  # noqa: S611  (constants)
     query = entries.annotate(**annotations).order_by("-activity_at", "-id")
-    for rows in keyset_rows(query, (*names, "id"), len(names)):
-        yield [row[:-1] for row in rows]
+    names = [f"_c_{key}" for key in keys]
+    yield from keyset_rows(query, (*names, "id", "_steps", "_properties"), len(names))

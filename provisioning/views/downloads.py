@@ -18,7 +18,7 @@ def _entries(request: HttpRequest, slug: str):
     application = get_application(slug)
     job = application.job
     entries = filtered_entries(job, parse_filters(request.GET))
-    # Rows written while the download runs are left out, so the three CSV files (three passes) agree.
+    # Rows written while the download runs are left out: its chunks are read one query at a time.
     newest = ProvisioningLogEntry.objects.aggregate(newest=Max("pk"))["newest"] or 0
     return application, job, entries.filter(pk__lte=newest)
 

@@ -152,3 +152,24 @@ def test_write_behind_writes_in_order_and_raises_a_failed_write_at_the_next_flus
         writes.flush()
     writes.close()
     assert helper_threads() == []
+
+
+def test_a_csv_download_stopped_half_way_closes_its_temporary_files(application, cycle, monkeypatch):
+    closed = []
+
+    class Spool(logexport.Spool):
+        def close(self) -> None:
+            closed.append(self.file.name)
+            super().close()
+
+    monkeypatch.setattr(logexport, "Spool", Spool)
+    for n in range(12):
+        make_entry(cycle, number=n, minutes_ago=n)
+    chunks_of_size(monkeypatch, 2)
+    job = application.job
+    pieces = stream_csv_zip(filtered_entries(job, parse_filters({})), job)
+    next(pieces)
+    next(pieces)
+    pieces.close()
+    assert len(closed) == 2
+    assert helper_threads() == []

@@ -4,9 +4,13 @@ lists at all, details holding a key named "type"."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from provisioning.logcolumns import (
     GRAPH_PROPERTY,
@@ -18,7 +22,14 @@ from provisioning.logcolumns import (
     parts,
 )
 from provisioning.logexport import Row, _texts
-from provisioning.logparts import graph_properties, graph_steps, property_rows, step_rows
+from provisioning.logparts import (
+    graph_properties,
+    graph_steps,
+    property_lines,
+    property_rows,
+    step_lines,
+    step_rows,
+)
 
 STEPS = [
     [],
@@ -83,3 +94,59 @@ def test_step_rows_are_the_columns_cells(steps):
 def test_property_rows_are_the_columns_cells(properties):
     slow = csv_rows(PROPERTY_COLUMNS, "modified_properties", "c1")
     assert written(property_rows("c1", stored(properties), slow)) == written(slow(properties))
+
+
+def csv_text(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("steps", STEPS)
+def test_step_lines_are_what_the_csv_module_writes_or_none(steps):
+    slow = csv_rows(STEP_COLUMNS, "steps", "c1")
+    lines = step_lines("c1", stored(steps))
+    assert lines is None or lines == csv_text(slow(steps))
+
+
+@pytest.mark.parametrize("properties", PROPERTIES)
+def test_property_lines_are_what_the_csv_module_writes_or_none(properties):
+    slow = csv_rows(PROPERTY_COLUMNS, "modified_properties", "c1")
+    lines = property_lines("c1", stored(properties))
+    assert lines is None or lines == csv_text(slow(properties))
+
+
+def test_text_values_needing_no_quotes_are_written_at_once():
+    steps = [{"name": "EntryImport", "type": "import", "status": "success", "description": "Received 'ann'",
+              "details": {"ReportableIdentifier": "ann@contoso.com", "Count": 2}},
+             {"name": "EntryExportAdd", "details": {}}, {"details": 5}]  # fmt: skip
+    properties = [{"displayName": "Title", "oldValue": None, "newValue": "Clerk"}, {"displayName": "Alias"}]
+    assert step_lines("c1", stored(steps)) == csv_text(csv_rows(STEP_COLUMNS, "steps", "c1")(steps))
+    assert property_lines("c1", stored(properties)) == csv_text(
+        csv_rows(PROPERTY_COLUMNS, "modified_properties", "c1")(properties)
+    )
+
+
+AWKWARD = st.text(alphabet=st.sampled_from(list("ab ,\"\r\n\u2028é;'\t\\")), max_size=6)
+VALUE = st.one_of(AWKWARD, st.none(), st.integers(-3, 3))
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={"name": VALUE, "type": VALUE, "status": VALUE, "description": VALUE,
+                      "details": st.one_of(VALUE, st.dictionaries(AWKWARD, VALUE, max_size=2))},
+        ),
+        max_size=3,
+    ),
+    st.lists(
+        st.fixed_dictionaries({}, optional={"displayName": VALUE, "oldValue": VALUE, "newValue": VALUE}), max_size=3
+    ),
+)  # fmt: skip
+def test_lines_made_at_once_are_the_csv_modules_for_any_values(steps, properties):
+    step_text = step_lines("c1", stored(steps))
+    assert step_text is None or step_text == csv_text(csv_rows(STEP_COLUMNS, "steps", "c1")(steps))
+    property_text = property_lines("c1", stored(properties))
+    properties_rows = csv_rows(PROPERTY_COLUMNS, "modified_properties", "c1")(properties)
+    assert property_text is None or property_text == csv_text(properties_rows)
