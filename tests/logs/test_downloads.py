@@ -135,3 +135,13 @@ def test_download_is_streamed_in_pieces(reader_client, application, cycle):
     pieces = list(response.streaming_content)
     assert len(pieces) >= 3
     assert len(json.loads(b"".join(pieces))) == 1200
+
+
+def test_json_download_keeps_percent_signs_and_braces_of_an_application_name(reader_client, application, cycle):
+    application.name = "Sales 100% {UAT} %s"
+    application.save()
+    make_entry(cycle, number=1)
+    response = reader_client.get(reverse("provisioning_logs_download_json", args=[application.slug]))
+    (summary,) = json.loads(body(response))
+    assert summary["servicePrincipal"]["displayName"] == "Sales 100% {UAT} %s"
+    assert summary["targetSystem"]["details"]["ServicePrincipalDisplayName"] == "Sales 100% {UAT} %s"
