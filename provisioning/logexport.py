@@ -173,17 +173,27 @@ def _cell_text(value: Any) -> str:
     return value if value.__class__ is str else "" if value is None else str(value)
 
 
-def _row_chunks(entries: QuerySet, log: list[Column], ctx: LogContext) -> Iterator[list[tuple]]:
-    """Chunks of rows (ProvisioningLogs.csv's cells as text, the id, the stored steps' text, the stored properties'
-    text), newest first."""
+def _row_chunks(entries: QuerySet, ctx: LogContext, write: Callable[[list], str]) -> Iterator[tuple[str, list[tuple]]]:
+    """(ProvisioningLogs.csv's text of a chunk of rows, each row's (change id, stored steps' text, stored properties'
+    text)), newest first. A line is its cells joined by commas when none needs quoting, written by `write` (the csv
+    module) otherwise."""
     if connection.vendor == "postgresql":  # the database makes the cells (logsql)
-        return csv_row_chunks(entries, CSV_COLUMNS, ctx)
+        return csv_row_chunks(entries, CSV_COLUMNS, ctx, write)
+    log = [LOG_COLUMNS[key] for key in CSV_COLUMNS]
     log_row = _texts(log, ctx)
-    names = ("id", TEXT_OF["steps"], TEXT_OF["modified_properties"])
+    width = len(log)
+    names = ("change_id", TEXT_OF["steps"], TEXT_OF["modified_properties"])
 
-    def chunks() -> Iterator[list[tuple]]:
+    def line(entry: Row) -> str:
+        cells = [_cell_text(cell) for cell in log_row(entry)]
+        text = ",".join(cells)
+        if text.count(",") == width - 1 and '"' not in text and "\n" not in text and "\r" not in text:
+            return text + "\r\n"
+        return write([cells])
+
+    def chunks() -> Iterator[tuple[str, list[tuple]]]:
         for chunk in chunks_of(entries, (*column_fields(log), "change_id", *JSON_FIELDS)):
-            yield [(*map(_cell_text, log_row(entry)), *map(entry.__getitem__, names)) for entry in chunk]
+            yield "".join([line(entry) for entry in chunk]), [tuple(map(entry.__getitem__, names)) for entry in chunk]
 
     return chunks()
 
@@ -193,8 +203,6 @@ class _CsvText:
     quote nothing, by the module otherwise: the same text either way."""
 
     def __init__(self, ctx: LogContext) -> None:
-        self.width = len(CSV_COLUMNS)
-        self.change_at = CSV_COLUMNS.index("change")
         self.writer = _Writer()
         self.step_rows = _part_rows("steps", _texts(list(STEP_COLUMNS.values()), ctx), step_rows)
         self.property_rows = _part_rows(
@@ -207,32 +215,16 @@ class _CsvText:
         files = (log, STEP_COLUMNS.values(), PROPERTY_COLUMNS.values())
         return tuple("\ufeff" + self.writer.text([[c.export_heading for c in columns]]) for columns in files)  # type: ignore[return-value]
 
-    def chunk(self, rows: list[tuple]) -> tuple[str, str, str]:
-        width, count = self.width, len(rows)
-        lines = "\r\n".join([",".join(row[:width]) for row in rows]) + "\r\n" if rows else ""
-        # No cell of the chunk holds a comma, quote, CR or LF: then every line is as the csv module writes it.
-        every_plain = (
-            lines.count(",") == (width - 1) * count and '"' not in lines and lines.count("\n") == count
-            and lines.count("\r") == count
-        )  # fmt: skip
-        if not every_plain:
-            lines = "".join([self._log_line(row[:width]) for row in rows])
+    def chunk(self, lines: str, rows: list[tuple]) -> tuple[str, str, str]:
         steps, properties = [], []
-        change_at, text = self.change_at, self.writer.text
-        for row in rows:
-            change_id, step_text, property_text = row[change_at], row[-2], row[-1]
-            fast = every_plain or unquoted(change_id)
+        text = self.writer.text
+        for change_id, step_text, property_text in rows:
+            fast = unquoted(change_id)
             made = step_lines(change_id, step_text) if fast else None
             steps.append(made if made is not None else text(self.step_rows(change_id, step_text)))
             made = property_lines(change_id, property_text) if fast else None
             properties.append(made if made is not None else text(self.property_rows(change_id, property_text)))
         return lines, "".join(steps), "".join(properties)
-
-    def _log_line(self, cells: tuple[str, ...]) -> str:
-        line = ",".join(cells)
-        if line.count(",") == self.width - 1 and '"' not in line and "\n" not in line and "\r" not in line:
-            return line + "\r\n"
-        return self.writer.text([cells])
 
 
 def stream_csv_zip(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
@@ -248,7 +240,7 @@ def stream_csv_zip(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
         spools[0].write(chunk[1].encode())
         spools[1].write(chunk[2].encode())
 
-    chunks = _row_chunks(entries, [LOG_COLUMNS[key] for key in CSV_COLUMNS], ctx)
+    chunks = _row_chunks(entries, ctx, _Writer().text)  # its own writer: the rows may be read in another thread
     if connection.vendor == "postgresql" and logahead.OVERLAP:  # the next chunk is read while this one is written
         chunks = read_ahead(chunks)
     # A chunk's text is deflated in a thread while the next chunk's text is made (zlib releases the GIL).
@@ -256,8 +248,8 @@ def stream_csv_zip(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
     try:
         write(texts.headings())
         yield archive.member(CSV_FILES[0], first)
-        for rows in chunks:
-            chunk = texts.chunk(rows)
+        for lines, rows in chunks:
+            chunk = texts.chunk(lines, rows)
             if deflate is None:
                 write(chunk)
             else:

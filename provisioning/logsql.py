@@ -17,7 +17,7 @@ from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
-from django.db.models import Case, CharField, F, QuerySet, TextField, Value, When
+from django.db.models import Case, CharField, F, Func, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
 
 from provisioning import logahead
@@ -100,13 +100,29 @@ def _compile(
         literals[-1] += "}"
 
     walk(shape)
-    sql = list(dict.fromkeys(SQL_TEXT[key] for kind, key in kinds if kind == "sql"))
-    raw = [key for kind, key in kinds if kind == "raw"]
+    # SQL leaves next to each other, a key or two apart, are one column: PostgreSQL joins their text with the short
+    # literal between them, and the driver makes one string a row where it made several.
+    parts: list[tuple[str, str]] = []  # ("sql", expression) or ("raw", key), in shape order
+    between = [literals[0]]  # the literal before each part, and the last one
+    for (kind, key), after in zip(kinds, literals[1:], strict=True):
+        if kind == "sql" and parts and parts[-1][0] == "sql" and _inline(between[-1]):
+            parts[-1] = ("sql", f"{parts[-1][1]} || '{between[-1]}' || ({SQL_TEXT[key]})")
+            between[-1] = after
+        else:
+            parts.append((kind, f"({SQL_TEXT[key]})" if kind == "sql" else key))
+            between.append(after)
+    sql = list(dict.fromkeys(value for kind, value in parts if kind == "sql"))
+    raw = [key for kind, key in parts if kind == "raw"]
     fields = []
-    for kind, key in kinds:
-        fields.append(sql.index(SQL_TEXT[key]) if kind == "sql" else len(sql) + 1 + len(raw) + raw.index(key))
-    template = "%s".join(literal.replace("%", "%%") for literal in literals)
+    for kind, value in parts:
+        fields.append(sql.index(value) if kind == "sql" else len(sql) + 1 + len(raw) + raw.index(value))
+    template = "%s".join(literal.replace("%", "%%") for literal in between)
     return template, fields, sql, raw
+
+
+def _inline(literal: str) -> bool:
+    """Whether a literal of the template goes into the SQL as it is: short (it is sent a row), and nothing to quote."""
+    return len(literal) <= 64 and not any(character in literal for character in "'%\\")
 
 
 def stream_json_text(entries: QuerySet, shape: Mapping, ctx: LogContext, slow: Mapping[str, Callable]) -> Iterator[str]:
@@ -126,7 +142,8 @@ def stream_json_text(entries: QuerySet, shape: Mapping, ctx: LogContext, slow: M
     names = [f"_t{n}" for n in range(len(sql))]
     raw_names = [f"_r{n}" for n in range(len(raw_keys))]
     expressions = [*sql, *(RAW[key] for key in raw_keys)]
-    # Constants of this module and field names only: nothing of the request reaches this SQL.
+    # Constants of this module, field names and the template's short literals (no quote, percent sign or backslash in
+    # them, _inline): nothing of the request reaches this SQL.
     annotations = {name: RawSQL(sql, ()) for name, sql in zip([*names, *raw_names], expressions, strict=True)}  # noqa: S611
     cycles = _CycleTexts(ctx)
     makers = {
@@ -205,13 +222,39 @@ def _as_text(name: str) -> Any:
     return RawSQL(f"""COALESCE("{ENTRY}"."{field.column}"::text, '')""", ())  # noqa: S611  (a field's column)
 
 
-def csv_row_chunks(entries: QuerySet, keys: tuple[str, ...], ctx: LogContext) -> Iterator[list[tuple]]:
-    """Rows (the cells of ProvisioningLogs.csv's columns `keys`, the id, the steps' text, the properties' text), a
-    chunk at a time, newest first."""
+def _plain_lines(text: str, count: int, width: int) -> bool:
+    """Whether `count` lines of `width` cells joined by commas (CRLF after each) hold no comma, quote, CR or LF in a
+    cell: then each is the line the csv module writes."""
+    return (
+        text.count(",") == (width - 1) * count and '"' not in text
+        and text.count("\n") == count and text.count("\r") == count
+    )  # fmt: skip
+
+
+def csv_row_chunks(
+    entries: QuerySet, keys: tuple[str, ...], ctx: LogContext, write: Callable[[list[tuple]], str]
+) -> Iterator[tuple[str, list[tuple]]]:
+    """(ProvisioningLogs.csv's text of a chunk of rows, each row's (change id, steps' text, properties' text)), a
+    chunk at a time, newest first. PostgreSQL joins a row's cells (the columns `keys`) with commas; a line with a
+    cell to quote is made again by write(rows of cells) from its cells, read apart (a row purged meanwhile is left
+    out of all three files)."""
     cells = _csv_cells(ctx)
-    annotations = {f"_c_{key}": cells[key] if key in cells else _as_text(LOG_COLUMNS[key].field) for key in keys}
-    annotations["_steps"] = RawSQL(f'"{ENTRY}".steps::text', ())  # noqa: S611  (constants)
-    annotations["_properties"] = RawSQL(f'"{ENTRY}".modified_properties::text', ())  # noqa: S611  (constants)
-    query = entries.annotate(**annotations).order_by("-activity_at", "-id")
-    names = [f"_c_{key}" for key in keys]
-    yield from keyset_rows(query, (*names, "id", "_steps", "_properties"), len(names))
+    expressions = {f"_c_{key}": cells[key] if key in cells else _as_text(LOG_COLUMNS[key].field) for key in keys}
+    line = Func(*expressions.values(), template="concat_ws(',', %(expressions)s)", output_field=TextField())
+    query = entries.annotate(
+        _line=line,
+        _steps=RawSQL(f'"{ENTRY}".steps::text', ()),  # noqa: S611  (constants)
+        _properties=RawSQL(f'"{ENTRY}".modified_properties::text', ()),  # noqa: S611  (constants)
+    ).order_by("-activity_at", "-id")
+    width = len(keys)
+    for rows in keyset_rows(query, ("_line", "change_id", "_steps", "_properties", "id"), 4):
+        text = "\r\n".join([row[0] for row in rows]) + "\r\n"
+        if _plain_lines(text, len(rows), width):
+            yield text, [row[1:4] for row in rows]
+            continue
+        apart = [row[4] for row in rows if not _plain_lines(row[0] + "\r\n", 1, width)]
+        read = entries.annotate(**expressions).filter(pk__in=apart).values_list(*expressions, "id")
+        cells_of = {row[-1]: row[:-1] for row in read}
+        kept = [row for row in rows if row[4] not in apart or row[4] in cells_of]
+        text = "".join([write([cells_of[row[4]]]) if row[4] in cells_of else row[0] + "\r\n" for row in kept])
+        yield text, [row[1:4] for row in kept]
