@@ -98,16 +98,14 @@ def stream_json(entries: QuerySet, job: ProvisioningJob) -> Iterator[bytes]:
     ctx = LogContext(job)
     lists = {"steps": "steps", "properties": "modified_properties"}
     yield b"["
-    separator = ""
     if connection.vendor == "postgresql":  # the database writes the leaves' text (logsql)
         slow = {key: _slow_graph_text(key, field, ctx) for key, field in lists.items()}
         with closing(stream_json_text(entries, GRAPH_SUMMARY, ctx, slow)) as texts:  # a stop ends its reads
-            for text in texts:
-                yield (separator + text).encode()
-                separator = ","
+            yield from texts
     else:
         texts = {key: _graph_text(key, field, ctx) for key, field in lists.items()}
         summary = compile_shape_text(GRAPH_SUMMARY, LOG_COLUMNS, ctx, texts)
+        separator = ""
         for chunk in chunks_of(entries, column_fields(LOG_COLUMNS)):
             yield (separator + ",".join([summary(entry) for entry in chunk])).encode()
             separator = ","

@@ -73,22 +73,34 @@ def _decoded_steps(text: str | None) -> list[Step] | None:
     return steps
 
 
-def graph_steps(text: str | None, slow: Callable[[Any], str]) -> str:
-    """Graph's provisioningSteps JSON text of an entry's stored steps; slow(decoded list) otherwise."""
+def graph_steps_utf8(text: str | None, slow: Callable[[Any], str]) -> bytes:
+    """Graph's provisioningSteps JSON of an entry's stored steps, UTF-8 (as msgspec writes it); slow(decoded list),
+    encoded, otherwise."""
     steps = _decoded_steps(text)
     if steps is not None:
         data = _encode(steps)
         if data.count(STEP_TYPE) == len(steps):  # no details object has a key "type" the renaming would hit
-            return data.replace(STEP_TYPE, GRAPH_STEP_TYPE).decode()
-    return slow(json.loads(text) if text else [])
+            return data.replace(STEP_TYPE, GRAPH_STEP_TYPE)
+    return slow(json.loads(text) if text else []).encode()
+
+
+def graph_properties_utf8(text: str | None, slow: Callable[[Any], str]) -> bytes:
+    """Graph's modifiedProperties JSON of an entry's stored properties, UTF-8; slow(decoded list), encoded,
+    otherwise."""
+    try:
+        return _encode(_properties(text or "[]"))
+    except _FAILED:
+        return slow(json.loads(text) if text else []).encode()
+
+
+def graph_steps(text: str | None, slow: Callable[[Any], str]) -> str:
+    """graph_steps_utf8's text."""
+    return graph_steps_utf8(text, slow).decode()
 
 
 def graph_properties(text: str | None, slow: Callable[[Any], str]) -> str:
-    """Graph's modifiedProperties JSON text of an entry's stored properties; slow(decoded list) otherwise."""
-    try:
-        return _encode(_properties(text or "[]")).decode()
-    except _FAILED:
-        return slow(json.loads(text) if text else [])
+    """graph_properties_utf8's text."""
+    return graph_properties_utf8(text, slow).decode()
 
 
 def step_rows(change_id: str, text: str | None, slow: Callable[[Any], list[list]]) -> list[list]:
