@@ -433,10 +433,24 @@ class StoredRoles:
         self.known: dict[str, tuple[str, ...] | None] = {}
         self.forgetful = forgetful
 
-    def load(self, user_ids) -> None:
+    def load(self, user_ids, read: dict[str, tuple[str, ...] | None] | None = None) -> None:
+        """Keep the roles of `user_ids` (`read`: those read_ahead() gave for them, read from the snapshot already)."""
         if self.forgetful:
             self.known.clear()
+        if read:
+            self.known.update(read)
         self._read(user_ids)
+
+    def read_ahead(self, user_ids) -> dict[str, tuple[str, ...] | None]:
+        """What load(user_ids) would read, read now and not kept (a forgetful reader's next page, from another
+        thread: it touches nothing load() and get() change)."""
+        found: dict[str, tuple[str, ...] | None] = {}
+        wanted = list(dict.fromkeys(user_ids))
+        for start in range(0, len(wanted), 2000):
+            chunk = wanted[start : start + 2000]
+            roles = self.stored.roles_for(chunk)
+            found.update((uid, roles.get(uid)) for uid in chunk)
+        return found
 
     def _read(self, user_ids) -> None:
         wanted = [uid for uid in user_ids if uid not in self.known]

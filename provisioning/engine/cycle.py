@@ -22,7 +22,9 @@ import logging
 import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -59,11 +61,12 @@ from provisioning.engine.log import LogWriter
 from provisioning.engine.manager import MANAGER_EXPAND, MANAGER_FIELD, ManagerStep
 from provisioning.engine.matcher import INDEX_THRESHOLD, Matcher, target_fields
 from provisioning.engine.organization import EMAIL, check_organization
-from provisioning.engine.pipeline import process
+from provisioning.engine.pipeline import PageRows, page_rows, process
 from provisioning.engine.planner import Policy
 from provisioning.engine.record import UNASSIGNED
 from provisioning.engine.sql import AnyOf
 from provisioning.engine.writer import ProfileCache, SalesforceWriter
+from provisioning.logahead import read_ahead
 from provisioning.models import (
     CycleKind,
     CycleStatus,
@@ -82,6 +85,14 @@ PAGE_SIZE = 999
 FULL_READ_PAGES = 2
 IMPORT_INCOMPLETE = "IMPORT_INCOMPLETE"
 UNSEEN_KEYS = 20000  # link keys read at a time when looking for the links a full cycle did not read
+
+
+@dataclass
+class Ahead:
+    """A page's rows read before its turn: links and escrows (PageRows), stored roles (None: read in its turn)."""
+
+    rows: PageRows
+    roles: dict[str, tuple[str, ...] | None] | None
 
 
 def _grouped(pages: Iterable[list[dict]], size: int) -> Iterator[tuple[list[dict], int]]:
@@ -333,14 +344,19 @@ class CycleRunner:
         # Named once the read is done (a read that fails names nobody: they are read again next time).
         names = PeopleNames(self.application) if naming else nullcontext()
         with self._reading("a page of users"), names:
-            for page, pages in _grouped(self.reader.all_users(also=also), FULL_READ_PAGES):
+            before: set[str] = set()
+            for page, pages, ahead in self._read_ahead(_grouped(self.reader.all_users(also=also), FULL_READ_PAGES)):
                 if naming:
                     names.add(page)
                 for name in also:
                     for raw in page:
                         raw.pop(name, None)
-                self._load_roles([raw["id"] for raw in page if raw.get("id")])
-                self._page([self._item(raw) for raw in page], pages=pages)
+                ids = [raw["id"] for raw in page if raw.get("id")]
+                if ahead is not None and not before.isdisjoint(ids):
+                    ahead = None  # a user also on the page before, whose rows were read before that page wrote them
+                self._load_roles(ids, ahead.roles if ahead is not None else None)
+                self._page([self._item(raw) for raw in page], pages=pages, rows=ahead.rows if ahead else None)
+                before = set(ids)
         if not self.incomplete:
             self._disable_unseen()
         if watermark is None and not self.cycle.dry_run:
@@ -420,9 +436,27 @@ class CycleRunner:
         refetch.extend(sid for sid in assignments if sid not in linked and sid not in processed)
         return refetch
 
-    def _load_roles(self, source_ids: list[str]) -> None:
+    def _load_roles(self, source_ids: list[str], read: dict | None = None) -> None:
         if isinstance(self.ctx.assignments, StoredRoles):
-            self.ctx.assignments.load(source_ids)
+            self.ctx.assignments.load(source_ids, read)
+
+    def _read_ahead(self, pages: Iterator[tuple[list[dict], int]]) -> Iterator[tuple[list[dict], int, Ahead | None]]:
+        """The full read's pages, each with its users' links, escrows and stored roles read while the page before is
+        provisioned (on PostgreSQL, in a thread on this thread's connection, provisioning/logahead.py: psycopg lets
+        go of the GIL while it waits, so the page's CPU work and the next page's queries overlap). SQLite's pages come
+        as they are and process() reads their rows."""
+        if connection.vendor != "postgresql":
+            return ((page, count, None) for page, count in pages)
+        job_id = self.job.pk
+        roles = self.ctx.assignments
+        roles_ahead = roles.read_ahead if isinstance(roles, StoredRoles) and roles.forgetful else None
+
+        def with_rows() -> Iterator[tuple[list[dict], int, Ahead]]:
+            for page, count in pages:
+                ids = [raw["id"] for raw in page if raw.get("id")]
+                yield page, count, Ahead(page_rows(job_id, ids), roles_ahead(ids) if roles_ahead else None)
+
+        return read_ahead(with_rows())
 
     def _assignments(self) -> dict[str, tuple[str, ...]] | StoredRoles:
         """Who is assigned, with their role values, as the application's assignment snapshot has them (the Users and
@@ -583,10 +617,10 @@ class CycleRunner:
         finally:
             self.ctx.deletion_hold = hold
 
-    def _page(self, items: list[WorkItem], pages: int = 1) -> None:
+    def _page(self, items: list[WorkItem], pages: int = 1, rows: PageRows | None = None) -> None:
         if not items:
             return
-        process(items, self.ctx)
+        process(items, self.ctx, rows=rows)
         self.cycle.pages_done += pages
         self._flush_counts()
         if self.keeper is not None and not self.keeper.renew():

@@ -32,14 +32,28 @@ UNREAD = ("created_at", "updated_at")  # a link's times: not read by a page (a t
 PAGE_RETRY_PAUSE = 2.0  # seconds before a page's export is tried once more after a transient failure
 
 
-def process(
-    items: Sequence[WorkItem], ctx: PageContext, *, assigned_scope_drops_unlinked: bool = True
-) -> list[WorkItem]:
-    """Run a page of items through the pipeline and record the outcome; returns the items processed."""
-    job_id = ctx.cycle.job_id
-    ids = [item.source_id for item in items]
+PageRows = tuple[dict[str, ProvisionedLink], dict[str, Escrow]]
+
+
+def page_rows(job_id: int, ids: Sequence[str]) -> PageRows:
+    """The links and escrows of a page's users, by source id."""
     links = {link.source_id: link for link in rows_of(ProvisionedLink, "source_id", ids, job_id=job_id).defer(*UNREAD)}
     escrows = {e.source_id: e for e in rows_of(Escrow, "source_id", ids, job_id=job_id)}
+    return links, escrows
+
+
+def process(
+    items: Sequence[WorkItem],
+    ctx: PageContext,
+    *,
+    assigned_scope_drops_unlinked: bool = True,
+    rows: PageRows | None = None,
+) -> list[WorkItem]:
+    """Run a page of items through the pipeline and record the outcome; returns the items processed. `rows`: the
+    page's links and escrows when they were read already (page_rows, the ids of these items and no other)."""
+    if rows is None:
+        rows = page_rows(ctx.cycle.job_id, [item.source_id for item in items])
+    links, escrows = rows
     ctx.seen.add(link.pk for link in links.values())  # read, whatever happens to them next (skipped, held, failed)
 
     kept = _admit(items, ctx, links, escrows, assigned_scope_drops_unlinked)

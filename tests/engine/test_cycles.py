@@ -433,3 +433,28 @@ def test_a_full_cycle_deactivates_the_user_it_no_longer_reads_and_rewrites_no_un
     after = {link.pk: (link.last_seen_cycle, link.updated_at) for link in ProvisionedLink.objects.filter(job=job)}
     rewritten = {pk for pk in before if after[pk] != before[pk]}
     assert rewritten == (set() if dry_run else {gone.pk})
+
+
+def test_a_user_returned_again_on_the_next_page_is_provisioned_once(configured_app, emu, monkeypatch):
+    """The next page's links are read while a page is provisioned (PostgreSQL): a user Graph returns on two pages in
+    a row is read again after the first page wrote its link, not created or linked twice."""
+    from provisioning.engine.importer import SourceReader
+
+    all_users = SourceReader.all_users
+
+    def repeating(self, also=()):
+        users = [user for page in all_users(self, also) for user in page]
+        third = len(users) // 3
+        again = dict(users[0])
+        yield users[:third]
+        yield users[third : 2 * third]
+        yield [*users[2 * third :], again]  # the next pair of pages: the first user once more
+
+    monkeypatch.setattr(SourceReader, "all_users", repeating)
+    job = configured_app.job
+    cycle = run(job)
+    assert cycle.created > 10
+    source_ids = list(ProvisionedLink.objects.filter(job=job).values_list("source_id", flat=True))
+    assert len(source_ids) == len(set(source_ids))
+    targets = [t for t in ProvisionedLink.objects.filter(job=job).values_list("target_id", flat=True) if t]
+    assert len(targets) == len(set(targets))
