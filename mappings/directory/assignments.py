@@ -123,6 +123,9 @@ class AppRoles:
         # role id -> (role, Default Access, label, assigned value): a full read asks for the same few roles 100,000
         # times. The AssignedRole values are shared: nothing changes them once made.
         self._known: dict[str, tuple[dict, bool, str, AssignedRole | None]] = {}
+        # One string each for the few role ids and principal types that the rows of a full read repeat (each answer
+        # parsed gives them as new strings: two of a row's seven).
+        self._shared: dict[str, str] = {}
 
     def _lookup(self, role_id: str) -> tuple[dict, bool, str, AssignedRole | None]:
         known = self._known.get(role_id)
@@ -148,12 +151,15 @@ class AppRoles:
 
     def row(self, assignment: Mapping) -> AssignmentRow:
         """An assignment as Graph gives it (appRoleAssignedTo, or the answer to adding one) as a row."""
+        shared = self._shared
         role_id = assignment.get("appRoleId") or DEFAULT_ACCESS_ID
+        role_id = shared.setdefault(role_id, role_id)
         _, default, label, value = self._lookup(role_id)
+        principal_type = assignment.get("principalType") or ""
         return AssignmentRow(
             id=assignment.get("id", ""),
             principal_id=assignment.get("principalId") or "",
-            principal_type=assignment.get("principalType") or "",
+            principal_type=shared.setdefault(principal_type, principal_type),
             principal_name=assignment.get("principalDisplayName") or assignment.get("principalId") or "",
             role_id=role_id,
             role_name=label,

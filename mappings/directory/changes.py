@@ -96,11 +96,13 @@ ASSIGNMENT_ACTIVITIES = {
 @dataclass
 class Followed:
     """What following the changes found: `full` when a full read was made instead (`roles_by_user` is then the
-    whole map), else the users whose assignments changed. `mechanism` says how the assignments were read."""
+    whole map, unless the read was `stored` and the caller asked for the stored rows instead), else the users whose
+    assignments changed. `mechanism` says how the assignments were read."""
 
     full: bool
     affected: set[str] = field(default_factory=set)
     roles_by_user: dict[str, tuple[str, ...]] | None = None
+    stored: bool = False  # a full read that was stored as the snapshot
     reason: str = ""
     incomplete: list[str] = field(default_factory=list)  # a full read that could not read everything: why
     mechanism: str = ""
@@ -132,13 +134,17 @@ def _noting_errors(function):
 
 
 @_noting_errors
-def full_read(application, reader: AssignmentReader, reason: str, *, named_later: bool = False) -> Followed:
+def full_read(
+    application, reader: AssignmentReader, reason: str, *, named_later: bool = False, roles_if_stored: bool = True
+) -> Followed:
     """The reconciliation: a groups/delta link from now on, then everything read and stored. `named_later`: the
-    caller reads every user of the tenant next and names the new ones (snapshot.refresh)."""
+    caller reads every user of the tenant next and names the new ones; `roles_if_stored`: see snapshot.refresh."""
     snapshot_of(application)
     began = timezone.now()
     link = reader.graph.latest_group_delta_link()
-    refreshed = refresh(application, reader, source=SnapshotSource.CYCLE, named_later=named_later)
+    refreshed = refresh(
+        application, reader, source=SnapshotSource.CYCLE, named_later=named_later, roles_if_stored=roles_if_stored
+    )
     groups = list(
         SnapshotAssignment.objects.filter(application=application, principal_type=PrincipalType.GROUP)
         .values_list("principal_id", flat=True)
@@ -151,6 +157,7 @@ def full_read(application, reader: AssignmentReader, reason: str, *, named_later
     return Followed(
         full=True,
         roles_by_user=refreshed.roles_by_user,
+        stored=refreshed.stored,
         reason=reason,
         incomplete=refreshed.incomplete,
         mechanism=f"read in full ({reason})",
@@ -164,16 +171,24 @@ def provisioned(application) -> None:
 
 
 @_noting_errors
-def follow(application, reader: AssignmentReader, *, named_later: bool = False, in_full: str = "") -> Followed:
+def follow(
+    application,
+    reader: AssignmentReader,
+    *,
+    named_later: bool = False,
+    in_full: str = "",
+    roles_if_stored: bool = True,
+) -> Followed:
     """Bring the snapshot up to date with what changed in Entra since the last cycle (or read it in full).
 
     A full cycle follows the changes too when it can (it reads every user anyway, and asks the snapshot for their
-    roles): the reconciliation stays every RECONCILE_AFTER, whatever kind of cycle comes. `named_later` is passed to
-    a full read (see full_read); `in_full`, when given, is why the caller wants a full read whatever the snapshot."""
+    roles): the reconciliation stays every RECONCILE_AFTER, whatever kind of cycle comes. `named_later` and
+    `roles_if_stored` are passed to a full read (see full_read); `in_full`, when given, is why the caller wants a full
+    read whatever the snapshot."""
     snapshot = snapshot_of(application)
 
     def read_in_full(reason: str) -> Followed:
-        return full_read(application, reader, reason, named_later=named_later)
+        return full_read(application, reader, reason, named_later=named_later, roles_if_stored=roles_if_stored)
 
     if in_full:
         return read_in_full(in_full)

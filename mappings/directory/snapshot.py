@@ -7,9 +7,11 @@ One reader, one stored model:
   appRoleAssignedTo pages, the assigned groups' user members with nested groups expanded (20 groups to a Graph call)
   and the UPN and mail of users assigned directly (all of them on Refresh from Entra; in a cycle only those new to
   the snapshot, so that cycles keep the Graph calls they made before). It computes each user's app roles and the
-  warnings (warnings.py) and stores the lot in one transaction, writing only the rows that changed. Cycles call it
-  before they provision and use what it read (`Refreshed.roles_by_user`, the very map they provision from);
-  Refresh from Entra on the page calls it through a task.
+  warnings (warnings.py) and stores the lot in one transaction, writing only the rows that changed. Its memory is
+  that of the read (the rows Graph listed, the members of the groups, one shared tuple of figures per user): the
+  three tables' rows are made from it one table at a time as they are written or compared. Cycles call it before
+  they provision and then read each page's roles from the stored rows (StoredRoles), or from the map it read when it
+  could not be stored (`Refreshed.roles_by_user`); Refresh from Entra on the page calls it through a task.
 - `apply(application, book, added=, removed=, joined=, left=)` puts changes into the snapshot and recomputes only
   what they touch: the affected users' roles and warnings, the figures of the assignments that reach them, the
   counts. Add and Remove assignment on the page use it at once.
@@ -34,9 +36,11 @@ import hashlib
 import marshal
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from itertools import islice
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -108,9 +112,10 @@ class Person:
 
 @dataclass
 class Refreshed:
-    """What a refresh read: the map cycles provision from, and whether it was stored."""
+    """What a refresh read: the map cycles provision from (None when stored and not asked for), and whether it was
+    stored."""
 
-    roles_by_user: dict[str, tuple[str, ...]]
+    roles_by_user: dict[str, tuple[str, ...]] | None
     stored: bool
     assignments: int
     reached: int
@@ -130,8 +135,11 @@ class _Directory:
 
     book: AppRoles
     rows: dict[str, AssignmentRow] = field(default_factory=dict)
-    reach: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # assignment id -> user ids
-    people: dict[str, Person] = field(default_factory=dict)
+    # Assignment id -> the user ids a group's assignment reaches (a user's own assignment reaches that user: _reached).
+    reach: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # User id -> what is known of them; a bare name for a user known only by their own assignment (a Person each
+    # would be a million objects in a large tenant: _person makes one when a row is written).
+    people: dict[str, Person | str] = field(default_factory=dict)
     unread: dict[str, RemoteError] = field(default_factory=dict)  # group id -> why its members could not be read
     unnamed: int = 0  # users assigned directly whose UPN and mail were left to PeopleNames
 
@@ -166,8 +174,10 @@ def _read(
                     lookup.expect(to_look_up)  # the whole user list, when cheaper, is read beside what follows
         unread = directory.unread if application is not None else None
         for grant in reader.grants(list(directory.rows.values()), DETAILS_SELECT, unread):
+            if grant.direct:
+                continue  # a user's own assignment reaches that user (_reached)
             directory.reach[grant.assignment.id].append(grant.user_id)
-            if not grant.direct and grant.user_id not in directory.people:  # a member of several groups: once
+            if grant.user_id not in directory.people:  # a member of several groups: once
                 directory.people[grant.user_id] = Person.of(grant.user)
         if directory.unread and application is not None:
             _last_known_members(application, directory)
@@ -194,8 +204,30 @@ def _read(
         lookup.cancel()
     for user_id, row in direct.items():  # a user deleted since appRoleAssignedTo listed them keeps that name
         if user_id not in directory.people:
-            directory.people[user_id] = Person(row.principal_name[:NAME_LENGTH])
+            directory.people[user_id] = row.principal_name[:NAME_LENGTH]
     return directory
+
+
+def _reached(directory: _Directory, row: AssignmentRow) -> list[str]:
+    """The users an assignment reaches: a user's own assignment that user, a group's its members as read."""
+    if row.principal_type == PrincipalType.USER:
+        return [row.principal_id] if row.principal_id else []
+    return directory.reach.get(row.id, [])
+
+
+def _person(directory: _Directory, user_id: str) -> Person:
+    known = directory.people.get(user_id)
+    if known is None:
+        return Person(user_id)
+    return known if isinstance(known, Person) else Person(known)
+
+
+def _name_key(directory: _Directory, user_id: str) -> str:
+    """key() of the name _person gives, without making the Person."""
+    known = directory.people.get(user_id)
+    if known is None:
+        return key(user_id)
+    return key(known.name if isinstance(known, Person) else known)
 
 
 def _last_known_members(application: Application, directory: _Directory) -> None:
@@ -224,58 +256,139 @@ def _known_people(application: Application) -> dict[str, Person]:
 # Computing -------------------------------------------------------------------------------------------------------
 
 
+# A user's figures: (role ids, assigned directly, groups that reach them, warning bits). Users alike share one tuple.
+_Shape = tuple[tuple[str, ...], bool, int, int]
+
+
 @dataclass
 class _Computed:
-    assignments: dict[str, tuple]  # assignment id -> ASSIGNMENT_FIELDS values
-    grants: dict[tuple[str, str], tuple]  # (assignment id, user id) -> GRANT_FIELDS values
-    users: dict[str, tuple]  # user id -> USER_FIELDS values
-    roles: dict[str, tuple[str, ...]]  # user id -> role ids
+    """What a read gives each table, kept as little as possible: the read itself and each user's figures. The rows
+    are made from them a table at a time, in the order they are written (`rows`), and looked up one by one when a
+    table is compared with the stored one (`row`): a read of a million assignments held three tables of tuples."""
+
+    directory: _Directory
+    users: dict[str, _Shape]  # user id -> their figures
+    figures: dict[str, tuple[int | None, int, int]]  # group (not user) assignment id -> (members, warned, bits)
+    _members: dict[str, set[str]] = field(default_factory=dict)  # group assignment id -> its members, once asked
+
+    def assignment_figures(self, row: AssignmentRow) -> tuple[int | None, int, int]:
+        found = self.figures.get(row.id)
+        return found if found is not None else _assignment_figures(self.directory, row, self.users)
+
+    def assignment_values(self, row: AssignmentRow) -> tuple:
+        members, warned, bits = self.assignment_figures(row)
+        directory = self.directory
+        person = _person(directory, row.principal_id) if row.principal_type == PrincipalType.USER else None
+        return _assignment_values(row, person, members, warned, bits)
+
+    def user_values(self, user_id: str) -> tuple:
+        role_ids, direct, groups, bits = self.users[user_id]
+        return _user_values(user_id, _person(self.directory, user_id), role_ids, direct, groups, bits)
+
+    def grant_values(self, assignment_id: str, user_id: str) -> tuple:
+        person = _person(self.directory, user_id)
+        return (assignment_id, user_id, person.name, person.upn, person.mail, key(person.name))
+
+    def rows(self, model: type[models.Model]) -> Iterator[tuple]:
+        """The model's rows in the order they are written and digested in (that of the table's main index)."""
+        directory = self.directory
+        if model is SnapshotUser:
+            for user_id in sorted(self.users, key=lambda uid: (_name_key(directory, uid), uid)):
+                yield self.user_values(user_id)
+        elif model is SnapshotAssignment:
+            for assignment_id in sorted(directory.rows, key=lambda aid: (_row_name_key(directory.rows[aid]), aid)):
+                yield self.assignment_values(directory.rows[assignment_id])
+        else:
+            for assignment_id in sorted(directory.rows):
+                reached = dict.fromkeys(_reached(directory, directory.rows[assignment_id]))
+                for user_id in sorted(reached, key=lambda uid: (_name_key(directory, uid), uid)):
+                    yield self.grant_values(assignment_id, user_id)
+
+    def row(self, model: type[models.Model], row_key) -> tuple | None:
+        """The values of the model's row with this key (its first field, or its first two for grants); None when
+        the read has no such row."""
+        directory = self.directory
+        if model is SnapshotUser:
+            return self.user_values(row_key) if row_key in self.users else None
+        if model is SnapshotAssignment:
+            found = directory.rows.get(row_key)
+            return self.assignment_values(found) if found is not None else None
+        assignment_id, user_id = row_key
+        found = directory.rows.get(assignment_id)
+        if found is None:
+            return None
+        if found.principal_type == PrincipalType.USER:
+            reached = found.principal_id == user_id and bool(user_id)
+        else:
+            members = self._members.get(assignment_id)
+            if members is None:
+                members = self._members[assignment_id] = set(_reached(directory, found))
+            reached = user_id in members
+        return self.grant_values(assignment_id, user_id) if reached else None
+
+
+def _row_name_key(row: AssignmentRow) -> str:
+    return key((row.principal_name or row.principal_id)[:NAME_LENGTH])
+
+
+def _assignment_figures(
+    directory: _Directory, row: AssignmentRow, users: Mapping[str, _Shape]
+) -> tuple[int | None, int, int]:
+    """(members of a group, of them with a warning, the assignment's warning bits)."""
+    reached = _reached(directory, row)
+    member_bits = 0
+    warned = 0
+    for user_id in reached:
+        bits = users[user_id][3]
+        member_bits |= bits
+        warned += 1 if bits else 0
+    is_group = row.principal_type == PrincipalType.GROUP
+    members = len(reached) if is_group else None
+    bits = warnings.assignment_warnings(
+        principal_type=row.principal_type,
+        default_access=row.default_access,
+        role_defined=directory.book.defined(row.role_id),
+        members=members,
+        member_bits=member_bits,
+    )
+    return members, warned if is_group else 0, bits
 
 
 def _compute(directory: _Directory) -> _Computed:
-    per_user: dict[str, list[tuple[str, bool]]] = defaultdict(list)
-    for assignment_id, user_ids in directory.reach.items():
-        row = directory.rows[assignment_id]
-        role = "" if row.default_access else row.role_id
-        through_group = row.principal_type == PrincipalType.GROUP
-        for user_id in user_ids:
-            per_user[user_id].append((role, through_group))
-    users: dict[str, tuple] = {}
-    roles: dict[str, tuple[str, ...]] = {}
-    bits_of: dict[str, int] = {}
-    named: dict[str, tuple[str, str, str, str]] = {}  # user id -> what each of their grant rows repeats
-    for user_id, grants in per_user.items():
-        role_ids, bits = warnings.user_warnings(grants)
-        roles[user_id] = role_ids
-        bits_of[user_id] = bits
-        person = directory.people.get(user_id) or Person(user_id)
-        direct = any(not through for _, through in grants)
-        groups = sum(1 for _, through in grants if through)
-        users[user_id] = values = _user_values(user_id, person, role_ids, direct, groups, bits)
-        named[user_id] = values[1:5]  # name, UPN, mail, name key: as _grant_values gives them
-    assignments: dict[str, tuple] = {}
-    grants_out: dict[tuple[str, str], tuple] = {}
-    for assignment_id, row in directory.rows.items():
-        reached = directory.reach.get(assignment_id, [])
-        member_bits = 0
-        warned = 0
+    # Each user's (role id, through a group) pairs: one shared pair for a user reached once (most are), else a list.
+    pairs: dict[tuple[str, bool], tuple[str, bool]] = {}
+    per_user: dict[str, Any] = {}
+    for row in directory.rows.values():
+        reached = _reached(directory, row)
+        if not reached:
+            continue
+        pair = ("" if row.default_access else row.role_id, row.principal_type == PrincipalType.GROUP)
+        pair = pairs.setdefault(pair, pair)
         for user_id in reached:
-            bits = bits_of[user_id]
-            member_bits |= bits
-            warned += 1 if bits else 0
-            grants_out[(assignment_id, user_id)] = (assignment_id, user_id, *named[user_id])
-        is_group = row.principal_type == PrincipalType.GROUP
-        members = len(reached) if is_group else None
-        bits = warnings.assignment_warnings(
-            principal_type=row.principal_type,
-            default_access=row.default_access,
-            role_defined=directory.book.defined(row.role_id),
-            members=members,
-            member_bits=member_bits,
-        )
-        person = directory.people.get(row.principal_id) if row.principal_type == PrincipalType.USER else None
-        assignments[assignment_id] = _assignment_values(row, person, members, warned if is_group else 0, bits)
-    return _Computed(assignments, grants_out, users, roles)
+            have = per_user.get(user_id)
+            if have is None:
+                per_user[user_id] = pair
+            elif type(have) is list:
+                have.append(pair)
+            else:
+                per_user[user_id] = [have, pair]
+    shapes: dict[Any, _Shape] = {}
+    for user_id, grants in per_user.items():
+        listed = [grants] if type(grants) is tuple else grants
+        shape_key = grants if type(grants) is tuple else tuple(sorted(grants))
+        shape = shapes.get(shape_key)
+        if shape is None:
+            role_ids, bits = warnings.user_warnings(listed)
+            direct = any(not through for _, through in listed)
+            groups = sum(1 for _, through in listed if through)
+            shape = shapes[shape_key] = (role_ids, direct, groups, bits)
+        per_user[user_id] = shape  # the same keys: the dict is not resized
+    figures = {
+        assignment_id: _assignment_figures(directory, row, per_user)
+        for assignment_id, row in directory.rows.items()
+        if row.principal_type != PrincipalType.USER
+    }
+    return _Computed(directory, per_user, figures)
 
 
 def _assignment_values(row: AssignmentRow, person: Person | None, members: int | None, warned: int, bits: int):
@@ -298,11 +411,13 @@ def _user_values(user_id: str, person: Person, role_ids: Sequence[str], direct: 
     )  # fmt: skip
 
 
-def _roles_by_user(book: AppRoles, roles: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+def _roles_by_user(
+    book: AppRoles, roles: Mapping[str, Sequence[str]] | Iterable[tuple[str, Sequence[str]]]
+) -> dict[str, tuple[str, ...]]:
     """What appRoleAssignments holds for each user, sorted as the live reader sorts it."""
     out: dict[str, tuple[str, ...]] = {}
     by_set: dict[tuple[str, ...], tuple[str, ...]] = {}  # most users share one of a few sets of roles
-    for user_id, role_ids in roles.items():
+    for user_id, role_ids in roles.items() if isinstance(roles, Mapping) else roles:
         role_set = tuple(role_ids)
         found = by_set.get(role_set)
         if found is None:
@@ -320,20 +435,29 @@ def _roles_by_user(book: AppRoles, roles: Mapping[str, Sequence[str]]) -> dict[s
 
 
 def _sync(
-    model: type[models.Model], application: Application, fields: Sequence[str], width: int, new: Mapping, ordered: list
+    model: type[models.Model],
+    application: Application,
+    fields: Sequence[str],
+    width: int,
+    new: Callable[[Any], tuple | None],
+    ordered: Callable[[], Iterable[tuple]],
 ):
-    """Make the application's rows of `model` equal `new` ({key: values in `fields` order}, the key being the first
-    `width` fields; `ordered`: the same values in the order they are written), deleting and inserting only the rows
-    that differ. Returns how many rows were written."""
+    """Make the application's rows of `model` equal the read's (`new(key)`: a row's values in `fields` order, the key
+    being the first `width` fields, None when the read has no such row; `ordered()`: every row of the read in the
+    order they are written), deleting and inserting only the rows that differ. Returns how many rows were written."""
     stored: dict[Any, tuple[int, int]] = {}
     rows = model.objects.filter(application=application).values_list("pk", *fields)
     for pk, *values in rows.iterator(chunk_size=5000):
         row_key = values[0] if width == 1 else tuple(values[:width])
         stored[row_key] = (pk, hash(tuple(values)))
-    doomed = [pk for row_key, (pk, digest) in stored.items() if row_key not in new or hash(new[row_key]) != digest]
+    doomed = []
+    for row_key, (pk, digest) in stored.items():
+        values = new(row_key)
+        if values is None or hash(values) != digest:
+            doomed.append(pk)
     fresh = [
         values
-        for values in ordered
+        for values in ordered()
         if stored.get(values[0] if width == 1 else values[:width], (0, None))[1] != hash(values)
     ]
     for start in range(0, len(doomed), WRITE_BATCH):
@@ -342,14 +466,11 @@ def _sync(
     return len(doomed) + len(fresh)
 
 
-# The order rows are written in, that of the tables' main indexes: each index page is then filled once rather than
-# visited again and again (a fifth less time writing 400,000 rows into PostgreSQL with its buffers shared by other
-# work). It is also the order a table's digest reads them in: each key is a row's own (no two rows share one).
-_INSERT_ORDER = {
-    SnapshotAssignment: lambda values: (values[6], values[0]),  # name_key, assignment_id
-    SnapshotGrant: lambda values: (values[0], values[5], values[1]),  # assignment_id, name_key, user_id
-    SnapshotUser: lambda values: (values[4], values[0]),  # name_key, user_id
-}
+# The order rows are written in (_Computed.rows), that of the tables' main indexes: each index page is then filled
+# once rather than visited again and again (a fifth less time writing 400,000 rows into PostgreSQL with its buffers
+# shared by other work). It is also the order a table's digest reads them in: each key is a row's own (no two rows
+# share one). Assignments by (name_key, assignment_id), grants by (assignment_id, name_key, user_id), users by
+# (name_key, user_id).
 DIGEST_CHUNK = 5000  # rows marshalled at once: one buffer of 100 MB cost more than the work
 
 
@@ -372,16 +493,16 @@ class _Digest:
         return self.hash.hexdigest() if self.hash is not None else ""
 
 
-def _digested(rows: Sequence[tuple], digest: _Digest) -> Iterator[tuple]:
+def _digested(rows: Iterable[tuple], digest: _Digest) -> Iterator[tuple]:
     """`rows`, adding them to `digest` a chunk at a time as they go (written through COPY, the digest is made while
     PostgreSQL takes the rows in)."""
-    for start in range(0, len(rows), DIGEST_CHUNK):
-        chunk = list(rows[start : start + DIGEST_CHUNK])
+    rows = iter(rows)
+    while chunk := list(islice(rows, DIGEST_CHUNK)):
         digest.update(chunk)
         yield from chunk
 
 
-def _digest(rows: Sequence[tuple]) -> str:
+def _digest(rows: Iterable[tuple]) -> str:
     digest = _Digest()
     for _ in _digested(rows, digest):
         pass
@@ -425,10 +546,13 @@ def refresh(
     *,
     source: str = SnapshotSource.REFRESH,
     named_later: bool = False,
+    roles_if_stored: bool = True,
 ) -> Refreshed:
     """Read the application's assignments in full and store them. Raises the read's RemoteError (the snapshot kept,
     the error noted on it). A cycle reads the UPN and mail only of users new to the snapshot, or (`named_later`, a
-    full cycle that lists every user anyway) leaves them to PeopleNames; Refresh from Entra reads them all."""
+    full cycle that lists every user anyway) leaves them to PeopleNames; Refresh from Entra reads them all. Without
+    `roles_if_stored`, `roles_by_user` is None once the read is stored (the caller reads the roles from the stored
+    rows: StoredRoles), and the map only when it could not be."""
     started_at = timezone.now()
     started = time.monotonic()
     calls = reader.graph.calls
@@ -445,9 +569,7 @@ def refresh(
     computed = _compute(directory)
     computed_at = time.monotonic()
     seconds = computed_at - started
-    # What was read is in `computed` now: let it go before the rows are stored, the peak of a refresh's memory.
     known = None
-    directory.rows, directory.reach, directory.people = {}, defaultdict(list), {}
     calls = reader.graph.calls - calls
     if incomplete:  # the stored snapshot stays as last read in full; the cycle goes on with what it knows
         reasons = "; ".join(incomplete)
@@ -456,10 +578,13 @@ def refresh(
     else:
         stored = _store(application, directory, computed, started_at, source, calls, seconds)
     stored_at = time.monotonic()
+    roles = None
+    if roles_if_stored or not stored:
+        roles = _roles_by_user(directory.book, ((uid, shape[0]) for uid, shape in computed.users.items()))
     return Refreshed(
-        roles_by_user=_roles_by_user(directory.book, computed.roles),
+        roles_by_user=roles,
         stored=stored,
-        assignments=len(computed.assignments),
+        assignments=len(directory.rows),
         reached=len(computed.users),
         graph_calls=calls,
         seconds=time.monotonic() - started,
@@ -609,34 +734,33 @@ def _store(
         return False  # the stored rows carry a change made after this read began
     stored_digests = snapshot.row_digests or {}
     digests = {}
-    for model, fields, width, rows in (
-        (SnapshotAssignment, ASSIGNMENT_FIELDS, 1, computed.assignments),
-        (SnapshotGrant, GRANT_FIELDS, 2, computed.grants),
-        (SnapshotUser, USER_FIELDS, 1, computed.users),
+    for model, fields, width in (
+        (SnapshotAssignment, ASSIGNMENT_FIELDS, 1),
+        (SnapshotGrant, GRANT_FIELDS, 2),
+        (SnapshotUser, USER_FIELDS, 1),
     ):
         name = model._meta.model_name
-        ordered = sorted(rows.values(), key=_INSERT_ORDER[model])
         if not model.objects.filter(application=application).exists():
             # Nothing stored (a first refresh): every row is written, digested on the way.
             digest = _Digest()
-            _insert(model, application, fields, _digested(ordered, digest))
+            _insert(model, application, fields, _digested(computed.rows(model), digest))
             digests[name] = digest.hexdigest()
             continue
-        digests[name] = _digest(ordered)
+        digests[name] = _digest(computed.rows(model))
         if not digests[name] or stored_digests.get(name) != digests[name]:
-            _sync(model, application, fields, width, rows, ordered)
+            _sync(model, application, fields, width, partial(computed.row, model), partial(computed.rows, model))
+    rows = directory.rows.values()
     counts = warnings.count_warnings(
-        (values[-1] for values in computed.assignments.values()), (values[-1] for values in computed.users.values())
+        (computed.assignment_figures(row)[2] for row in rows), (shape[3] for shape in computed.users.values())
     )
-    rows = computed.assignments.values()
     snapshot.as_of = started_at
     snapshot.refreshed_at = timezone.now()
     snapshot.refreshed_by = source
     snapshot.changed_at = None
     snapshot.app_roles = directory.book.roles
-    snapshot.assignments = len(computed.assignments)
-    snapshot.users = sum(1 for values in rows if values[2] == PrincipalType.USER)
-    snapshot.groups = sum(1 for values in rows if values[2] == PrincipalType.GROUP)
+    snapshot.assignments = len(directory.rows)
+    snapshot.users = sum(1 for row in rows if row.principal_type[:40] == PrincipalType.USER)
+    snapshot.groups = sum(1 for row in rows if row.principal_type[:40] == PrincipalType.GROUP)
     snapshot.reached = len(computed.users)
     snapshot.warning_counts = counts
     snapshot.row_digests = digests
@@ -802,7 +926,8 @@ def run_requested_refresh(application_pk: int) -> None:
         )
         return
     try:
-        refresh(application, AssignmentReader(GraphClient(application.entra)), source=SnapshotSource.REFRESH)
+        reader = AssignmentReader(GraphClient(application.entra))
+        refresh(application, reader, source=SnapshotSource.REFRESH, roles_if_stored=False)
     except RemoteError:
         pass  # noted on the snapshot by refresh(), shown on the page
     finally:

@@ -5,9 +5,10 @@ that holds the job's claim (engine/lock.py): provisioning/tasks.py's run_cycle, 
 provisioning/operations/after_cycle.py. CycleRunner runs inside lifecycle.running_cycle(), which ends the cycle;
 provision on demand uses the same runner for one user (provision_users).
 
-Memory stays bounded by a page of users plus, when the assignments had to be read in full (no snapshot to follow, or
-its periodic reconciliation), the map of assignments that read gave (stored as the application's assignment snapshot
-first); a full cycle whose snapshot could follow the changes since the last cycle reads each page's roles from it.
+Memory stays bounded by a page of users: a full cycle reads each page's roles from the application's assignment
+snapshot, whether it followed the changes since the last cycle or read the assignments in full and stored them (no
+snapshot to follow, or its periodic reconciliation). Only a full read that could not be stored (incomplete, or older
+than a change made on the page) is provisioned from the map it gave, held for the cycle.
 The watermark (Graph delta link) is saved only when every change was exported or escrowed.
 
 An incomplete import (a page of users that could not be read after the retries, a group whose members could not be
@@ -462,20 +463,26 @@ class CycleRunner:
         """Who is assigned, with their role values, as the application's assignment snapshot has them (the Users and
         groups page lists it): brought up to date by following what changed since the last cycle, as an incremental
         cycle does (mappings/directory/changes.py: the audit log, else appRoleAssignedTo compared in full), or read
-        in full and stored when the snapshot cannot be followed or its periodic reconciliation is due. Followed, the
-        roles are read from the snapshot a page of users at a time (StoredRoles); read in full, they are the map the
-        read gave. A failed read ends the cycle and leaves the previous snapshot: it never makes a user unassigned."""
+        in full and stored when the snapshot cannot be followed or its periodic reconciliation is due. Either way the
+        roles are then read from the snapshot a page of users at a time (StoredRoles: a million users' map, held for
+        the whole cycle, cost more memory than anything else after the read); a full read that could not be stored
+        (incomplete, or older than a change made on the page) gives its own map. A failed read ends the cycle and
+        leaves the previous snapshot: it never makes a user unassigned."""
         if self.sync_all:
             return {}
         # Restart provisioning starts over: every assignment is read again, not followed from the snapshot.
         in_full = "Restart provisioning reads every assignment" if self.cycle.trigger == CycleTrigger.RESTART else ""
-        followed = follow_assignments(self.application, self.directory, named_later=True, in_full=in_full)
+        followed = follow_assignments(
+            self.application, self.directory, named_later=True, in_full=in_full, roles_if_stored=False
+        )
         self._note_assignments_read(followed.mechanism)
         if not followed.full:
             return StoredRoles(self.application, forgetful=True)
         self.incomplete.extend(followed.incomplete)
         self.unnamed = followed.unnamed
-        return followed.roles_by_user or {}
+        if followed.roles_by_user is None:  # stored: the snapshot holds exactly what the read gave
+            return StoredRoles(self.application, forgetful=True)
+        return followed.roles_by_user
 
     def _note_assignments_read(self, mechanism: str) -> None:
         """How this cycle read the assignments, on the cycle row (the Overview shows it) and in the worker's log."""

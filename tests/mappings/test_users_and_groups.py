@@ -621,3 +621,28 @@ def test_a_user_joining_a_group_twice_has_one_grant_of_it(stored, emu):
     grants = SnapshotGrant.objects.filter(application=stored, user_id=newcomer["id"])
     assert grants.count() == SnapshotAssignment.objects.filter(application=stored, principal_id=group["id"]).count()
     assert SnapshotUser.objects.get(application=stored, user_id=newcomer["id"]).groups == grants.count()
+
+
+def _rows_without_pk(app) -> list:
+    return [sorted(row[1:] for row in rows) for rows in _stored_rows(app)]
+
+
+def test_a_refresh_that_writes_only_what_changed_leaves_the_rows_and_digests_a_first_refresh_writes(stored, emu):
+    """The rows compared one by one (a later refresh) and the rows written at once (the first) are the same rows."""
+    newcomer = _unassigned_user(emu)
+    with emu.entra_app.lock:
+        _group(emu, "Sales Interns")["members"].append(newcomer["id"])  # nested in Sales Team
+        _group(emu, "Support Team")["members"].pop(0)
+    emu.control.assign(newcomer["userPrincipalName"], "Standard User")  # directly too: a second way in
+    emu.control.unassign(_two_role_user(emu)["userPrincipalName"], "Marketing User")
+    emu.control.create_group("Nobody yet", [])
+    emu.control.assign("Nobody yet", "Standard User")
+    _refresh(stored)
+    compared = _rows_without_pk(stored)
+    digests = AssignmentSnapshot.objects.get(application=stored).row_digests
+    for model in (SnapshotAssignment, SnapshotGrant, SnapshotUser):
+        model.objects.filter(application=stored).delete()
+    _refresh(stored)
+    assert _rows_without_pk(stored) == compared
+    assert AssignmentSnapshot.objects.get(application=stored).row_digests == digests and all(digests.values())
+    assert SnapshotGrant.objects.filter(application=stored, user_id=newcomer["id"]).count() >= 2
