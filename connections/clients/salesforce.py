@@ -14,8 +14,10 @@ would only ever build https://{domain}.salesforce.com.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, TypeVar
@@ -41,7 +43,14 @@ from connections.models import SalesforceAuthMethod, SalesforceConnection
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 COLLECTION_SIZE = 200  # records per sObject Collections request
-COLLECTIONS_PER_COMPOSITE = 5  # collections one /composite call may carry
+# A /composite call carries up to 25 subrequests, at most 5 of them sObject Collections or queries ("Composite",
+# REST API Developer Guide): 5 collections of 200, 1,000 records a call.
+COLLECTIONS_PER_COMPOSITE = 5
+# Independent access writes (write_access_lanes) go out this many Composite calls at a time. Salesforce limits
+# concurrent API requests only when they last 20 s or more (25 in production orgs, 5 in Developer Edition; "API
+# Request Limits and Allocations", Salesforce Developer Limits and Allocations Quick Reference): a Composite call of
+# 1,000 assignments takes well under that, and three leave room for the org's other integrations.
+ACCESS_CALLS_AT_ONCE = 3
 PERMISSION_SET_GROUPS_VERSION = 45.0  # PermissionSetGroup and PermissionSet.PermissionSetGroupId exist from here
 IN_CLAUSE_SIZE = 200
 IN_CLAUSE_CHARS = 8000  # keeps the GET query URL well under Salesforce's 16 KB limit
@@ -166,13 +175,15 @@ class SalesforceClient:
         self.instance = ""  # host[:port] of the org after sign-in
         self._sf: Salesforce | None = None
         self._sleep: Callable[[float], None] = time.sleep
-        self._retry_after: float | None = None
+        # Retry-After of the last answer, per thread: write_access_lanes sends from several threads at once.
+        self._answer = threading.local()
+        self._count_lock = threading.Lock()
         self.session.hooks["response"].append(self._read_headers)
 
     def _read_headers(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         # simple-salesforce's exceptions carry no headers: keep Retry-After for the back-off, and the org's API usage
         # (Sforce-Limit-Info: api-usage=used/max) from every answer, refusals included.
-        self._retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        self._answer.retry_after = parse_retry_after(response.headers.get("Retry-After"))
         usage = LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info") or "")
         if usage:
             self.api_usage = (int(usage["used"]), int(usage["max"]))
@@ -254,10 +265,13 @@ class SalesforceClient:
 
     # -- the one way out ---------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> Any:
+    def _request(
+        self, method: str, path: str, *, params: dict | None = None, json: Any = None, claim_checked: bool = False
+    ) -> Any:
         """One REST call (path relative to /services/data/vXX.X/, or an absolute /services/... path).
 
-        In dry run, writes stop here: they are recorded and answered as if they had succeeded.
+        In dry run, writes stop here: they are recorded and answered as if they had succeeded. `claim_checked`: the
+        caller ran before_write already (from the thread that may use the database).
         """
         method = method.upper()
         prefix = f"/services/data/v{self.version}/"
@@ -266,7 +280,7 @@ class SalesforceClient:
         writes = method not in SAFE_METHODS and not _only_reads(path, json)
         if self.dry_run and writes:
             return self._record_write(method, path, json)
-        if writes and self.before_write is not None:
+        if writes and self.before_write is not None and not claim_checked:
             self.before_write()
         if self._sf is None:
             self.login()
@@ -285,7 +299,8 @@ class SalesforceClient:
         clock = AttemptClock(self.retry_budget)
         while True:
             try:
-                self.calls += 1
+                with self._count_lock:
+                    self.calls += 1
                 return self._mapped(request, send)
             except SessionExpired:
                 if not relogin or signed_in_again:
@@ -318,7 +333,7 @@ class SalesforceClient:
         except SalesforceError as exc:
             error = rest_error(exc, request)
             if isinstance(error, TransientError) and error.retry_after is None:
-                error.retry_after = self._retry_after
+                error.retry_after = getattr(self._answer, "retry_after", None)
             raise error from None
         except ValueError:  # a 2xx answer that is not JSON (requests' JSONDecodeError is one too)
             raise shapes.not_json(shapes.SALESFORCE, request) from None
@@ -551,11 +566,14 @@ class SalesforceClient:
         ]
         return self._send_composite(subrequests)
 
-    def _send_composite(self, subrequests: list[tuple[dict, int]]) -> list[RecordResult]:
+    def _send_composite(
+        self, subrequests: list[tuple[dict, int]], *, claim_checked: bool = False
+    ) -> list[RecordResult]:
         """One /composite call of collection subrequests (each with its record count), run in order; one result per
         record, in order. A subrequest refused as a whole fails each of its records with its error."""
         requests_ = [{**sub, "referenceId": f"part{i}"} for i, (sub, _) in enumerate(subrequests)]
-        body = self._request("POST", "composite", json={"allOrNone": False, "compositeRequest": requests_}) or {}
+        payload = {"allOrNone": False, "compositeRequest": requests_}
+        body = self._request("POST", "composite", json=payload, claim_checked=claim_checked) or {}
         answers = {a.get("referenceId"): a for a in body.get("compositeResponse") or [] if isinstance(a, dict)}
         results: list[RecordResult] = []
         for sub, (_, size) in zip(requests_, subrequests, strict=True):
@@ -609,6 +627,47 @@ class SalesforceClient:
     def write_access(self, operations: Sequence[AccessOperation]) -> list[RecordResult]:
         """Insert and delete assignments and memberships, in the given order, in sObject Collections (200 records
         each) inside Composite (5 collections a call); one result per operation, in order."""
+        results: list[RecordResult] = []
+        for call in self._access_calls(operations):
+            results.extend(self._send_composite(call))
+        return results
+
+    def write_access_lanes(self, lanes: Sequence[Sequence[AccessOperation]]) -> list[list[RecordResult]]:
+        """Write lanes of access operations that do not depend on each other, ACCESS_CALLS_AT_ONCE Composite calls
+        at a time; each lane's calls go in order, one after the other. One result per operation, lane by lane.
+
+        A transient failure that outlasts the retries fails the rest of its lane (that call's operations and the
+        ones after it, which may depend on them: a permission set after its licence); the operations of the lane's
+        earlier calls keep their results. Any other error (request limit, stop, lost claim) is raised once every
+        lane has ended."""
+        if self.dry_run or len(lanes) <= 1:
+            return [self._write_lane(lane) for lane in lanes]
+        # Signed in and the claim checked here, in the caller's thread: the sending threads touch neither the
+        # client's sign-in nor the database.
+        self.ensure_signed_in()
+        if self.before_write is not None:
+            self.before_write()
+        with ThreadPoolExecutor(max_workers=min(ACCESS_CALLS_AT_ONCE, len(lanes))) as pool:
+            futures = [pool.submit(self._write_lane, lane, claim_checked=True) for lane in lanes]
+            wait(futures)
+        for future in futures:
+            if future.exception() is not None:
+                raise future.exception()
+        return [future.result() for future in futures]
+
+    def _write_lane(self, operations: Sequence[AccessOperation], *, claim_checked: bool = False) -> list[RecordResult]:
+        results: list[RecordResult] = []
+        for call in self._access_calls(operations):
+            try:
+                results.extend(self._send_composite(call, claim_checked=claim_checked))
+            except TransientError as exc:
+                failed = RecordResult(False, None, exc.code or "TransientError", exc.message)
+                return results + [failed] * (len(operations) - len(results))
+        return results
+
+    def _access_calls(self, operations: Sequence[AccessOperation]) -> list[list[tuple[dict, int]]]:
+        """The Composite calls (their collection subrequests, each with its record count) writing these operations
+        in order: a collection holds up to 200 operations of one kind (inserts or deletes), a call 5 collections."""
         url = f"/services/data/v{self.version}/composite/sobjects"
         subrequests: list[tuple[dict, int]] = []
         run: list[AccessOperation] = []
@@ -631,10 +690,10 @@ class SalesforceClient:
                 close()
             run.append(op)
         close()
-        results: list[RecordResult] = []
-        for start in range(0, len(subrequests), COLLECTIONS_PER_COMPOSITE):
-            results.extend(self._send_composite(subrequests[start : start + COLLECTIONS_PER_COMPOSITE]))
-        return results
+        return [
+            subrequests[start : start + COLLECTIONS_PER_COMPOSITE]
+            for start in range(0, len(subrequests), COLLECTIONS_PER_COMPOSITE)
+        ]
 
     def update_records(self, sobject: str, records: Sequence[dict]) -> list[RecordResult]:
         """Update records of one type (each carries "Id"), e.g. UserLogin to freeze users; results in input order."""

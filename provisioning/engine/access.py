@@ -8,6 +8,8 @@ Two calls in the pipeline (pipeline.process):
   granted, what the console granted and the roles no longer give is revoked, in one ordered batch a page (sObject
   Collections inside Composite): revokes of permission sets and memberships, then licences, permission sets and
   memberships granted, then licences revoked, so that a licence is always there before the permission set needing it.
+  A page's batch goes out in lanes (`_lanes`) a few Composite calls at a time: a user's permission set writes stay in
+  one lane and in that order, memberships go in a lane of their own.
 
 Ownership: every grant the console makes is an AccessGrant row (provisioning.models). Only those are revoked, except
 for items whose "Also remove access granted outside this console" is ticked. Grants found in Salesforce that the
@@ -34,7 +36,14 @@ from collections.abc import Iterable, Sequence
 from functools import cached_property
 
 from connections.clients.errors import TransientError
-from connections.clients.salesforce import IN_CLAUSE_SIZE, AccessOperation, RecordResult, soql_quote
+from connections.clients.salesforce import (
+    COLLECTION_SIZE,
+    COLLECTIONS_PER_COMPOSITE,
+    IN_CLAUSE_SIZE,
+    AccessOperation,
+    RecordResult,
+    soql_quote,
+)
 from mappings.access.effective import FLAG, AccessDefinition, EffectiveAccess, Item
 from mappings.access.models import FEATURE_FLAG_NAMES, AccessKind, FreezeLeavers
 from provisioning.engine.drift import Drift
@@ -53,6 +62,8 @@ ORDER = (
     ("grant", (AccessKind.GROUP, AccessKind.QUEUE)),
     ("revoke", (AccessKind.LICENCE,)),
 )
+# One lane of permission set writes (see _lanes) fills one Composite call: 5 collections of 200 records.
+LANE_SIZE = COLLECTION_SIZE * COLLECTIONS_PER_COMPOSITE
 ALREADY_THERE = "DUPLICATE_VALUE"  # a grant of something the user already has
 ALREADY_GONE = "ENTITY_IS_DELETED"  # a revoke of a record no longer there
 RECOMMENDATIONS = {
@@ -329,13 +340,59 @@ class AccessStep:
         ordered = []
         for action, kinds in ORDER:
             ordered.extend(p for p in plans if p[1].action == action and p[1].kind in kinds)
-        try:
-            results = self.client.write_access([op for _, _, op in ordered])
-        except TransientError as exc:
-            results = [RecordResult(False, None, exc.code or "TransientError", exc.message)] * len(ordered)
+        results: list[RecordResult] = [RecordResult(False, None, "", "")] * len(ordered)
+        lanes = self._lanes(ordered)
+        for lane, lane_results in zip(lanes, self._write(ordered, lanes), strict=True):
+            for index, result in zip(lane, lane_results, strict=True):
+                results[index] = result
+        # Results are applied in the page's order whatever order the lanes ended in: ledger, counters and each
+        # user's list of changes come out as if written one call after the other.
         for (item, change, _op), result in zip(ordered, results, strict=True):
             self._apply(item, change, result)
             item.access_changes.append(change)
+
+    @staticmethod
+    def _lanes(ordered: list[tuple[WorkItem, AccessChange, AccessOperation]]) -> list[list[int]]:
+        """The page's writes (indices into `ordered`) split into lanes that can be written at the same time.
+
+        Only a user's own writes depend on each other (a licence before the permission set needing it, a permission
+        set revoked before its licence), so each user's permission sets, permission set groups and licences stay in
+        one lane, in the page's order, and lanes of different users are independent. Group and queue memberships
+        form one lane of their own, written one call after the other: Salesforce locks group membership while it
+        changes and advises serial processing when parallel group maintenance meets lock errors ("Group Membership
+        Locking", Designing Record Access for Enterprise Scale). Memberships depend on no permission set write, nor
+        these on them."""
+        if len(ordered) <= LANE_SIZE:
+            return [list(range(len(ordered)))]  # one call writes it all: nothing to gain from lanes
+        members: list[int] = []
+        by_user: dict[str, list[int]] = {}
+        for index, (item, _change, op) in enumerate(ordered):
+            if op.sobject == "GroupMember":
+                members.append(index)
+            else:
+                by_user.setdefault(item.target_id, []).append(index)
+        lanes = [members] if members else []
+        lane: list[int] = []
+        for indices in by_user.values():
+            if lane and len(lane) + len(indices) > LANE_SIZE:
+                lanes.append(sorted(lane))
+                lane = []
+            lane.extend(indices)
+        if lane:
+            lanes.append(sorted(lane))  # the page's order: revokes, then grants, in as few collections as can be
+        return lanes
+
+    def _write(self, ordered, lanes: list[list[int]]) -> list[list[RecordResult]]:
+        operations = [[ordered[index][2] for index in lane] for lane in lanes]
+        write_lanes = getattr(self.client, "write_access_lanes", None)
+        if write_lanes is not None:
+            return write_lanes(operations)
+        # A client without lanes (SalesforceWriter's minimum) writes the page in one ordered batch.
+        try:
+            flat = self.client.write_access([op for _, _, op in ordered])
+        except TransientError as exc:
+            flat = [RecordResult(False, None, exc.code or "TransientError", exc.message)] * len(ordered)
+        return [[flat[index] for index in lane] for lane in lanes]
 
     def _apply(self, item: WorkItem, change: AccessChange, result: RecordResult) -> None:
         key = (change.kind, change.item_id)

@@ -42,6 +42,8 @@ class SalesforceWriter(Protocol):
 
     # Optional: save_users(creates, updates) -> (create results, update results) writes both kinds in the same
     # calls (SalesforceClient); the exporter uses it when the client has it.
+    # Optional: write_access_lanes(lanes) -> results lane by lane writes independent lanes of access operations a
+    # few calls at a time (SalesforceClient); the access step uses it when the client has it.
 
     def query_many(self, queries: Sequence[str]) -> list[list[dict]]:
         """Several SOQL queries (five a call, inside Composite); every record of each, in order."""

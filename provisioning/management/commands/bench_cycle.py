@@ -27,6 +27,7 @@ import json
 import os
 import pstats
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -156,6 +157,9 @@ class EmulatorProcess:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+        # This run's own folder (mkdtemp: unique to the run), so nobody needs to clear bench-cycle-* folders by a
+        # pattern that also takes those of a run going on beside this one.
+        shutil.rmtree(self.info_file.parent, ignore_errors=True)
 
 
 class Command(BaseCommand):
