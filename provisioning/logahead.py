@@ -28,21 +28,30 @@ def _settle(future: Future | None) -> None:
             pass
 
 
-def read_ahead(chunks: Iterator[T], using: str = DEFAULT_DB_ALIAS) -> Iterator[T]:
+def read_ahead(chunks: Iterator[T], using: str = DEFAULT_DB_ALIAS, *, own_connection: bool = False) -> Iterator[T]:
     """The items of `chunks`, each next one read in a thread while the caller handles the current one.
 
-    The thread runs the queries on this thread's connection (the same transaction, and a test's data), one at a
-    time: the caller does not query while it formats, and psycopg serialises the rare query it does make (a
-    cycle that started after the download did). An error of a read is raised where its chunk would have come."""
+    By default the thread runs the queries on this thread's connection (the same transaction, and a test's data),
+    one at a time: a download does not query while it formats, and psycopg serialises the rare query it does make.
+    A caller that writes in transactions while the thread reads (a cycle's pages) must pass `own_connection`: the
+    thread then reads on a connection of its own, closed when the reading ends. On a shared connection a read landing
+    between Django's COMMIT and its return to autocommit opens a transaction that the switch then refuses ("can't
+    change 'autocommit' now"), and a read inside the caller's transaction would see its writes before they commit.
+    An error of a read is raised where its chunk would have come."""
     connection = connections[using]
-    connection.inc_thread_sharing()
+    if not own_connection:
+        connection.inc_thread_sharing()
 
     def advance() -> tuple[bool, T | None]:
-        connections[using] = connection  # this thread's name for the connection is the caller's
+        if not own_connection:
+            connections[using] = connection  # this thread's name for the connection is the caller's
         try:
             return True, next(chunks)
         except StopIteration:
             return False, None
+
+    def close_own() -> None:
+        connections[using].close()  # the thread's own connection (a worker thread's is never closed by Django)
 
     reader = ThreadPoolExecutor(1, thread_name_prefix="log-read-ahead")
     pending: Future | None = None
@@ -57,11 +66,17 @@ def read_ahead(chunks: Iterator[T], using: str = DEFAULT_DB_ALIAS) -> Iterator[T
             yield item  # type: ignore[misc]
     finally:
         _settle(pending)
+        if own_connection:
+            try:
+                reader.submit(close_own).result()
+            except Exception:  # noqa: S110  (a connection that fails to close is gone either way)
+                pass
         reader.shutdown(wait=True)
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
-        connection.dec_thread_sharing()
+        if not own_connection:
+            connection.dec_thread_sharing()
 
 
 class WriteBehind:

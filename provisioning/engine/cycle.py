@@ -443,10 +443,12 @@ class CycleRunner:
 
     def _read_ahead(self, pages: Iterator[tuple[list[dict], int]]) -> Iterator[tuple[list[dict], int, Ahead | None]]:
         """The full read's pages, each with its users' links, escrows and stored roles read while the page before is
-        provisioned (on PostgreSQL, in a thread on this thread's connection, provisioning/logahead.py: psycopg lets
-        go of the GIL while it waits, so the page's CPU work and the next page's queries overlap). SQLite's pages come
-        as they are and process() reads their rows."""
-        if connection.vendor != "postgresql":
+        provisioned (on PostgreSQL, in a thread on a connection of its own, provisioning/logahead.py: psycopg lets
+        go of the GIL while it waits, so the page's CPU work and the next page's queries overlap). The thread sees
+        what is committed: a page's writes are, before the page after next is read, and a user also on the page before
+        is read again in its turn. So inside an outer transaction (whose writes another connection cannot see) and on
+        SQLite the pages come as they are and process() reads their rows."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
             return ((page, count, None) for page, count in pages)
         job_id = self.job.pk
         roles = self.ctx.assignments
@@ -457,7 +459,7 @@ class CycleRunner:
                 ids = [raw["id"] for raw in page if raw.get("id")]
                 yield page, count, Ahead(page_rows(job_id, ids), roles_ahead(ids) if roles_ahead else None)
 
-        return read_ahead(with_rows())
+        return read_ahead(with_rows(), own_connection=True)
 
     def _assignments(self) -> dict[str, tuple[str, ...]] | StoredRoles:
         """Who is assigned, with their role values, as the application's assignment snapshot has them (the Users and

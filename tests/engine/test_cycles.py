@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from provisioning.engine import cycle as cycle_module
 from provisioning.engine import lock
@@ -458,3 +459,64 @@ def test_a_user_returned_again_on_the_next_page_is_provisioned_once(configured_a
     assert len(source_ids) == len(set(source_ids))
     targets = [t for t in ProvisionedLink.objects.filter(job=job).values_list("target_id", flat=True) if t]
     assert len(targets) == len(set(targets))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the pages' rows are read ahead on PostgreSQL")
+def test_the_next_pages_rows_are_read_on_a_connection_of_their_own(configured_app, emu, monkeypatch):
+    """The reading thread must not share the cycle's connection: a read landing between the page's COMMIT and the
+    return to autocommit opened a transaction, and the cycle failed with "can't change 'autocommit' now". Its own
+    connection is closed when the full read ends."""
+    import threading
+    import time
+
+    from provisioning.engine.importer import SourceReader
+
+    all_users = SourceReader.all_users
+
+    def three_pages(self, also=()):
+        users = [user for page in all_users(self, also) for user in page]
+        third = len(users) // 3
+        yield from (users[:third], users[third : 2 * third], users[2 * third :])
+
+    def backend_pid() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    reads: list[tuple[str, int]] = []
+    read_rows = cycle_module.page_rows
+
+    def recorded(job_id, ids):
+        reads.append((threading.current_thread().name, backend_pid()))
+        return read_rows(job_id, ids)
+
+    monkeypatch.setattr(SourceReader, "all_users", three_pages)
+    monkeypatch.setattr(cycle_module, "page_rows", recorded)
+    mine = backend_pid()
+    cycle = run(configured_app.job)
+    assert cycle.created > 10
+    assert len(reads) >= 2  # every page but the first (Graph pages go in pairs)
+    assert all(name != threading.current_thread().name for name, _ in reads)
+    theirs = {pid for _, pid in reads}
+    assert mine not in theirs
+    for _ in range(50):  # a backend leaves pg_stat_activity shortly after its client closes
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [list(theirs)])
+            if cursor.fetchone()[0] == 0:
+                break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the reading thread's connection is still open: {theirs}")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the pages' rows are read ahead on PostgreSQL")
+def test_inside_an_outer_transaction_the_pages_are_not_read_ahead(configured_app, emu, monkeypatch):
+    """Another connection cannot see an outer transaction's writes (the links of the page before): no reading ahead."""
+    from django.db import transaction
+
+    reads = []
+    monkeypatch.setattr(cycle_module, "page_rows", lambda *args: reads.append(args))
+    with transaction.atomic():
+        cycle = run(configured_app.job)
+    assert cycle.created > 0
+    assert reads == []
