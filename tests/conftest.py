@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from hypothesis import HealthCheck, settings
 
 from console.permissions import APPLICATION_ADMINISTRATOR, REPORTS_READER
 
 pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.emulators", "tests.fixtures.signin"]
+
+# The property tests check results, not speed: on a loaded machine (the suite runs beside database servers and
+# browsers) generating examples can take longer than Hypothesis's default deadline and health check allow.
+settings.register_profile("console", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("console")
 
 PASSWORD = "correct-horse-battery-staple"
 
