@@ -96,9 +96,12 @@ class Control:
         """The next `count` Salesforce REST calls answer 403 REQUEST_LIMIT_EXCEEDED."""
         self._sf.faults.limit_next = count
 
-    def unable_to_lock_row(self, count: int) -> None:
-        """The next `count` Salesforce record writes fail with UNABLE_TO_LOCK_ROW (per record)."""
-        self._sf.state.unable_to_lock_next = count
+    def unable_to_lock_row(self, count: int, sobject: str = "") -> None:
+        """The next `count` Salesforce record writes (of `sobject` only, when given: "User", "GroupMember", ...) fail
+        with UNABLE_TO_LOCK_ROW (per record)."""
+        with self._sf.lock:
+            self._sf.state.unable_to_lock_next = count
+            self._sf.state.unable_to_lock_sobject = sobject
 
     def set_api_usage(self, used: int | None = None, limit: int | None = None) -> dict[str, int]:
         """Move the daily API counter; at the limit every REST call is REQUEST_LIMIT_EXCEEDED."""

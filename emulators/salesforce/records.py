@@ -22,8 +22,12 @@ class Journal:
             self.undo.pop()()
 
 
-def _lock_fault(state: SalesforceState) -> None:
-    if state.unable_to_lock_next > 0:
+# The sObject of an access record by its Id prefix (deletes name only the Id).
+SOBJECT_OF_PREFIX = {"0Pa": "PermissionSetAssignment", "2LA": "PermissionSetLicenseAssign", "011": "GroupMember"}
+
+
+def _lock_fault(state: SalesforceState, sobject: str) -> None:
+    if state.unable_to_lock_next > 0 and state.unable_to_lock_sobject in ("", sobject):
         state.unable_to_lock_next -= 1
         raise UserError("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records", [])
 
@@ -32,7 +36,7 @@ def create_user(state: SalesforceState, values: dict[str, Any], journal: Journal
     """Validate and insert; raises UserError."""
     if any(k.lower() == "id" for k in values):
         raise UserError("INVALID_FIELD", "cannot specify Id in an insert call", ["Id"])
-    _lock_fault(state)
+    _lock_fault(state, "User")
     clean = validate(state, values)
     uid = state.insert_user(clean)
     if journal is not None:
@@ -47,7 +51,7 @@ def update_user(state: SalesforceState, uid: str, values: dict[str, Any], journa
         if not uid or not uid.startswith("005") or len(uid) not in (15, 18):
             raise UserError("MALFORMED_ID", f"User ID: id value of incorrect type: {uid}", ["Id"])
         raise UserError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
-    _lock_fault(state)
+    _lock_fault(state, "User")
     clean = validate(state, values, existing=record)
     before = dict(record)
     state.update_user(record["Id"], clean)
@@ -82,6 +86,7 @@ def _write_one(
             raise UserError("MISSING_ARGUMENT", "Id not specified in an update call", [])
         return update_user(state, target, values, journal)
     if operation == "create" and obj in access.CREATE_FIELDS:
+        _lock_fault(state, obj)
         record_id, undo = access.create(state, obj, values, now_iso())
     elif operation == "update" and obj == "UserLogin":
         record_id, undo = access.update_login(state, values)
@@ -122,9 +127,10 @@ def delete_results(state: SalesforceState, ids: list[str], all_or_none: bool) ->
     failed = False
     for record_id in ids:
         try:
+            _lock_fault(state, SOBJECT_OF_PREFIX.get(str(record_id)[:3], ""))
             journal.undo.append(access.delete(state, record_id))
             results.append({"id": record_id, "success": True, "errors": []})
-        except AccessError as err:
+        except (UserError, AccessError) as err:
             failed = True
             results.append({"id": record_id, "success": False, "errors": [err.as_error("statusCode")]})
     if all_or_none and failed:

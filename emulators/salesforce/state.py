@@ -61,6 +61,7 @@ class SalesforceState:
         self.sessions: dict[str, str] = {}  # session id -> user id
         self.login_rejection: str | None = None  # INVALID_LOGIN / API_DISABLED_FOR_ORG / ...
         self.unable_to_lock_next = 0
+        self.unable_to_lock_sobject = ""  # only writes of this sObject are locked ("": any)
         self.licences: dict[str, dict[str, Any]] = {}
         self.active_by_licence: dict[str, int] = {}  # kept incrementally: seat checks stay O(1) with 100k users
         self.profiles: dict[str, dict[str, Any]] = {}
