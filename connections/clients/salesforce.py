@@ -56,6 +56,7 @@ IN_CLAUSE_SIZE = 200
 IN_CLAUSE_CHARS = 8000  # keeps the GET query URL well under Salesforce's 16 KB limit
 LIMIT_INFO = re.compile(r"api-usage=(?P<used>\d+)/(?P<max>\d+)")
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+LOCKED = "UNABLE_TO_LOCK_ROW"  # a record another transaction holds: written again after a pause
 T = TypeVar("T")
 
 
@@ -81,6 +82,17 @@ class RecordResult:
     code: str = ""
     message: str = ""
     fields: list[str] = field(default_factory=list)
+
+
+class WriteInterrupted(Exception):
+    """Access writes cut short by an error that ends the cycle (the org's request limit, a stop-class error) after
+    some calls went through: `results` in the shape the method returns, with None for each operation not written,
+    and `error` to raise once the results are kept."""
+
+    def __init__(self, error: RemoteError, results: list) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.results = results
 
 
 def soql_quote(value: str) -> str:
@@ -531,10 +543,10 @@ class SalesforceClient:
         # A row lock is momentary: send the locked records (only those) again after a pause, while the budget allows.
         attempt = 0
         while True:
-            locked = [i for i, r in enumerate(results) if r.code == "UNABLE_TO_LOCK_ROW"]
+            locked = [i for i, r in enumerate(results) if r.code == LOCKED]
             if not locked:
                 return results
-            lock_error = TransientError(results[locked[0]].message, code="UNABLE_TO_LOCK_ROW")
+            lock_error = TransientError(results[locked[0]].message, code=LOCKED)
             wait = self.retry_budget.next_wait(attempt, lock_error, self.max_retries)
             if wait is None:
                 exhausted = self.retry_budget.exhausted(lock_error, attempt + 1, self.max_retries)
@@ -626,11 +638,13 @@ class SalesforceClient:
 
     def write_access(self, operations: Sequence[AccessOperation]) -> list[RecordResult]:
         """Insert and delete assignments and memberships, in the given order, in sObject Collections (200 records
-        each) inside Composite (5 collections a call); one result per operation, in order."""
-        results: list[RecordResult] = []
-        for call in self._access_calls(operations):
-            results.extend(self._send_composite(call))
-        return results
+        each) inside Composite (5 collections a call); one result per operation, in order. Written as one lane
+        (write_access_lanes): a transient failure fails the rest, locked records are sent again, and an error that
+        ends the cycle raises WriteInterrupted with the results of the calls that went through."""
+        try:
+            return self.write_access_lanes([operations])[0]
+        except WriteInterrupted as stop:
+            raise WriteInterrupted(stop.error, stop.results[0]) from None
 
     def write_access_lanes(self, lanes: Sequence[Sequence[AccessOperation]]) -> list[list[RecordResult]]:
         """Write lanes of access operations that do not depend on each other, ACCESS_CALLS_AT_ONCE Composite calls
@@ -638,32 +652,83 @@ class SalesforceClient:
 
         A transient failure that outlasts the retries fails the rest of its lane (that call's operations and the
         ones after it, which may depend on them: a permission set after its licence); the operations of the lane's
-        earlier calls keep their results. Any other error (request limit, stop, lost claim) is raised once every
-        lane has ended."""
+        earlier calls keep their results. The org's request limit or a stop-class error raises WriteInterrupted
+        once every lane has ended, carrying every result Salesforce gave (None for what was not written), so that
+        what was granted is remembered before the cycle stops. Any other error (a lost claim) is raised as it is."""
         if self.dry_run or len(lanes) <= 1:
-            return [self._write_lane(lane) for lane in lanes]
+            return self._lanes_ended([self._lane_outcome(lane) for lane in lanes])
         # Signed in and the claim checked here, in the caller's thread: the sending threads touch neither the
         # client's sign-in nor the database.
         self.ensure_signed_in()
         if self.before_write is not None:
             self.before_write()
         with ThreadPoolExecutor(max_workers=min(ACCESS_CALLS_AT_ONCE, len(lanes))) as pool:
-            futures = [pool.submit(self._write_lane, lane, claim_checked=True) for lane in lanes]
+            futures = [pool.submit(self._lane_outcome, lane, claim_checked=True) for lane in lanes]
             wait(futures)
         for future in futures:
             if future.exception() is not None:
                 raise future.exception()
-        return [future.result() for future in futures]
+        return self._lanes_ended([future.result() for future in futures])
 
-    def _write_lane(self, operations: Sequence[AccessOperation], *, claim_checked: bool = False) -> list[RecordResult]:
-        results: list[RecordResult] = []
+    @staticmethod
+    def _lanes_ended(outcomes: list[tuple[list[RecordResult | None], RemoteError | None]]) -> list[list[RecordResult]]:
+        stopped = next((error for _, error in outcomes if error is not None), None)
+        if stopped is not None:
+            raise WriteInterrupted(stopped, [results for results, _ in outcomes])
+        return [results for results, _ in outcomes]  # without an error, every operation has its answer
+
+    def _lane_outcome(
+        self, operations: Sequence[AccessOperation], *, claim_checked: bool = False
+    ) -> tuple[list[RecordResult | None], RemoteError | None]:
+        """A lane's results, and the error that ended the cycle's writes in it (None for what was not written).
+        A lane after an interrupted one still runs: its first call meets the same error, or goes through."""
+        results: list[RecordResult | None] = []
         for call in self._access_calls(operations):
+            size = sum(count for _, count in call)
+            answered: list[RecordResult] = []
             try:
-                results.extend(self._send_composite(call, claim_checked=claim_checked))
+                answered = self._send_composite(call, claim_checked=claim_checked)
+                self._send_locked_again(operations[len(results) : len(results) + size], answered, claim_checked)
             except TransientError as exc:
                 failed = RecordResult(False, None, exc.code or "TransientError", exc.message)
-                return results + [failed] * (len(operations) - len(results))
-        return results
+                # The call's records that went through keep their results; those still locked fail with the error.
+                results.extend(failed if r.code == LOCKED else r for r in answered)
+                return results + [failed] * (len(operations) - len(results)), None
+            except (RequestLimitExceeded, StopError) as exc:
+                results.extend(None if r.code == LOCKED else r for r in answered)
+                return results + [None] * (len(operations) - len(results)), exc
+            results.extend(answered)
+        return results, None
+
+    def _send_locked_again(
+        self, operations: Sequence[AccessOperation], results: list[RecordResult], claim_checked: bool
+    ) -> None:
+        """Send the call's records refused with UNABLE_TO_LOCK_ROW (only those, in their order) again after the
+        retry budget's wait, before the lane's next call, and put their new results in `results`; past the budget
+        they keep the lock error. Group membership is locked while Salesforce recalculates sharing, and Salesforce
+        advises integrations to retry ("Group Membership Locking", Designing Record Access for Enterprise Scale:
+        https://developer.salesforce.com/docs/atlas.en-us.draes.meta/draes/draes_group_membership_locking.htm).
+        A permission set refused because its licence was locked in the same call is not sent again: it fails alone
+        and the next cycle grants it."""
+        attempt = 0
+        while True:
+            locked = [i for i, r in enumerate(results) if r.code == LOCKED]
+            if not locked:
+                return
+            lock_error = TransientError(results[locked[0]].message, code=LOCKED)
+            wait_for = self.retry_budget.next_wait(attempt, lock_error, self.max_retries)
+            if wait_for is None:
+                exhausted = self.retry_budget.exhausted(lock_error, attempt + 1, self.max_retries)
+                for index in locked:
+                    results[index].message = exhausted.message
+                return
+            self._sleep(wait_for)
+            attempt += 1
+            again: list[RecordResult] = []
+            for call in self._access_calls([operations[i] for i in locked]):
+                again.extend(self._send_composite(call, claim_checked=claim_checked))
+            for index, result in zip(locked, again, strict=True):
+                results[index] = result
 
     def _access_calls(self, operations: Sequence[AccessOperation]) -> list[list[tuple[dict, int]]]:
         """The Composite calls (their collection subrequests, each with its record count) writing these operations

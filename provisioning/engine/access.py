@@ -35,20 +35,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 
-from connections.clients.errors import TransientError
+from connections.clients.errors import RemoteError, TransientError
 from connections.clients.salesforce import (
     COLLECTION_SIZE,
     COLLECTIONS_PER_COMPOSITE,
     IN_CLAUSE_SIZE,
     AccessOperation,
     RecordResult,
+    WriteInterrupted,
     soql_quote,
 )
 from mappings.access.effective import FLAG, AccessDefinition, EffectiveAccess, Item
 from mappings.access.models import FEATURE_FLAG_NAMES, AccessKind, FreezeLeavers
 from provisioning.engine.drift import Drift
 from provisioning.engine.grants import FROZEN, RECORDS, Ledger
-from provisioning.engine.items import AccessChange, ItemError, PlanKind, WorkItem
+from provisioning.engine.items import AccessChange, ItemError, PageStopped, PlanKind, WorkItem
 from provisioning.engine.leavers import Leavers
 from provisioning.models import AccessGrant, ProvisioningCycle, ProvisioningJob
 
@@ -66,6 +67,9 @@ ORDER = (
 LANE_SIZE = COLLECTION_SIZE * COLLECTIONS_PER_COMPOSITE
 ALREADY_THERE = "DUPLICATE_VALUE"  # a grant of something the user already has
 ALREADY_GONE = "ENTITY_IS_DELETED"  # a revoke of a record no longer there
+NOT_WRITTEN = (
+    "Not written: the cycle stopped before it could be written to Salesforce; it is retried in the next cycle."
+)
 RECOMMENDATIONS = {
     "FIELD_INTEGRITY_EXCEPTION": "Salesforce refused the assignment: if the permission set needs a permission set "
     "licence, add that licence to the app role (or assign it in Salesforce); a profile-owned permission set cannot "
@@ -78,6 +82,14 @@ RECOMMENDATIONS = {
     "SalesforceAccessItemDeleted": "Refresh from Salesforce on the Salesforce access page showed this item deleted in "
     "the org: choose another item for the app role, or remove it. The user's other access was provisioned.",
 }
+
+
+def _not_written(stopped: RemoteError) -> RecordResult:
+    """The result of a write the cycle stopped before making (the error's code says why)."""
+    message = (
+        "Not written: the cycle stopped before it could be written to Salesforce; it is retried in the next cycle."
+    )
+    return RecordResult(False, None, stopped.code, message)
 
 
 class AccessStep:
@@ -175,10 +187,11 @@ class AccessStep:
             plans.extend(self._plan_user(item, current.get(item.target_id)))
         for item in leavers:
             plans.extend(self._plan_leaver(item))
-        if plans:
-            self._send(plans)
+        stopped = self._send(plans) if plans else None
         for item in (*users, *leavers):
             self._settle(item)
+        if stopped is not None:
+            raise PageStopped(stopped)
 
     # -- deciding -----------------------------------------------------------------------------------
     def _reconcilable(self, item: WorkItem) -> bool:
@@ -336,20 +349,32 @@ class AccessStep:
         )
 
     # -- writing ------------------------------------------------------------------------------------
-    def _send(self, plans: list[tuple[WorkItem, AccessChange, AccessOperation]]) -> None:
+    def _send(self, plans: list[tuple[WorkItem, AccessChange, AccessOperation]]) -> RemoteError | None:
+        """Write the page's grants and revokes and apply every result; returns the error that stopped the writes
+        part way (the org's request limit, a stop-class error), else None.
+
+        Stopped part way, what Salesforce did write is applied all the same, so that the page's record keeps it: a
+        grant made but not remembered as the console's would be read back by the next cycle as granted outside this
+        console, and never revoked. What was not written fails, to be written by the next cycle."""
         ordered = []
         for action, kinds in ORDER:
             ordered.extend(p for p in plans if p[1].action == action and p[1].kind in kinds)
         results: list[RecordResult] = [RecordResult(False, None, "", "")] * len(ordered)
         lanes = self._lanes(ordered)
-        for lane, lane_results in zip(lanes, self._write(ordered, lanes), strict=True):
+        stopped: RemoteError | None = None
+        try:
+            written = self._write(ordered, lanes)
+        except WriteInterrupted as interrupted:
+            written, stopped = interrupted.results, interrupted.error
+        for lane, lane_results in zip(lanes, written, strict=True):
             for index, result in zip(lane, lane_results, strict=True):
-                results[index] = result
+                results[index] = result if result is not None else _not_written(stopped)
         # Results are applied in the page's order whatever order the lanes ended in: ledger, counters and each
         # user's list of changes come out as if written one call after the other.
         for (item, change, _op), result in zip(ordered, results, strict=True):
             self._apply(item, change, result)
             item.access_changes.append(change)
+        return stopped
 
     @staticmethod
     def _lanes(ordered: list[tuple[WorkItem, AccessChange, AccessOperation]]) -> list[list[int]]:
@@ -392,6 +417,10 @@ class AccessStep:
             flat = self.client.write_access([op for _, _, op in ordered])
         except TransientError as exc:
             flat = [RecordResult(False, None, exc.code or "TransientError", exc.message)] * len(ordered)
+        except WriteInterrupted as interrupted:
+            raise WriteInterrupted(
+                interrupted.error, [[interrupted.results[index] for index in lane] for lane in lanes]
+            ) from None
         return [[flat[index] for index in lane] for lane in lanes]
 
     def _apply(self, item: WorkItem, change: AccessChange, result: RecordResult) -> None:

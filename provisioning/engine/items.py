@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from connections.clients.errors import RemoteError
 from mappings.target_types import is_redacted
 from provisioning.models import ProvisionedLink
 
@@ -142,3 +143,13 @@ def redact_in(text: str, secrets: list[str]) -> str:
                 text = text.replace(secret[:length], "[Redact]")
                 break
     return text
+
+
+class PageStopped(Exception):
+    """A page's writes were cut short by `error`, which ends the cycle (the org's request limit, a stop-class
+    error), after some went through: the items hold what Salesforce answered and the page is to be recorded (links,
+    log, ledger) before `error` is raised."""
+
+    def __init__(self, error: RemoteError) -> None:
+        super().__init__(str(error))
+        self.error = error

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from connections.clients.errors import TransientError
 from provisioning.engine.context import PageContext
-from provisioning.engine.items import ItemError, PlanKind, TargetState, WorkItem
+from provisioning.engine.items import ItemError, PageStopped, PlanKind, TargetState, WorkItem
 from provisioning.engine.mapper import evaluate
 from provisioning.engine.organization import repair_invalid_emails
 from provisioning.engine.planner import plan, plan_items
@@ -73,7 +73,15 @@ def process(
     _export(kept, ctx)
     if ctx.access is not None:
         ctx.access.after_export(kept)
-        ctx.access.reconcile(kept)
+        try:
+            ctx.access.reconcile(kept)
+        except PageStopped as stopped:
+            # The org's request limit or a stop-class error cut the page's access writes short: what was written is
+            # in the items and recorded (grants remembered as the console's, links, log), then the cycle ends as
+            # that error ends it (lifecycle.ENDINGS). A lost claim (ClaimLost) is never caught here: another worker
+            # owns the job and its rows now, so this one records nothing more.
+            record_page(kept, ctx, links, escrows)
+            raise stopped.error from None
     if ctx.manager is not None:
         ctx.manager.second_pass(kept)
     record_page(kept, ctx, links, escrows)
