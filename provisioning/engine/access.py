@@ -205,13 +205,21 @@ class AccessStep:
         )
 
     def _leaver(self, item: WorkItem) -> bool:
-        """A user the export just deactivated or froze (a certain decision of the engine): their access goes too."""
+        """A user the export just deactivated or froze (a certain decision of the engine), or one deactivated already
+        who still holds grants of this console (a revoke refused, or not written when a cycle stopped part way): their
+        access goes too."""
         frozen_instead = self.freeze_leavers == FreezeLeavers.INSTEAD and self.ledger.frozen(item.source_id)
+        deactivated = (
+            item.plan is not None
+            and item.plan.kind == PlanKind.UNCHANGED
+            and item.target is not None
+            and not item.target.active
+        )
         return (
             self.revoke_leavers
             and item.error is None
             and item.plan is not None
-            and (item.plan.kind == PlanKind.DISABLE or frozen_instead)
+            and (item.plan.kind == PlanKind.DISABLE or frozen_instead or deactivated)
             and not item.in_scope
             and bool(item.target_id)
             and any(kind in RECORDS for kind, _ in self.ledger.held(item.source_id))

@@ -5,12 +5,13 @@ A membership Salesforce could not lock is written again after a pause, within th
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from connections.clients import salesforce
 from connections.clients.salesforce import SalesforceClient
 from provisioning.engine import access as access_step
 from provisioning.engine.grants import RECORDS
-from provisioning.models import AccessGrant, CycleStatus, ProvisioningLogEntry
+from provisioning.models import AccessGrant, CycleStatus, Escrow, ProvisioningLogEntry
 from tests.access.helpers import give, refresh
 from tests.access.test_lanes import access_failures
 from tests.access.test_reconcile import run, sales_users
@@ -32,8 +33,10 @@ def access_app(configured_app, emu):
 
 @pytest.fixture
 def limit_after_first_access_call(emu, monkeypatch):
-    """The org's daily API allowance runs out once the first Composite call of access writes has been answered."""
+    """Once armed (call it), the org's daily API allowance runs out as soon as a Composite call of access writes has
+    been answered."""
     send = SalesforceClient._send_composite
+    armed = []
 
     def send_then_run_out(self, subrequests, **kwargs):
         results = send(self, subrequests, **kwargs)
@@ -45,11 +48,12 @@ def limit_after_first_access_call(emu, monkeypatch):
             )
             for sub, _ in subrequests
         )
-        if writes_access:
+        if armed and writes_access:
             emu.control.set_api_usage(used=emu.control.counters()["api_usage"]["limit"])
         return results
 
     monkeypatch.setattr(SalesforceClient, "_send_composite", send_then_run_out)
+    return lambda: armed.append(True)
 
 
 def held_ids(emu, target_id: str) -> set[str]:
@@ -98,6 +102,7 @@ def test_a_limit_part_way_through_the_lanes_keeps_the_grants_made_as_the_console
     access_app, emu, monkeypatch, limit_after_first_access_call
 ):
     monkeypatch.setattr(access_step, "LANE_SIZE", 3)  # a lane per user, the memberships in one of their own
+    limit_after_first_access_call()
     cycle = run(access_app.job)
     held_total = assert_interrupted_page_kept(access_app, emu, cycle)
     assert_role_gone_revokes_everything(access_app, emu, held_total)
@@ -108,6 +113,7 @@ def test_a_limit_part_way_through_one_lane_keeps_the_grants_made_as_the_consoles
 ):
     monkeypatch.setattr(salesforce, "COLLECTIONS_PER_COMPOSITE", 1)
     monkeypatch.setattr(salesforce, "COLLECTION_SIZE", 1)  # one record a call: the page's one lane is many calls
+    limit_after_first_access_call()
     cycle = run(access_app.job)
     held_total = assert_interrupted_page_kept(access_app, emu, cycle)
     assert held_total == 1  # the first call went through, the limit stopped every later one
@@ -149,3 +155,28 @@ def test_a_membership_locked_beyond_the_retry_budget_fails_that_grant_only(users
         assert access["licences"] == ["CRMAnalyticsPlusPsl"]
         assert access["permission_sets"] == ["CRM_Analytics_Viewer", "Reports_Builder"]
         assert access["groups"] == ([] if source_id == entry.source_id else ["EMEA_Sales"])
+
+
+def test_a_leaver_whose_revokes_the_limit_cut_short_loses_the_rest_next_cycle(
+    access_app, emu, monkeypatch, limit_after_first_access_call
+):
+    give(access_app, "Sales Representative", "Reports_Builder", "EMEA_Sales")
+    run(access_app.job)
+    (source_id, target_id), *_ = sales_users(emu)
+    assert len(held_ids(emu, target_id)) == 2
+    monkeypatch.setattr(salesforce, "COLLECTIONS_PER_COMPOSITE", 1)
+    monkeypatch.setattr(salesforce, "COLLECTION_SIZE", 1)  # a revoke a call: the limit comes after the first
+    emu.control.disable_entra_user(source_id)
+    limit_after_first_access_call()
+    cycle = run(access_app.job)
+    assert cycle.status == CycleStatus.PAUSED and cycle.revoked == 1
+    assert emu.control.get_salesforce_user(id=target_id)["IsActive"] is False
+    assert len(held_ids(emu, target_id)) == 1 and owned_ids(access_app.job, source_id) == held_ids(emu, target_id)
+    entry = ProvisioningLogEntry.objects.get(cycle=cycle, source_id=source_id)
+    assert NOT_WRITTEN in entry.error_reason
+
+    emu.control.set_api_usage(used=0)
+    Escrow.objects.update(next_attempt_at=timezone.now())  # the failed leaver is due: the next cycle reads them again
+    again = run(access_app.job)
+    assert again.revoked == 1  # the user is deactivated already: what the console granted goes all the same
+    assert held_ids(emu, target_id) == set() and owned_ids(access_app.job, source_id) == set()
