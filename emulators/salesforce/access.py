@@ -234,6 +234,8 @@ class AccessTables:
 
 def _resolve(table: dict[str, Any], value: Any, name: str, prefix: str) -> str:
     """A lookup id as Salesforce checks it: of the right object (prefix), then existing (15 or 18 characters)."""
+    if type(value) is str and value in table and value.startswith(prefix):
+        return value  # a record's own 18-character id (the usual case): it passes every check below
     if not isinstance(value, str) or not value:
         raise AccessError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{name}]", [name])
     if not value.startswith(prefix) or to_id15(value) is None:

@@ -71,7 +71,8 @@ def run_composite(app: SalesforceApp, request: Request) -> Response:
         else:
             inner.params = params
             resp = route.handler(inner)
-        parsed = json.loads(resp.body) if resp.body else None
+        # The subrequest's answer as its handler built it (as Graph's JSON batch does): not encoded and decoded again.
+        parsed = resp.payload if resp.payload is not None else json.loads(resp.body) if resp.body else None
         results[ref] = parsed
         headers = {k: v for k, v in resp.headers.items() if k == "Location"}
         responses.append({"body": parsed, "httpHeaders": headers, "httpStatusCode": resp.status, "referenceId": ref})

@@ -86,7 +86,7 @@ def matches(state: SalesforceState, obj: str, record: dict[str, Any], node: Any)
     if kind == "cmp":
         return _compare(value, node[2], node[3])
     if kind == "in":
-        found = _norm(value) in {_norm(v) for v in node[2]}
+        found = _norm(value) in node[4]
         return found != node[3]
     return _like(value, node[2])
 

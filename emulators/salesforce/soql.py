@@ -278,6 +278,17 @@ def _resolve_where(obj: str, node: Any) -> Any:
         return (kind, [_resolve_where(obj, n) for n in node[1]])
     if kind == "not":
         return ("not", _resolve_where(obj, node[1]))
+    if kind == "in":
+        # ("in", path, values, negated, the values as compared: lower-cased text), the set made once per query
+        # rather than once per record tested.
+        values = node[2]
+        return (
+            kind,
+            _resolve_path(obj, node[1]),
+            values,
+            node[3],
+            {v.lower() if isinstance(v, str) else v for v in values},
+        )
     return (kind, _resolve_path(obj, node[1]), *node[2:])
 
 

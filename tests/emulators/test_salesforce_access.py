@@ -183,3 +183,19 @@ def test_composite_carries_deletes_and_inserts(sf, user, emulators):
     answer = sf.restful("composite", method="POST", json=body)["compositeResponse"]
     assert answer[0]["body"][0]["success"] and answer[1]["body"][0]["success"]
     assert emulators.control.access_of(user)["permission_sets"] == []
+
+
+def test_lookup_ids_are_checked_whatever_their_form(sf, user, emulators):
+    reports = emulators.control.access_item_id("Reports_Builder")
+    sales = emulators.control.access_item_id("Sales_Console")
+    knowledge = emulators.control.access_item_id("Knowledge_Author")
+    results = create(
+        sf,
+        psa(user, PermissionSetId=reports),  # the id as Salesforce gives it
+        psa(user[:15], PermissionSetId=sales[:15]),  # 15-character ids name the same records
+        psa(user, PermissionSetId=knowledge[:15] + "AAA"),  # a checksum that does not match: not an id
+        psa(user, PermissionSetId=""),
+    )
+    assert results[0]["success"] and results[1]["success"]
+    assert [error_of(r)[0] for r in results[2:]] == ["FIELD_INTEGRITY_EXCEPTION", "REQUIRED_FIELD_MISSING"]
+    assert sorted(emulators.control.access_of(user)["permission_sets"]) == ["Reports_Builder", "Sales_Console"]

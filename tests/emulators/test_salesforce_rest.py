@@ -182,6 +182,14 @@ def test_soql_filters_escaping_relationships_and_errors(sf, standard, emulators)
     assert err.value.content[0]["errorCode"] == "INVALID_FIELD"
 
 
+def test_in_and_not_in_compare_text_without_case(sf):
+    profiles = sf.query("SELECT COUNT() FROM Profile")["totalSize"]
+    found = sf.query("SELECT Name FROM Profile WHERE Name IN ('standard USER', 'Nobody') AND Name != 'x'")
+    assert [r["Name"] for r in found["records"]] == ["Standard User"]
+    assert sf.query("SELECT COUNT() FROM Profile WHERE Name NOT IN ('standard user')")["totalSize"] == profiles - 1
+    assert sf.query("SELECT COUNT() FROM Profile WHERE NOT (Name NOT IN ('Standard User'))")["totalSize"] == 1
+
+
 def test_describe_lists_custom_fields(sf):
     fields = {f["name"]: f for f in sf.User.describe()["fields"]}
     assert fields["Alias"]["length"] == 8 and fields["Entra_Object_Id__c"]["custom"] is True
