@@ -34,6 +34,7 @@ class Request:
     body: bytes
     base_url: str
     params: dict[str, str] = field(default_factory=dict)
+    decoded: Any = field(default=None, repr=False, compare=False)  # json()'s answer, once made
 
     @property
     def query(self) -> dict[str, str]:
@@ -41,7 +42,10 @@ class Request:
         return {k: v[0] for k, v in parse_qs(self.raw_query, keep_blank_values=True).items()}
 
     def json(self) -> Any:
-        return json.loads(self.body.decode("utf-8")) if self.body else None
+        """The body decoded, once per request: a hook (is_write) and the handler may both read it."""
+        if self.decoded is None and self.body:
+            self.decoded = json.loads(self.body.decode("utf-8"))
+        return self.decoded
 
     def form(self) -> dict[str, str]:
         return {k: v[0] for k, v in parse_qs(self.body.decode("utf-8"), keep_blank_values=True).items()}

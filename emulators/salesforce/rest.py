@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 import time
 from typing import Any
@@ -93,7 +92,7 @@ class SalesforceApp(EmulatorApp):
         if route.label != f"POST {VL}/composite":
             return None
         try:
-            subrequests = (json.loads(request.body or b"{}") or {}).get("compositeRequest") or []
+            subrequests = (request.json() or {}).get("compositeRequest") or []
         except (ValueError, AttributeError):
             return None
         return not subrequests or any(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,8 +31,16 @@ ROLES = (
 )
 
 
+_last_stamp: tuple[int, str] = (-1, "")  # (whole second, its text): a batch of records shares one formatting
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    """The current time as Salesforce writes a datetime field, to the second."""
+    global _last_stamp
+    second = int(time.time())
+    if _last_stamp[0] != second:
+        _last_stamp = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000"))
+    return _last_stamp[1]
 
 
 @dataclass

@@ -1,11 +1,14 @@
-"""Salesforce-shaped record ids of the emulators: the case checksum and the counter behind each prefix."""
+"""Salesforce-shaped record ids and times of the emulators: the case checksum, the counter behind each prefix and
+the SystemModstamp of a record written now."""
 
 import string
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from emulators.ids import IdFactory, sf18, to_id15
+from emulators.salesforce.state import now_iso
 
 
 def checksum(id15: str) -> str:
@@ -41,3 +44,13 @@ def test_ids_count_up_in_base_62_for_each_prefix():
         made = factory.next("0Pa")
         assert made == sf18("0Pa5g0" + digits)
         assert made[6:15] == digits
+
+
+def test_record_stamps_are_the_current_second():
+    def formatted():
+        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+    for _ in range(2000):  # across a change of second now and then
+        before = formatted()
+        stamp = now_iso()
+        assert before <= stamp <= formatted()
