@@ -137,7 +137,11 @@ def insert_rows(
     count = 0
     with connection.cursor() as cursor:
         if _uses_copy():
-            with cursor.cursor.copy(f"COPY {table} ({_quoted(columns)}) FROM STDIN") as copy:
+            # Through psycopg's own cursor: its errors are made Django's (IntegrityError, ...) as the ORM's are.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({_quoted(columns)}) FROM STDIN") as copy,
+            ):
                 for values in rows if ready else _prepared(fields, rows):
                     copy.write_row(values)
                     count += 1

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from console.bulk import upsert_rows
+from console.bulk import insert_rows, upsert_rows
 from mappings.access.models import AccessKind
-from provisioning.engine.items import WorkItem
+from provisioning.engine.items import PlanKind, WorkItem
 from provisioning.engine.sql import rows_of
 from provisioning.models import AccessGrant, ProvisioningCycle, ProvisioningJob
 
@@ -32,6 +34,7 @@ FROZEN = ("frozen", "IsFrozen")  # the ledger key of a user this console froze
 
 Key = tuple[str, str]  # (kind, item id)
 COLUMNS = ("source_id", "target_id", "kind", "item_id", "item_name", "record_id", "owned")
+SAVED = ("job_id", *COLUMNS, "granted_at", "cycle_id")  # the columns a page's rows are written with
 
 
 @dataclass(slots=True)
@@ -46,6 +49,7 @@ class Grant:
     record_id: str
     owned: bool
     pk: int | None = None
+    new_user: bool = False  # of a user created in this page: no row of theirs can be stored yet
 
 
 class Ledger:
@@ -72,6 +76,7 @@ class Ledger:
 
     def remember(self, item: WorkItem, kind: str, item_id: str, name: str, record_id: str, *, owned: bool) -> None:
         row = Grant(item.source_id, item.target_id, kind, item_id, name[:255], record_id, owned)
+        row.new_user = item.plan is not None and item.plan.kind == PlanKind.CREATE
         self.rows.setdefault(item.source_id, {})[(kind, item_id)] = row
         self.pending_save.append(row)
 
@@ -90,19 +95,39 @@ class Ledger:
             AccessGrant.objects.filter(pk__in=deletes).delete()
         if saves:
             latest = {(r.target_id, r.kind, r.item_id): r for r in saves}
-            self._upsert(list(latest.values()))
+            now = timezone.now()
+            self._insert([r for r in latest.values() if r.new_user], now)
+            self._upsert([r for r in latest.values() if not r.new_user], now)
 
-    def _upsert(self, rows: list[Grant]) -> None:
-        """One upsert for the page's rows (COPY and one merging INSERT on PostgreSQL, executemany on SQLite:
+    def _values(self, rows: list[Grant], now: datetime) -> list[tuple]:
+        job, cycle = self.job.pk, self.cycle.pk
+        return [
+            (job, r.source_id, r.target_id, r.kind, r.item_id, r.item_name, r.record_id, r.owned, now, cycle)
+            for r in rows
+        ]
+
+    def _insert(self, rows: list[Grant], now: datetime) -> None:
+        """The rows of users created in this page, inserted (COPY on PostgreSQL, console/bulk.py) without looking for
+        stored rows to merge with: the Salesforce user is new, so no row of the job names it yet (a page's rows are
+        written with the page, or not at all). Were one there after all, the rows are merged instead (the savepoint
+        undoes the failed insert), as every other row is."""
+        if not rows:
+            return
+        try:
+            with transaction.atomic():
+                insert_rows(AccessGrant, SAVED, self._values(rows, now))
+        except IntegrityError:
+            self._upsert(rows, now)
+
+    def _upsert(self, rows: list[Grant], now: datetime) -> None:
+        """One upsert for the page's other rows (COPY and one merging INSERT on PostgreSQL, executemany on SQLite:
         console/bulk.py); a model instance per grant cost more than the grants' own writes at 100,000 users."""
-        job, cycle, now = self.job.pk, self.cycle.pk, timezone.now()
+        if not rows:
+            return
         upsert_rows(
             AccessGrant,
-            ("job_id", *COLUMNS, "granted_at", "cycle_id"),
-            [
-                (job, r.source_id, r.target_id, r.kind, r.item_id, r.item_name, r.record_id, r.owned, now, cycle)
-                for r in rows
-            ],
+            SAVED,
+            self._values(rows, now),
             conflict=("job_id", "target_id", "kind", "item_id"),
             update=("source_id", "item_name", "record_id", "owned", "granted_at", "cycle_id"),
         )
