@@ -45,7 +45,7 @@ from connections.clients.salesforce import (
     WriteInterrupted,
     soql_quote,
 )
-from mappings.access.effective import FLAG, AccessDefinition, EffectiveAccess, Item
+from mappings.access.effective import FLAG, AccessDefinition, EffectiveAccess, Item, Piece
 from mappings.access.models import FEATURE_FLAG_NAMES, AccessKind, FreezeLeavers
 from provisioning.engine.drift import Drift
 from provisioning.engine.grants import FROZEN, RECORDS, Ledger
@@ -114,6 +114,7 @@ class AccessStep:
         self.ledger = Ledger(job, cycle)
         self.drift = Drift(client, job, self.managed, dry_run=cycle.dry_run)
         self.leavers = Leavers(client, self.ledger, self.freeze_leavers)
+        self._wanted_by_access: dict[int, tuple[EffectiveAccess, list[Piece], dict[tuple[str, str], tuple]]] = {}
 
     @property
     def drifted(self) -> set[str]:
@@ -298,23 +299,38 @@ class AccessStep:
             for field in fields:
                 yield sobject, field, user_field, [r for r in rows if r.get(field)]
 
-    def _plan_user(self, item: WorkItem, current) -> list[tuple[WorkItem, AccessChange, AccessOperation]]:
-        access: EffectiveAccess = item.access
-        plans = []
-        wanted = {}
+    def _wanted(self, access: EffectiveAccess) -> tuple[list[Piece], dict[tuple[str, str], tuple]]:
+        """The pieces deleted in the org, and (kind, item id) -> (piece, sObject, item field, user field, kind label)
+        of the others, for users with this access: made once per set of app roles (EffectiveAccess is shared by the
+        users who have the same roles, and never changes)."""
+        known = self._wanted_by_access.get(id(access))
+        if known is not None and known[0] is access:
+            return known[1], known[2]
+        missing: list[Piece] = []
+        wanted: dict[tuple[str, str], tuple] = {}
         for piece in access.items:
             if piece.item is not None and piece.item.missing:
-                item.access_changes.append(self._deleted(piece.kind, piece.id, piece.name, piece.roles))
-                continue
-            wanted[(piece.kind, piece.id)] = piece
-        for key, piece in wanted.items():
-            if key in current:
+                missing.append(piece)
                 continue
             sobject, field, user_field = RECORDS[piece.kind]
-            values = {user_field: item.target_id, field: piece.id}
+            wanted[(piece.kind, piece.id)] = (piece, sobject, field, user_field, AccessKind(piece.kind).label)
+        self._wanted_by_access[id(access)] = (access, missing, wanted)  # the access kept: its id stays its own
+        return missing, wanted
+
+    def _plan_user(self, item: WorkItem, current) -> list[tuple[WorkItem, AccessChange, AccessOperation]]:
+        plans = []
+        missing, wanted = self._wanted(item.access)
+        for piece in missing:
+            item.access_changes.append(self._deleted(piece.kind, piece.id, piece.name, piece.roles))
+        target_id = item.target_id
+        for key, (piece, sobject, field, user_field, label) in wanted.items():
+            if key in current:
+                continue
             if sobject == "GroupMember":
-                values = {"GroupId": piece.id, "UserOrGroupId": item.target_id}
-            change = AccessChange("grant", piece.kind, piece.id, piece.name, AccessKind(piece.kind).label, piece.roles)
+                values = {"GroupId": piece.id, "UserOrGroupId": target_id}
+            else:
+                values = {user_field: target_id, field: piece.id}
+            change = AccessChange("grant", piece.kind, piece.id, piece.name, label, piece.roles)
             plans.append((item, change, AccessOperation(sobject, values)))
         for key, (record_id, owned) in current.items():
             if key in wanted or not record_id:

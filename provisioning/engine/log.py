@@ -114,7 +114,7 @@ def access_summary_step(changes: list[AccessChange], who: str, dry_run: bool) ->
     """The grants and revokes of one user as one log step (each one is a row of Modified Properties; provision on
     demand shows them one step each): the failed ones first, with their codes."""
     failed = [c for c in changes if not c.ok]
-    texts = [access_step(c, who, dry_run)["description"] for c in failed + [c for c in changes if c.ok]]
+    texts = [access_text(c, who, dry_run) for c in (failed + [c for c in changes if c.ok] if failed else changes)]
     codes = ", ".join(dict.fromkeys(c.code for c in failed))
     return step("EntryExportAccess", "export", "failure" if failed else "success", " ".join(
         t if t.endswith(".") else t + "." for t in texts), **({"ErrorCode": codes} if codes else {}))  # fmt: skip
@@ -130,15 +130,23 @@ ACCESS_STEPS = {  # action -> (step name, past participle)
 
 def access_step(change: AccessChange, who: str, dry_run: bool) -> dict:
     """One grant or revoke of Salesforce access as a log step."""
+    name = ACCESS_STEPS[change.action][0]
+    text = access_text(change, who, dry_run)
+    if not change.ok:
+        return step(name, "export", "failure", text, ErrorCode=change.code)
+    return step(name, "export", "success", text, RecordId=change.record_id)
+
+
+def access_text(change: AccessChange, who: str, dry_run: bool) -> str:
+    """What a grant or revoke did, as its log step says it (the user's summary step joins these)."""
     what = f"{change.kind_label} '{change.name}'"
     given = f" (app role {', '.join(change.roles)})" if change.roles else ""
-    name, done = ACCESS_STEPS[change.action]
+    done = ACCESS_STEPS[change.action][1]
     if change.action in ("freeze", "unfreeze"):
         what = who
         who = "the user"
     if not change.ok:
-        return step(name, "export", "failure", f"{what} was not {done} for {who}: {change.message}",
-                    ErrorCode=change.code)  # fmt: skip
+        return f"{what} was not {done} for {who}: {change.message}"
     if change.action == "grant" and change.outside:
         text = f"{who} already has {what}, granted outside this console: left as it is"
     elif change.action in ("freeze", "unfreeze"):
@@ -149,7 +157,7 @@ def access_step(change: AccessChange, who: str, dry_run: bool) -> dict:
     else:
         outside = " (granted outside this console; removal of outside grants is on for it)" if change.outside else ""
         text = f"{what} was {done} for {who}{given}{outside}"
-    return step(name, "export", "success", text, RecordId=change.record_id)
+    return text
 
 
 def access_properties(item: WorkItem) -> list[dict]:
