@@ -53,6 +53,10 @@ def test_command_writes_a_usable_info_file_and_stops_cleanly(tmp_path):
         tenant = info["entra"]["tenant_id"]
         config = session.get(f"{info['entra']['authority_host']}/{tenant}/v2.0/.well-known/openid-configuration")
         assert config.json()["issuer"] == f"{info['entra']['authority_host']}/{tenant}/v2.0"
+        # The seeded state is frozen out of the garbage collector's sight, and again after a reset: both work.
+        assert session.post(info["control_url"] + "/reset", json={}, timeout=30).status_code == 200
+        users = session.post(info["control_url"] + "/assigned_user_ids", json={}, timeout=5).json()["result"]
+        assert len(users) == 20
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0

@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 port_salesforce=options["port_salesforce"],
                 port_entra=options["port_entra"],
                 port_control=options["port_control"],
+                freeze_seed=True,
             ).start()
         except OSError as exc:
             raise CommandError(
