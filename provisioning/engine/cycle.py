@@ -19,6 +19,7 @@ with IMPORT_INCOMPLETE and why: the Overview says so.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 from collections.abc import Iterable, Iterator
@@ -196,6 +197,7 @@ class CycleRunner:
         # No Salesforce write leaves a worker that lost its claim on the job (engine/lock.py); provision on demand
         # holds no claim and has no keeper.
         self.keeper = keeper
+        self.freezes = False  # whether pages freeze what came before them (run, _page)
         if keeper is not None and hasattr(self.salesforce, "before_write"):
             self.salesforce.before_write = keeper.check
         self.directory = AssignmentReader(self.graph)
@@ -264,9 +266,14 @@ class CycleRunner:
 
     # -- the cycle ----------------------------------------------------------------------------------
     def run(self) -> None:
+        # Pages freeze what came before them (see _page) only if nothing else froze objects in this process (a server
+        # preloading its code may have): their unfreezing at the end would undo that too.
+        self.freezes = gc.get_freeze_count() == 0
         try:
             self._run()
         finally:
+            if self.freezes:
+                gc.unfreeze()  # back in the collector's sight, cycles among them collected as usual
             self._flush_counts()
 
     def _run(self) -> None:
@@ -629,6 +636,13 @@ class CycleRunner:
     def _page(self, items: list[WorkItem], pages: int = 1, rows: PageRows | None = None) -> None:
         if not items:
             return
+        if self.freezes:
+            # What the cycle holds before this page (assignments read, links seen, the process's own) is moved out of
+            # the garbage collector's sight until the cycle ends: a page's objects living for the page were promoted
+            # to the oldest generation and set off full collections, each walking all of it again (at 20,000 users
+            # 0.8 s of a plain all-create and 1.5 s of one that also grants access). Objects are still freed as
+            # soon as nothing refers to them; only garbage held in reference cycles waits for the cycle's end.
+            gc.freeze()
         process(items, self.ctx, rows=rows)
         self.cycle.pages_done += pages
         self._flush_counts()

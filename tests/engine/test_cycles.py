@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from django.db import connection
 
@@ -520,3 +522,26 @@ def test_inside_an_outer_transaction_the_pages_are_not_read_ahead(configured_app
         cycle = run(configured_app.job)
     assert cycle.created > 0
     assert reads == []
+
+
+def test_a_cycle_freezes_earlier_objects_page_by_page_and_leaves_nothing_frozen(configured_app, emu, monkeypatch):
+    frozen_at_pages = []
+    page = cycle_module.CycleRunner._page
+
+    def watched(self, *args, **kwargs):
+        page(self, *args, **kwargs)
+        frozen_at_pages.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(cycle_module.CycleRunner, "_page", watched)
+    first = run(configured_app.job)
+    assert first.created > 0 and frozen_at_pages and all(count > 0 for count in frozen_at_pages)
+    assert gc.get_freeze_count() == 0  # all of it back in the collector's sight
+
+
+def test_a_cycle_leaves_objects_frozen_by_someone_else_frozen(configured_app, emu):
+    gc.freeze()  # e.g. a server that preloads its code and freezes it
+    try:
+        run(configured_app.job)
+        assert gc.get_freeze_count() > 0  # not unfrozen by the cycle (some were freed meanwhile)
+    finally:
+        gc.unfreeze()
