@@ -85,9 +85,9 @@ class RecordResult:
 
 
 class WriteInterrupted(Exception):
-    """Access writes cut short by an error that ends the cycle (the org's request limit, a stop-class error) after
-    some calls went through: `results` in the shape the method returns, with None for each operation not written,
-    and `error` to raise once the results are kept."""
+    """Writes (users, access) cut short by an error that ends the cycle (the org's request limit, a stop-class error):
+    `results` in the shape the method returns, with what Salesforce answered for the calls that went through and None
+    for each record or operation not written, and `error` to raise once the results are kept."""
 
     def __init__(self, error: RemoteError, results: list) -> None:
         super().__init__(str(error))
@@ -502,81 +502,87 @@ class SalesforceClient:
     # -- writes ------------------------------------------------------------------------------
 
     def create_users(self, records: Sequence[dict]) -> list[RecordResult]:
-        """Create Users in sObject Collections; one result per record, in input order."""
-        return self._write("POST", _creates(records))
+        """Create Users in sObject Collections; one result per record, in input order (see _write)."""
+        return self._write([("POST", record) for record in _creates(records)])
 
     def update_users(self, records: Sequence[dict]) -> list[RecordResult]:
-        """Update Users (each record carries "Id") in sObject Collections; results in input order."""
-        return self._write("PATCH", _updates(records))
+        """Update Users (each record carries "Id") in sObject Collections; results in input order (see _write)."""
+        return self._write([("PATCH", record) for record in _updates(records)])
 
     def save_users(
         self, creates: Sequence[dict], updates: Sequence[dict]
     ) -> tuple[list[RecordResult], list[RecordResult]]:
         """Create and update Users with both kinds of collections in the same Composite calls (creates first, five
-        collections a call); (create results, update results), each in input order. Composite runs its subrequests
-        in order, each collection with its own per-record results
+        collections a call); (create results, update results), each in input order, also in WriteInterrupted.
+        Composite runs its subrequests in order, each collection with its own per-record results
         (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite.htm)."""
-        posts, patches = _creates(creates), _updates(updates)
-        chunks = [("POST", posts[i : i + COLLECTION_SIZE]) for i in range(0, len(posts), COLLECTION_SIZE)]
-        chunks += [("PATCH", patches[i : i + COLLECTION_SIZE]) for i in range(0, len(patches), COLLECTION_SIZE)]
-        results: list[RecordResult] = []
-        for start in range(0, len(chunks), COLLECTIONS_PER_COMPOSITE):
-            group = chunks[start : start + COLLECTIONS_PER_COMPOSITE]
-            if len(group) == 1:
-                method, chunk = group[0]
-                body = self._request(method, "composite/sobjects", json={"allOrNone": False, "records": chunk})
-                results.extend(self._chunk_results(body, len(chunk)))
-                continue
-            url = f"/services/data/v{self.version}/composite/sobjects"
-            subrequests = [
-                ({"method": method, "url": url, "body": {"allOrNone": False, "records": chunk}}, len(chunk))
-                for method, chunk in group
-            ]
-            results.extend(self._send_composite(subrequests))
-        created, updated = results[: len(posts)], results[len(posts) :]
-        return self._retry_locked("POST", posts, created), self._retry_locked("PATCH", patches, updated)
+        writes = [("POST", record) for record in _creates(creates)]
+        writes += [("PATCH", record) for record in _updates(updates)]
+        try:
+            results = self._write(writes)
+        except WriteInterrupted as stop:
+            raise WriteInterrupted(stop.error, [stop.results[: len(creates)], stop.results[len(creates) :]]) from None
+        return results[: len(creates)], results[len(creates) :]
 
-    def _write(self, method: str, payload: list[dict]) -> list[RecordResult]:
-        return self._retry_locked(method, payload, self._write_once(method, payload))
+    def _write(self, writes: list[tuple[str, dict]]) -> list[RecordResult]:
+        """Send (method, record) writes, in order, and return one result per record; records refused with
+        UNABLE_TO_LOCK_ROW are sent again (only those) after a pause, while the retry budget allows.
 
-    def _retry_locked(self, method: str, payload: list[dict], results: list[RecordResult]) -> list[RecordResult]:
-        # A row lock is momentary: send the locked records (only those) again after a pause, while the budget allows.
+        The org's request limit or a stop-class error raises WriteInterrupted with the results Salesforce gave for
+        the calls before it (None for each record not written, a record still locked among them), so that the users
+        created or updated before it are known."""
+        results = self._write_once(writes)
         attempt = 0
         while True:
             locked = [i for i, r in enumerate(results) if r.code == LOCKED]
             if not locked:
                 return results
             lock_error = TransientError(results[locked[0]].message, code=LOCKED)
-            wait = self.retry_budget.next_wait(attempt, lock_error, self.max_retries)
-            if wait is None:
+            wait_for = self.retry_budget.next_wait(attempt, lock_error, self.max_retries)
+            if wait_for is None:
                 exhausted = self.retry_budget.exhausted(lock_error, attempt + 1, self.max_retries)
                 for index in locked:
                     results[index].message = exhausted.message
                 return results
-            self._sleep(wait)
+            self._sleep(wait_for)
             attempt += 1
-            for index, result in zip(locked, self._write_once(method, [payload[i] for i in locked]), strict=True):
+            stopped: RemoteError | None = None
+            try:
+                again: list[RecordResult | None] = list(self._write_once([writes[i] for i in locked]))
+            except WriteInterrupted as stop:
+                again, stopped = stop.results, stop.error
+            for index, result in zip(locked, again, strict=True):
                 results[index] = result
+            if stopped is not None:
+                raise WriteInterrupted(stopped, [None if r is None or r.code == LOCKED else r for r in results])
 
-    def _write_once(self, method: str, payload: list[dict]) -> list[RecordResult]:
-        chunks = [payload[i : i + COLLECTION_SIZE] for i in range(0, len(payload), COLLECTION_SIZE)]
-        results: list[RecordResult] = []
-        for start in range(0, len(chunks), COLLECTIONS_PER_COMPOSITE):
-            group = chunks[start : start + COLLECTIONS_PER_COMPOSITE]
-            if len(group) == 1:
-                body = self._request(method, "composite/sobjects", json={"allOrNone": False, "records": group[0]})
-                results.extend(self._chunk_results(body, len(group[0])))
+    def _write_once(self, writes: list[tuple[str, dict]]) -> list[RecordResult]:
+        """One pass over the writes: collections of one method (200 records), five a Composite call, in order. The
+        org's request limit or a stop-class error raises WriteInterrupted with the results of the calls before it."""
+        chunks: list[tuple[str, list[dict]]] = []
+        for method, record in writes:
+            if chunks and chunks[-1][0] == method and len(chunks[-1][1]) < COLLECTION_SIZE:
+                chunks[-1][1].append(record)
             else:
-                results.extend(self._composite(method, group))
-        return results
-
-    def _composite(self, method: str, group: list[list[dict]]) -> list[RecordResult]:
+                chunks.append((method, [record]))
         url = f"/services/data/v{self.version}/composite/sobjects"
-        subrequests = [
-            ({"method": method, "url": url, "body": {"allOrNone": False, "records": chunk}}, len(chunk))
-            for chunk in group
-        ]
-        return self._send_composite(subrequests)
+        results: list[RecordResult] = []
+        try:
+            for start in range(0, len(chunks), COLLECTIONS_PER_COMPOSITE):
+                group = chunks[start : start + COLLECTIONS_PER_COMPOSITE]
+                if len(group) == 1:
+                    method, chunk = group[0]
+                    body = self._request(method, "composite/sobjects", json={"allOrNone": False, "records": chunk})
+                    results.extend(self._chunk_results(body, len(chunk)))
+                    continue
+                subrequests = [
+                    ({"method": method, "url": url, "body": {"allOrNone": False, "records": chunk}}, len(chunk))
+                    for method, chunk in group
+                ]
+                results.extend(self._send_composite(subrequests))
+        except (RequestLimitExceeded, StopError) as exc:
+            raise WriteInterrupted(exc, [*results, *[None] * (len(writes) - len(results))]) from None
+        return results
 
     def _send_composite(
         self, subrequests: list[tuple[dict, int]], *, claim_checked: bool = False
@@ -766,7 +772,7 @@ class SalesforceClient:
             {"attributes": {"type": sobject}, "id": r["Id"], **{k: v for k, v in r.items() if k != "Id"}}
             for r in records
         ]
-        return self._write("PATCH", payload)
+        return self._write([("PATCH", record) for record in payload])
 
     @staticmethod
     def _chunk_results(body: Any, expected: int) -> list[RecordResult]:

@@ -49,7 +49,7 @@ from mappings.access.effective import FLAG, AccessDefinition, EffectiveAccess, I
 from mappings.access.models import FEATURE_FLAG_NAMES, AccessKind, FreezeLeavers
 from provisioning.engine.drift import Drift
 from provisioning.engine.grants import FROZEN, RECORDS, Ledger
-from provisioning.engine.items import AccessChange, ItemError, PageStopped, PlanKind, WorkItem
+from provisioning.engine.items import NOT_WRITTEN, AccessChange, ItemError, PageStopped, PlanKind, WorkItem
 from provisioning.engine.leavers import Leavers
 from provisioning.models import AccessGrant, ProvisioningCycle, ProvisioningJob
 
@@ -67,9 +67,6 @@ ORDER = (
 LANE_SIZE = COLLECTION_SIZE * COLLECTIONS_PER_COMPOSITE
 ALREADY_THERE = "DUPLICATE_VALUE"  # a grant of something the user already has
 ALREADY_GONE = "ENTITY_IS_DELETED"  # a revoke of a record no longer there
-NOT_WRITTEN = (
-    "Not written: the cycle stopped before it could be written to Salesforce; it is retried in the next cycle."
-)
 RECOMMENDATIONS = {
     "FIELD_INTEGRITY_EXCEPTION": "Salesforce refused the assignment: if the permission set needs a permission set "
     "licence, add that licence to the app role (or assign it in Salesforce); a profile-owned permission set cannot "
@@ -86,10 +83,7 @@ RECOMMENDATIONS = {
 
 def _not_written(stopped: RemoteError) -> RecordResult:
     """The result of a write the cycle stopped before making (the error's code says why)."""
-    message = (
-        "Not written: the cycle stopped before it could be written to Salesforce; it is retried in the next cycle."
-    )
-    return RecordResult(False, None, stopped.code, message)
+    return RecordResult(False, None, stopped.code, NOT_WRITTEN)
 
 
 class AccessStep:
@@ -491,6 +485,15 @@ class AccessStep:
                 step="access",
             )
         )
+
+    def keep_user_fields(self, items: Sequence[WorkItem]) -> None:
+        """A page whose export was cut short (PageStopped): remember the Role and feature licences set with the users'
+        own writes that went through, and send nothing (the org would refuse it, or the credentials are refused);
+        the next cycle reads these users again and reconciles the rest."""
+        if self.active:
+            for item in items:
+                if self._reconcilable(item):
+                    self._record_user_fields(item)
 
     def _record_user_fields(self, item: WorkItem) -> None:
         """Remember the Role and feature licences this console set (or cleared) with the user's own write."""

@@ -3,7 +3,8 @@
 
 Most failures back off: +6 h after the first failure, +12 h after the second, +24 h after the third, then
 daily. Failures Entra documents as "retried in 40 minutes" or "next cycle" (a username taken in another org,
-a server error, a timeout), and refused grants of Salesforce access, are due again at the next scheduled cycle.
+a server error, a timeout), refused grants of Salesforce access, and users whose write a stopped cycle did not send,
+are due again at the next scheduled cycle.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ NEXT_CYCLE_CODES = frozenset(
         "SalesforceAccessItemDeleted",
         # Salesforce refused a deactivation (the user was frozen instead): tried again next cycle.
         "SalesforceDeactivationRefused",
+        # The cycle stopped (request limit, refused credentials) before the user's write was sent.
+        "SalesforceNotWritten",
     }
 )
 # A scheduled cycle starts about one interval after the previous one started; a little slack makes the

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from connections.clients.salesforce import RecordResult
+from connections.clients.errors import RemoteError
+from connections.clients.salesforce import RecordResult, WriteInterrupted
 from mappings.target_types import ConversionError, TargetTypes
 from mappings.targets import VIRTUAL_TARGET_ATTRIBUTES
-from provisioning.engine.items import ItemError, PlanKind, WorkItem
+from provisioning.engine.items import NOT_WRITTEN, ItemError, PageStopped, PlanKind, WorkItem
 from provisioning.engine.writer import ProfileCache, SalesforceWriter
 
 # Salesforce status codes -> the codes Entra's provisioning logs use, with what to do about them.
@@ -37,6 +38,7 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "STRING_TOO_LONG": ("SchemaPropertyCanOnlyAcceptValue", "Shorten the value with the mapping (Mid, Left)."),
     "INVALID_FIELD": ("SchemaAttributeNotFound", "Remove the mapping of a field the org does not have."),
 }
+NOT_WRITTEN_CODE = "SalesforceNotWritten"  # the cycle stopped before the user's write was sent (escrow: next cycle)
 
 
 class Exporter:
@@ -84,7 +86,11 @@ class Exporter:
         return record
 
     def export(self, items: Sequence[WorkItem]) -> None:
-        """Create and update in collections; each item gets its own result (one bad user fails alone)."""
+        """Create and update in collections; each item gets its own result (one bad user fails alone).
+
+        Cut short by an error that ends the cycle (the org's request limit, a stop-class error), the users Salesforce
+        wrote keep their results (a created user its Id), the others fail as not written (retried in the next
+        cycle), and PageStopped is raised so that the page is recorded before the cycle ends."""
         creates: list[tuple[WorkItem, dict]] = []
         updates: list[tuple[WorkItem, dict]] = []
         for item in items:
@@ -92,21 +98,48 @@ class Exporter:
             if record is None:
                 continue
             (creates if item.plan.kind == PlanKind.CREATE else updates).append((item, record))
+        stopped: RemoteError | None = None
+        try:
+            created, updated = self._save([record for _, record in creates], [record for _, record in updates])
+        except WriteInterrupted as interrupted:
+            (created, updated), stopped = interrupted.results, interrupted.error
+        self._apply([item for item, _ in creates], created, stopped)
+        self._apply([item for item, _ in updates], updated, stopped)
+        if stopped is not None:
+            raise PageStopped(stopped)
+
+    def _save(self, creates: list[dict], updates: list[dict]) -> tuple[list[RecordResult], list[RecordResult]]:
+        """(create results, update results); WriteInterrupted carries both, None for each record not written."""
         save_users = getattr(self.client, "save_users", None)
         if creates and updates and save_users is not None:  # both kinds share Composite calls
-            created, updated = save_users([record for _, record in creates], [record for _, record in updates])
-            self._apply([item for item, _ in creates], created)
-            self._apply([item for item, _ in updates], updated)
-            return
-        if creates:
-            results = self.client.create_users([record for _, record in creates])
-            self._apply([item for item, _ in creates], results)
-        if updates:
-            results = self.client.update_users([record for _, record in updates])
-            self._apply([item for item, _ in updates], results)
+            return save_users(creates, updates)
+        results: list[list] = [[None] * len(creates), [None] * len(updates)]
+        sends = ((self.client.create_users, creates), (self.client.update_users, updates))  # creates first
+        for index, (send, records) in enumerate(sends):
+            if not records:
+                continue
+            try:
+                results[index] = send(records)
+            except WriteInterrupted as interrupted:
+                results[index] = interrupted.results
+                raise WriteInterrupted(interrupted.error, results) from None
+        return results[0], results[1]
 
-    def _apply(self, items: Sequence[WorkItem], results: Sequence[RecordResult]) -> None:
+    def _apply(
+        self, items: Sequence[WorkItem], results: Sequence[RecordResult | None], stopped: RemoteError | None
+    ) -> None:
         for item, result in zip(items, results, strict=True):
+            if result is None:
+                item.fail(
+                    ItemError(
+                        NOT_WRITTEN_CODE,
+                        f"{NOT_WRITTEN} [{stopped.code}]",
+                        "Nothing to do: the user is retried in the next cycle.",
+                        step="export",
+                        category="nonServiceFailure",
+                    )
+                )
+                continue
             if result.ok:
                 if result.id:
                     item.target_id = result.id

@@ -14,6 +14,10 @@ from mappings.target_types import is_redacted
 from provisioning.models import ProvisionedLink
 
 WARNING = "warning"  # the category of an ItemError logged as a warning (deactivation refused, frozen instead)
+# Why a write (a user's, a grant) failed when the cycle stopped before sending it (PageStopped).
+NOT_WRITTEN = (
+    "Not written: the cycle stopped before it could be written to Salesforce; it is retried in the next cycle."
+)
 
 
 class PlanKind(StrEnum):

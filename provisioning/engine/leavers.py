@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from connections.clients.errors import TransientError
-from connections.clients.salesforce import IN_CLAUSE_SIZE, RecordResult, soql_quote
+from connections.clients.salesforce import IN_CLAUSE_SIZE, RecordResult, WriteInterrupted, soql_quote
 from mappings.access.models import FreezeLeavers
 from provisioning.engine.grants import FROZEN, Ledger
 from provisioning.engine.items import WARNING, AccessChange, ItemError, Plan, PlanKind, WorkItem
@@ -106,6 +106,8 @@ class Leavers:
             logins = {row.get("UserId"): row.get("Id") for rows in self.client.query_many(queries) for row in rows}
             found = [(item, logins[item.target_id]) for item in items if logins.get(item.target_id)]
             results = self.client.update_records("UserLogin", [{"Id": lid, "IsFrozen": frozen} for _, lid in found])
+        except WriteInterrupted as stop:
+            raise stop.error from None  # the org's request limit, refused credentials: the cycle ends
         except TransientError as exc:
             found = [(item, "") for item in items]
             results = [RecordResult(False, None, exc.code, exc.message)] * len(items)

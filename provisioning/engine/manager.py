@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from connections.clients import shapes
 from connections.clients.errors import RemoteError, TransientError
 from connections.clients.graph import GraphClient
+from connections.clients.salesforce import WriteInterrupted
 from provisioning.engine.items import Plan, PlanKind, WorkItem
 from provisioning.engine.log import entry_for
 from provisioning.models import AccessGrant, ProvisionedLink, ProvisioningCycle, ProvisioningJob, ProvisioningLogEntry
@@ -136,6 +137,8 @@ class ManagerStep:
         records = [{"Id": item.target_id, MANAGER_FIELD: target} for item, target in updates]
         try:
             results = self.client.update_users(records)
+        except WriteInterrupted as stop:
+            raise stop.error from None  # the org's request limit, refused credentials: the cycle ends
         except TransientError as exc:
             for item, _ in updates:
                 item.warnings.append(f"ManagerId was not set ({exc.message}); it is tried again in the next cycle.")

@@ -70,7 +70,17 @@ def process(
         kept = ctx.deletion_hold.stage(kept)
     if ctx.access is not None:
         ctx.access.before_export(kept)
-    _export(kept, ctx)
+    try:
+        _export(kept, ctx)
+    except PageStopped as stopped:
+        # The org's request limit or a stop-class error cut the page's export short: the users Salesforce wrote are
+        # in the items (a created one with its Id), the others failed as not written. Nothing more is sent (no
+        # freeze, no grants, no manager pass; the next cycle reads these users again), but the Role and feature
+        # licences written with the users' own writes are remembered as the console's before the page is recorded.
+        if ctx.access is not None:
+            ctx.access.keep_user_fields(kept)
+        record_page(kept, ctx, links, escrows)
+        raise stopped.error from None
     if ctx.access is not None:
         ctx.access.after_export(kept)
         try:
