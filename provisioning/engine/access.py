@@ -168,14 +168,22 @@ class AccessStep:
                     item.desired[name] = False
 
     def reconcile(self, items: Sequence[WorkItem]) -> None:
-        """Grant what is missing and revoke what should go, for the page's users, in one ordered batch."""
-        self.leavers.unfreeze_returning(items)
+        """Grant what is missing and revoke what should go, for the page's users, in one ordered batch.
+
+        The Role and feature licences written with the users' own writes are remembered first, so that a page cut
+        short after this point (PageStopped, or a read refused for the org's request limit) is recorded with them."""
+        if self.active:
+            self.keep_user_fields(items)
+        try:
+            self.leavers.unfreeze_returning(items)
+        except PageStopped:
+            for item in items:
+                self._settle(item)  # a user left frozen fails, is escrowed and is unfrozen in a later cycle
+            raise
         if not self.active:
             return
         users = [item for item in items if self._reconcilable(item)]
         leavers = [item for item in items if self._leaver(item)]
-        for item in users:
-            self._record_user_fields(item)
         current = self._current(users)
         plans: list[tuple[WorkItem, AccessChange, AccessOperation]] = []
         for item in users:
@@ -487,8 +495,8 @@ class AccessStep:
         )
 
     def keep_user_fields(self, items: Sequence[WorkItem]) -> None:
-        """A page whose export was cut short (PageStopped): remember the Role and feature licences set with the users'
-        own writes that went through, and send nothing (the org would refuse it, or the credentials are refused);
+        """Remember the Role and feature licences set with the users' own writes that went through; sends nothing.
+        Called by reconcile, and for a page cut short before it (PageStopped in the export or the freeze after it):
         the next cycle reads these users again and reconciles the rest."""
         if self.active:
             for item in items:

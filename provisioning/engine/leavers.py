@@ -20,7 +20,16 @@ from connections.clients.errors import TransientError
 from connections.clients.salesforce import IN_CLAUSE_SIZE, RecordResult, WriteInterrupted, soql_quote
 from mappings.access.models import FreezeLeavers
 from provisioning.engine.grants import FROZEN, Ledger
-from provisioning.engine.items import WARNING, AccessChange, ItemError, Plan, PlanKind, WorkItem
+from provisioning.engine.items import (
+    NOT_WRITTEN,
+    WARNING,
+    AccessChange,
+    ItemError,
+    PageStopped,
+    Plan,
+    PlanKind,
+    WorkItem,
+)
 
 DEACTIVATION_REFUSED = frozenset({"FIELD_INTEGRITY_EXCEPTION"})
 REFUSED_RECOMMENDATION = (
@@ -50,7 +59,12 @@ class Leavers:
             if self.freeze_leavers == FreezeLeavers.INSTEAD:
                 reason = "Out of scope: frozen instead of deactivated (Freeze leavers)."
                 item.plan = Plan(PlanKind.UNCHANGED if frozen else PlanKind.SKIP, reason=reason)
-        self.freeze(to_freeze, True, "out of scope (Freeze leavers)")
+        try:
+            self.freeze(to_freeze, True, "out of scope (Freeze leavers)")
+        except PageStopped as stopped:
+            # Before the export nothing of the page can be recorded as written: the cycle ends, and the next one
+            # freezes these leavers again (freezing a frozen user changes nothing).
+            raise stopped.error from None
 
     def after_export(self, items: Sequence[WorkItem]) -> None:
         """A deactivation Salesforce refused: the user is frozen instead, logged as a warning, retried next cycle."""
@@ -65,7 +79,6 @@ class Leavers:
         if not refused:
             return
         unfrozen = [i for i in refused if not self.ledger.frozen(i.source_id)]
-        self.freeze(unfrozen, True, "Salesforce refused to deactivate the user")
         for item in refused:
             reason = item.error.reason
             item.error = None
@@ -78,6 +91,7 @@ class Leavers:
                     category=WARNING,
                 )
             )
+        self.freeze(unfrozen, True, "Salesforce refused to deactivate the user")
 
     def unfreeze_returning(self, items: Sequence[WorkItem]) -> None:
         returning = [
@@ -93,9 +107,13 @@ class Leavers:
         self.freeze(returning, False, "in scope again")
 
     def freeze(self, items: Sequence[WorkItem], frozen: bool, why: str) -> None:
-        """Freeze (or unfreeze) users through their UserLogin rows: one query and one write a page."""
+        """Freeze (or unfreeze) users through their UserLogin rows: one query and one write a page.
+
+        A write cut short by the org's request limit or a stop-class error keeps what Salesforce did (the ledger
+        remembers who was frozen), fails the rest as not written and raises PageStopped."""
         if not items:
             return
+        stopped = None
         ids = [item.target_id for item in items]
         queries = [
             "SELECT Id, UserId FROM UserLogin WHERE UserId IN "  # noqa: S608 - ids quoted by soql_quote
@@ -106,8 +124,8 @@ class Leavers:
             logins = {row.get("UserId"): row.get("Id") for rows in self.client.query_many(queries) for row in rows}
             found = [(item, logins[item.target_id]) for item in items if logins.get(item.target_id)]
             results = self.client.update_records("UserLogin", [{"Id": lid, "IsFrozen": frozen} for _, lid in found])
-        except WriteInterrupted as stop:
-            raise stop.error from None  # the org's request limit, refused credentials: the cycle ends
+        except WriteInterrupted as stop:  # the org's request limit, refused credentials: the cycle ends
+            stopped, results = stop.error, list(stop.results)
         except TransientError as exc:
             found = [(item, "") for item in items]
             results = [RecordResult(False, None, exc.code, exc.message)] * len(items)
@@ -119,7 +137,9 @@ class Leavers:
         action = "freeze" if frozen else "unfreeze"
         for (item, login_id), result in zip(found, results, strict=True):
             change = AccessChange(action, FROZEN[0], FROZEN[1], "Frozen", "Frozen", record_id=login_id, message=why)
-            if result.ok:
+            if result is None:
+                change.ok, change.code, change.message = False, stopped.code, NOT_WRITTEN
+            elif result.ok:
                 if frozen:
                     self.ledger.remember(item, FROZEN[0], FROZEN[1], "Frozen", login_id, owned=True)
                 else:
@@ -127,3 +147,5 @@ class Leavers:
             else:
                 change.ok, change.code, change.message = False, result.code, result.message
             item.access_changes.append(change)
+        if stopped is not None:
+            raise PageStopped(stopped)

@@ -20,7 +20,7 @@ from connections.clients import shapes
 from connections.clients.errors import RemoteError, TransientError
 from connections.clients.graph import GraphClient
 from connections.clients.salesforce import WriteInterrupted
-from provisioning.engine.items import Plan, PlanKind, WorkItem
+from provisioning.engine.items import NOT_WRITTEN, PageStopped, Plan, PlanKind, WorkItem
 from provisioning.engine.log import entry_for
 from provisioning.models import AccessGrant, ProvisionedLink, ProvisioningCycle, ProvisioningJob, ProvisioningLogEntry
 
@@ -126,24 +126,32 @@ class ManagerStep:
             elif not same_id(target, item.target.values.get(MANAGER_FIELD) if item.target else None):
                 updates.append((item, target))
         self.deferred = []
-        self._send(updates)
+        stopped = self._send(updates)
         for item in items:
             if item.error is None and item.source_id not in self.unresolved:
                 self._resolved(item)
+        if stopped is not None:
+            raise PageStopped(stopped)  # the page is recorded with the ManagerIds that were written
 
-    def _send(self, updates: list[tuple[WorkItem, str]]) -> None:
+    def _send(self, updates: list[tuple[WorkItem, str]]) -> RemoteError | None:
+        """Write the ManagerIds; returns the error that cut the write short (the org's request limit, refused
+        credentials: the cycle ends once the page is recorded), if one did."""
         if not updates:
-            return
+            return None
         records = [{"Id": item.target_id, MANAGER_FIELD: target} for item, target in updates]
+        stopped = None
         try:
             results = self.client.update_users(records)
         except WriteInterrupted as stop:
-            raise stop.error from None  # the org's request limit, refused credentials: the cycle ends
+            stopped, results = stop.error, stop.results
         except TransientError as exc:
             for item, _ in updates:
                 item.warnings.append(f"ManagerId was not set ({exc.message}); it is tried again in the next cycle.")
-            return
+            return None
         for (item, target), result in zip(updates, results, strict=True):
+            if result is None:
+                item.warnings.append(f"ManagerId {target} was not set. {NOT_WRITTEN} [{stopped.code}]")
+                continue
             if not result.ok:
                 item.warnings.append(f"Salesforce refused ManagerId {target}: {result.message} [{result.code}]")
                 continue
@@ -153,6 +161,7 @@ class ManagerStep:
             plan.changes[MANAGER_FIELD] = target
             plan.old.setdefault(MANAGER_FIELD, item.target.values.get(MANAGER_FIELD) if item.target else None)
             item.plan = plan
+        return stopped
 
     def _pending(self, item: WorkItem, manager: str) -> None:
         item.warnings.append(

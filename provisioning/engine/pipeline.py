@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from connections.clients.errors import TransientError
+from connections.clients.errors import RequestLimitExceeded, StopError, TransientError
 from provisioning.engine.context import PageContext
 from provisioning.engine.items import ItemError, PageStopped, PlanKind, TargetState, WorkItem
 from provisioning.engine.mapper import evaluate
@@ -70,30 +70,33 @@ def process(
         kept = ctx.deletion_hold.stage(kept)
     if ctx.access is not None:
         ctx.access.before_export(kept)
+    # The org's request limit or a stop-class error may cut the page short once users are written. Then what
+    # Salesforce did is in the items (a created user with its Id; grants, freezes and ManagerIds written), the rest
+    # failed as not written; nothing more is sent, the page is recorded (links, log, the ledger: grants and the Role
+    # and feature licences remembered as the console's) and the cycle ends as that error ends it (lifecycle.ENDINGS).
+    # The next cycle reads these users again. A lost claim (ClaimLost) is never caught: another worker owns the job
+    # and its rows now, so this one records nothing more.
     try:
         _export(kept, ctx)
     except PageStopped as stopped:
-        # The org's request limit or a stop-class error cut the page's export short: the users Salesforce wrote are
-        # in the items (a created one with its Id), the others failed as not written. Nothing more is sent (no
-        # freeze, no grants, no manager pass; the next cycle reads these users again), but the Role and feature
-        # licences written with the users' own writes are remembered as the console's before the page is recorded.
         if ctx.access is not None:
             ctx.access.keep_user_fields(kept)
         record_page(kept, ctx, links, escrows)
         raise stopped.error from None
-    if ctx.access is not None:
-        ctx.access.after_export(kept)
-        try:
+    reconciling = False
+    try:
+        if ctx.access is not None:
+            ctx.access.after_export(kept)
+            reconciling = True  # reconcile remembers the Role and feature licences before anything else
             ctx.access.reconcile(kept)
-        except PageStopped as stopped:
-            # The org's request limit or a stop-class error cut the page's access writes short: what was written is
-            # in the items and recorded (grants remembered as the console's, links, log), then the cycle ends as
-            # that error ends it (lifecycle.ENDINGS). A lost claim (ClaimLost) is never caught here: another worker
-            # owns the job and its rows now, so this one records nothing more.
-            record_page(kept, ctx, links, escrows)
-            raise stopped.error from None
-    if ctx.manager is not None:
-        ctx.manager.second_pass(kept)
+        if ctx.manager is not None:
+            ctx.manager.second_pass(kept)
+    except (PageStopped, RequestLimitExceeded, StopError) as exc:
+        # Past the export every user has its result; a read refused here (grants, UserLogin rows) wrote nothing.
+        if ctx.access is not None and not reconciling:
+            ctx.access.keep_user_fields(kept)
+        record_page(kept, ctx, links, escrows)
+        raise (exc.error if isinstance(exc, PageStopped) else exc) from None
     record_page(kept, ctx, links, escrows)
     return kept
 
