@@ -533,18 +533,7 @@ class SalesforceClient:
         created or updated before it are known."""
         results = self._write_once(writes)
         attempt = 0
-        while True:
-            locked = [i for i, r in enumerate(results) if r.code == LOCKED]
-            if not locked:
-                return results
-            lock_error = TransientError(results[locked[0]].message, code=LOCKED)
-            wait_for = self.retry_budget.next_wait(attempt, lock_error, self.max_retries)
-            if wait_for is None:
-                exhausted = self.retry_budget.exhausted(lock_error, attempt + 1, self.max_retries)
-                for index in locked:
-                    results[index].message = exhausted.message
-                return results
-            self._sleep(wait_for)
+        while locked := self._locked_to_send_again(results, attempt):
             attempt += 1
             stopped: RemoteError | None = None
             try:
@@ -555,6 +544,24 @@ class SalesforceClient:
                 results[index] = result
             if stopped is not None:
                 raise WriteInterrupted(stopped, [None if r is None or r.code == LOCKED else r for r in results])
+        return results
+
+    def _locked_to_send_again(self, results: list[RecordResult], attempt: int) -> list[int]:
+        """The indices of the records refused with UNABLE_TO_LOCK_ROW, to send again now that the retry budget's wait
+        for this attempt is over (slept here); none when nothing is locked, or when the budget is spent (the locked
+        records' messages then say so). A row lock is momentary."""
+        locked = [i for i, r in enumerate(results) if r.code == LOCKED]
+        if not locked:
+            return []
+        lock_error = TransientError(results[locked[0]].message, code=LOCKED)
+        wait_for = self.retry_budget.next_wait(attempt, lock_error, self.max_retries)
+        if wait_for is None:
+            exhausted = self.retry_budget.exhausted(lock_error, attempt + 1, self.max_retries)
+            for index in locked:
+                results[index].message = exhausted.message
+            return []
+        self._sleep(wait_for)
+        return locked
 
     def _write_once(self, writes: list[tuple[str, dict]]) -> list[RecordResult]:
         """One pass over the writes: collections of one method (200 records), five a Composite call, in order. The
@@ -717,18 +724,7 @@ class SalesforceClient:
         A permission set refused because its licence was locked in the same call is not sent again: it fails alone
         and the next cycle grants it."""
         attempt = 0
-        while True:
-            locked = [i for i, r in enumerate(results) if r.code == LOCKED]
-            if not locked:
-                return
-            lock_error = TransientError(results[locked[0]].message, code=LOCKED)
-            wait_for = self.retry_budget.next_wait(attempt, lock_error, self.max_retries)
-            if wait_for is None:
-                exhausted = self.retry_budget.exhausted(lock_error, attempt + 1, self.max_retries)
-                for index in locked:
-                    results[index].message = exhausted.message
-                return
-            self._sleep(wait_for)
+        while locked := self._locked_to_send_again(results, attempt):
             attempt += 1
             again: list[RecordResult] = []
             for call in self._access_calls([operations[i] for i in locked]):
